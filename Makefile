@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine: `make evidence` and `make test`.
+# Both create the virtual environment at .venv/ on first use, from the pinned requirements.lock.
+
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: evidence test check lock help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+evidence: $(STAMP) ## regenerate every evidence file and render the ADR
+	$(VENV)/bin/blastpay evidence
+
+test: $(STAMP) ## run the whole test suite (includes the freshness check and the notebooks)
+	$(VENV)/bin/python -m pytest
+
+check: $(STAMP) ## only the freshness check: is the committed evidence what the code produces?
+	$(VENV)/bin/blastpay check
+
+lock: ## re-pin dependencies after editing pyproject.toml (needs network to the package index)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[test]' && .lock-venv/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .lock-venv

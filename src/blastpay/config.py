@@ -1,0 +1,73 @@
+"""Where things live and the fixed run parameters every generating step shares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def repo_root() -> Path:
+    """The repository root: BLASTPAY_ROOT if set, else the checkout this package was installed from."""
+    env = os.environ.get("BLASTPAY_ROOT")
+    if env:
+        return Path(env).resolve()
+    return PACKAGE_DIR.parents[1]
+
+
+ROOT = repo_root()
+EXPERIMENTS_DIR = ROOT / "experiments"
+SOURCES_DIR = EXPERIMENTS_DIR / "sources"
+RUN_PARAMS_FILE = EXPERIMENTS_DIR / "run.yaml"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+EVIDENCE_DIR = ROOT / "evidence"
+DOCS_DIR = ROOT / "docs"
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+ADR_PATH = DOCS_DIR / "adr-payment-blast-pattern.md"
+
+
+class ConfigError(ValueError):
+    """A committed input file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """Parameters pinned for every generating step, so that two runs give the same bytes."""
+
+    as_of: date
+    seed: int
+
+    def env(self) -> dict[str, str]:
+        return {
+            "TZ": "UTC",
+            "MPLBACKEND": "Agg",
+            "PYTHONHASHSEED": "0",
+            "BLASTPAY_AS_OF": self.as_of.isoformat(),
+            "BLASTPAY_SEED": str(self.seed),
+            "SOURCE_DATE_EPOCH": "0",
+        }
+
+
+def load_run_params(path: Path = RUN_PARAMS_FILE) -> RunParams:
+    """Read experiments/run.yaml: `as_of` (ISO date used instead of "now") and `seed`."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing run parameters file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with as_of and seed")
+    as_of, seed = data.get("as_of"), data.get("seed")
+    if not isinstance(as_of, date):
+        raise ConfigError(f"{path}: as_of must be an ISO date (YYYY-MM-DD), got {as_of!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"{path}: seed must be a non-negative integer, got {seed!r}")
+    return RunParams(as_of=as_of, seed=seed)

@@ -1,0 +1,117 @@
+"""Renders the generated documents (the ADR and its companions) from evidence and the sources registry.
+
+Templates use StrictUndefined: a missing value is an error naming the template and line, never an
+empty string. Facts are cited by registry id through `cite(id)`; an unknown id fails the render.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+
+from . import config
+from .evidence import EvidenceError, read_json
+from .sources import Registry, SourcesError, load_registry
+
+
+class RenderError(ValueError):
+    """A template could not be rendered; the message names the template and line."""
+
+
+@dataclass
+class EvidenceView:
+    """Read-only access to an evidence tree for templates: ev("path/file.json") -> parsed JSON."""
+
+    root: Path
+    read: set[str] = field(default_factory=set)
+
+    def __call__(self, rel: str) -> Any:
+        self.read.add(rel)
+        return read_json(self.root / rel)
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+
+@dataclass
+class Citations:
+    registry: Registry
+    used: list[str] = field(default_factory=list)
+
+    def __call__(self, source_id: str) -> str:
+        self.registry.get(source_id)  # raises SourcesError for an unknown id
+        if source_id not in self.used:
+            self.used.append(source_id)
+        return f"[{source_id}]"
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(config.TEMPLATES_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["pct"] = lambda x, nd=1: f"{100 * float(x):.{nd}f}%"
+    env.filters["usd"] = lambda cents: f"${float(cents) / 100:,.2f}"
+    env.filters["cell"] = lambda text: " ".join(str(text).split()).replace("|", "\\|")
+    env.filters["num"] = lambda x, nd=0: f"{float(x):,.{nd}f}"
+    return env
+
+
+def _template_line(exc: BaseException, template_name: str) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(template_name):
+            return frame.lineno
+    return None
+
+
+def render_template(name: str, context: dict[str, Any]) -> str:
+    env = environment()
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"{config.TEMPLATES_DIR / name}: template not found") from None
+    except (jinja2.TemplateError, SourcesError, EvidenceError, KeyError, TypeError, ValueError) as exc:
+        line = _template_line(exc, name)
+        where = f"{config.TEMPLATES_DIR / name}" + (f":{line}" if line else "")
+        msg = getattr(exc, "message", None) or str(exc)
+        raise RenderError(f"{where}: {type(exc).__name__}: {msg}") from None
+
+
+# Every generated document: output path (repo-relative) -> function producing its text.
+Renderer = Callable[[EvidenceView, Registry], str]
+
+
+def _adr(ev: EvidenceView, registry: Registry) -> str:
+    from .adr import adr_context
+
+    context = adr_context(ev, registry)
+    return render_template("adr.md.j2", context)
+
+
+GENERATED_DOCS: dict[str, Renderer] = {
+    "docs/adr-payment-blast-pattern.md": _adr,
+}
+
+
+def render_documents(evidence_dir: Path) -> dict[str, bytes]:
+    registry = load_registry(config.SOURCES_DIR)
+    out: dict[str, bytes] = {}
+    for rel, renderer in GENERATED_DOCS.items():
+        out[rel] = renderer(EvidenceView(evidence_dir), registry).encode()
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `blastpay evidence`")

@@ -1,0 +1,31 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def fresh_stage(tmp_path_factory):
+    """One regeneration of every evidence file and document per test session (the notebooks run here)."""
+    from blastpay.pipeline import generate
+
+    stage = tmp_path_factory.mktemp("stage")
+    generate(stage, progress=lambda _m: None)
+    return stage
+
+
+def require_or_skip(condition: bool, reason: str) -> None:
+    """Outside CI a missing system service skips with a printed reason; in CI it fails."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)

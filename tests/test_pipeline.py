@@ -1,0 +1,132 @@
+"""The evidence pipeline: freshness, reproducibility, drift detection, and refusal of bad input."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blastpay import config
+from blastpay.pipeline import compare, generated_paths
+
+
+def test_committed_evidence_and_documents_match_a_fresh_regeneration(fresh_stage, repo_root):
+    drift = compare(fresh_stage, repo_root)
+    assert drift == [], "stale evidence; run `make evidence` and commit:\n" + "\n".join(drift)
+
+
+def _copy_generated(stage: Path, dest: Path) -> None:
+    for rel in generated_paths():
+        src = stage / rel
+        if src.is_dir():
+            shutil.copytree(src, dest / rel)
+        else:
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+@pytest.mark.parametrize("victim", ["evidence/stripe-facts/facts.csv", "docs/adr-payment-blast-pattern.md"])
+def test_a_hand_edited_file_is_named_as_drift(fresh_stage, tmp_path, victim):
+    _copy_generated(fresh_stage, tmp_path)
+    target = tmp_path / victim
+    target.write_text(target.read_text() + "hand edit\n")
+    assert compare(fresh_stage, tmp_path) == [f"{victim} (differs)"]
+
+
+def test_a_deleted_and_an_extra_evidence_file_are_both_reported(fresh_stage, tmp_path):
+    _copy_generated(fresh_stage, tmp_path)
+    (tmp_path / "evidence/stripe-facts/facts.json").unlink()
+    (tmp_path / "evidence/stray.csv").write_text("a\n1\n")
+    assert compare(fresh_stage, tmp_path) == [
+        "evidence/stray.csv (not produced)",
+        "evidence/stripe-facts/facts.json (missing)",
+    ]
+
+
+def test_the_adr_cites_only_registry_ids_and_lists_their_urls(fresh_stage):
+    from blastpay.sources import load_registry
+
+    adr = (fresh_stage / "docs/adr-payment-blast-pattern.md").read_text()
+    registry = load_registry(config.SOURCES_DIR)
+    import re
+
+    cited = set(re.findall(r"\[([a-z0-9][a-z0-9-]+)\]", adr))
+    assert cited, "the ADR cites no source"
+    assert cited <= set(registry.ids())
+    for sid in cited:
+        assert registry.get(sid)["url"] in adr
+
+
+# --- bad input: a scratch copy of the repository's inputs, run through the real CLI -------------------
+
+
+@pytest.fixture
+def scratch_repo(tmp_path, repo_root):
+    for rel in ("experiments", "notebooks"):
+        shutil.copytree(repo_root / rel, tmp_path / rel)
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "evidence" / "sentinel.txt").write_text("committed evidence\n")
+    (tmp_path / "docs").mkdir()
+    return tmp_path
+
+
+def _blastpay(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, BLASTPAY_ROOT=str(root))
+    return subprocess.run(
+        [sys.executable, "-m", "blastpay.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def _untouched(root: Path) -> bool:
+    evidence = sorted(p.relative_to(root).as_posix() for p in (root / "evidence").rglob("*"))
+    leftovers = [p.name for p in root.iterdir() if p.name.startswith(".evidence")]
+    return evidence == ["evidence/sentinel.txt"] and not list((root / "docs").iterdir()) and not leftovers
+
+
+def test_a_notebook_that_raises_stops_the_run_naming_it_and_writes_nothing(scratch_repo):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('broken input')")]
+    nbformat.write(nb, str(scratch_repo / "notebooks" / "99-broken.ipynb"))
+    result = _blastpay(scratch_repo, "evidence")
+    assert result.returncode != 0
+    assert "99-broken.ipynb: cell 2 raised" in result.stderr
+    assert "ValueError" in result.stderr and "broken input" in result.stderr
+    assert _untouched(scratch_repo)
+
+
+def test_a_malformed_sources_registry_names_file_and_line_and_writes_nothing(scratch_repo):
+    bad = scratch_repo / "experiments" / "sources" / "zz-bad.yaml"
+    bad.write_text("- id: fine-id\n  title: t\n  url: https://example.org\n  quote: q\n  read: 2026-01-01\n- id: x: y\n")
+    result = _blastpay(scratch_repo, "evidence")
+    assert result.returncode == 2
+    assert "zz-bad.yaml:6" in result.stderr and "malformed YAML" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert _untouched(scratch_repo)
+
+
+def test_malformed_run_parameters_are_refused_with_one_line(scratch_repo):
+    (scratch_repo / "experiments" / "run.yaml").write_text("as_of: yesterday\nseed: 1\n")
+    result = _blastpay(scratch_repo, "evidence")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"blastpay: error: {scratch_repo}/experiments/run.yaml: as_of must be an ISO date (YYYY-MM-DD), got 'yesterday'"
+    )
+    assert _untouched(scratch_repo)
+
+
+def test_check_on_a_stale_tree_exits_1_and_prints_the_fix(scratch_repo):
+    result = _blastpay(scratch_repo, "check")
+    assert result.returncode == 1
+    assert "evidence/sentinel.txt (not produced)" in result.stderr
+    assert "make evidence" in result.stderr
+
+
+def test_help_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "blastpay.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("evidence", "check", "sandbox", "serve", "scan", "live", "adr"):
+        assert command in result.stdout
