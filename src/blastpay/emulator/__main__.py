@@ -1,0 +1,5 @@
+import sys
+
+from .server import serve_main
+
+raise SystemExit(serve_main(sys.argv[1:]))
