@@ -132,11 +132,19 @@ def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
 
 
 def evidence_hash(evidence_dir: Path) -> str:
-    """The hash the ADR quotes and approvals bind to: the manifest's bytes."""
+    """The hash the ADR quotes and approvals bind to: every evidence file's sha256, as the manifest lists them.
+
+    It covers what the evidence says, not the code that produced it: a refactor that leaves every evidence
+    file byte-identical keeps an approval valid; any change in a figure, table or notebook output does not.
+    """
     path = evidence_dir / MANIFEST
     if not path.is_file():
         raise EvidenceError(f"{path}: evidence manifest missing (run `make evidence`)")
-    return sha256_bytes(path.read_bytes())
+    try:
+        files = json.loads(path.read_text())["files"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise EvidenceError(f"{path}: malformed evidence manifest (run `make evidence`)") from None
+    return digest({rel: record["sha256"] for rel, record in sorted(files.items())})
 
 
 @dataclass

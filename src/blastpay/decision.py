@@ -1,0 +1,195 @@
+"""The decision model: evidence metrics and committed weights in, one recommendation out.
+
+Pure functions over plain dicts so that the scoring is testable and every number it uses can be traced
+to an evidence file. The weights file (experiments/weights.yaml) states and comments every choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import ConfigError
+
+# Which spike option each implemented variant belongs to.
+OPTION_OF: dict[str, str] = {
+    "payment_link_per_order": "payment_links",
+    "payment_link_per_product": "payment_links",
+    "lazy_mint_hmac": "lazy_mint",
+    "lazy_mint_db": "lazy_mint",
+    "ttl_30d": "ttl_30d",
+    "ttl_24h": "ttl_30d",
+    "ttl_24h_recovery": "ttl_30d",
+}
+OPTION_TITLES: dict[str, str] = {
+    "payment_links": "Stripe Payment Links",
+    "lazy_mint": "Lazy-mint /pay/{order_token}",
+    "ttl_30d": "Keep Checkout Sessions with a 30-day TTL",
+}
+VARIANT_TITLES: dict[str, str] = {
+    "payment_link_per_order": "Payment Link per order (metadata, completed_sessions limit 1)",
+    "payment_link_per_product": "Payment Link per product (client_reference_id in the URL)",
+    "lazy_mint_hmac": "Lazy-mint, HMAC-signed token",
+    "lazy_mint_db": "Lazy-mint, random token row in the database",
+    "ttl_30d": "Checkout Session, expires_at 30 days (the patch)",
+    "ttl_24h": "Checkout Session, expires_at 24 hours (the maximum)",
+    "ttl_24h_recovery": "Checkout Session, 24 hours, recovery URL re-emailed on expiry",
+}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    better: str  # "higher" | "lower"
+    scale: float
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    weight: float
+    why: str
+    metrics: tuple[MetricSpec, ...]
+
+
+@dataclass
+class Decision:
+    scores: dict[str, float]  # variant -> total score (feasible only)
+    dimension_scores: dict[str, dict[str, float]]  # variant -> dimension -> score
+    metric_scores: dict[str, dict[str, float]]  # variant -> metric -> score
+    infeasible: dict[str, str]  # variant -> reason (evidence)
+    recommended_variant: str
+    recommended_option: str
+    runner_up_variant: str
+    margin: float  # recommended total minus runner-up total
+    best_of_option: dict[str, str] = field(default_factory=dict)
+
+
+def load_weights(path: Path) -> list[Dimension]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: weights file missing") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
+    dims = (data or {}).get("dimensions") if isinstance(data, dict) else None
+    if not isinstance(dims, dict) or not dims:
+        raise ConfigError(f"{path}: expected a `dimensions` mapping")
+    out = []
+    for name, spec in dims.items():
+        where = f"{path}: dimension {name!r}"
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        weight = spec.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise ConfigError(f"{where}: weight must be a non-negative number, got {weight!r}")
+        metrics = []
+        for m in spec.get("metrics") or []:
+            if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+                raise ConfigError(f"{where}: each metric needs a name")
+            if m.get("better") not in ("higher", "lower"):
+                raise ConfigError(f"{where}: metric {m['name']!r}: better must be higher or lower")
+            scale = m.get("scale")
+            if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+                raise ConfigError(f"{where}: metric {m['name']!r}: scale must be a positive number")
+            metrics.append(MetricSpec(m["name"], m["better"], float(scale)))
+        if not metrics:
+            raise ConfigError(f"{where}: no metrics")
+        out.append(Dimension(name, float(weight), str(spec.get("why", "")), tuple(metrics)))
+    if sum(d.weight for d in out) <= 0:
+        raise ConfigError(f"{path}: all weights are zero")
+    return out
+
+
+def metric_score(value: float, best: float, spec: MetricSpec) -> float:
+    """1 at the best value, falling linearly to 0 at `scale` away from it."""
+    gap = (best - value) if spec.better == "higher" else (value - best)
+    return max(0.0, min(1.0, 1.0 - max(gap, 0.0) / spec.scale))
+
+
+def decide(
+    metrics: dict[str, dict[str, float]], dims: list[Dimension], infeasible: dict[str, str] | None = None
+) -> Decision:
+    """Score every feasible variant; the recommendation is the top total score."""
+    infeasible = dict(infeasible or {})
+    feasible = sorted(v for v in metrics if v not in infeasible)
+    if len(feasible) < 1:
+        raise ValueError("no feasible variant to recommend")
+    metric_scores: dict[str, dict[str, float]] = {v: {} for v in feasible}
+    dim_scores: dict[str, dict[str, float]] = {v: {} for v in feasible}
+    for dim in dims:
+        for spec in dim.metrics:
+            missing = [v for v in feasible if spec.name not in metrics[v]]
+            if missing:
+                raise ValueError(f"metric {spec.name!r} missing for {', '.join(missing)}")
+            values = {v: float(metrics[v][spec.name]) for v in feasible}
+            best = max(values.values()) if spec.better == "higher" else min(values.values())
+            for v in feasible:
+                metric_scores[v][spec.name] = metric_score(values[v], best, spec)
+        for v in feasible:
+            dim_scores[v][dim.name] = sum(metric_scores[v][m.name] for m in dim.metrics) / len(dim.metrics)
+    total_weight = sum(d.weight for d in dims)
+    scores = {v: sum(d.weight * dim_scores[v][d.name] for d in dims) / total_weight for v in feasible}
+    # Ties break on the variant name so the outcome never depends on dict order.
+    ranked = sorted(feasible, key=lambda v: (-round(scores[v], 12), v))
+    best_of_option: dict[str, str] = {}
+    for v in ranked:
+        best_of_option.setdefault(OPTION_OF.get(v, v), v)
+    winner = ranked[0]
+    runner_up = next((v for v in ranked[1:] if OPTION_OF.get(v) != OPTION_OF.get(winner)), ranked[-1])
+    return Decision(
+        scores=scores,
+        dimension_scores=dim_scores,
+        metric_scores=metric_scores,
+        infeasible=infeasible,
+        recommended_variant=winner,
+        recommended_option=OPTION_OF.get(winner, winner),
+        runner_up_variant=runner_up,
+        margin=scores[winner] - scores[runner_up],
+        best_of_option=best_of_option,
+    )
+
+
+def perturbed_weights(dims: list[Dimension]) -> list[tuple[str, list[Dimension]]]:
+    """Each weight halved and doubled, one at a time."""
+    out = []
+    for i, dim in enumerate(dims):
+        for label, factor in (("halved", 0.5), ("doubled", 2.0)):
+            changed = list(dims)
+            changed[i] = Dimension(dim.name, dim.weight * factor, dim.why, dim.metrics)
+            out.append((f"{dim.name} {label}", changed))
+    return out
+
+
+def robustness(
+    metrics_by_scenario: dict[str, dict[str, dict[str, float]]],
+    dims: list[Dimension],
+    infeasible: dict[str, str],
+    base_scenario: str = "central",
+) -> list[dict[str, Any]]:
+    """How often the recommendation stays the same over latency scenarios and weight perturbations."""
+    base = decide(metrics_by_scenario[base_scenario], dims, infeasible)
+    rows: list[dict[str, Any]] = []
+    for scenario, metrics in sorted(metrics_by_scenario.items()):
+        d = decide(metrics, dims, infeasible)
+        rows.append(_row("latency scenario", scenario, d, base))
+    for label, changed in perturbed_weights(dims):
+        d = decide(metrics_by_scenario[base_scenario], changed, infeasible)
+        rows.append(_row("weights", label, d, base))
+    return rows
+
+
+def _row(kind: str, label: str, d: Decision, base: Decision) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "case": label,
+        "recommended_variant": d.recommended_variant,
+        "recommended_option": d.recommended_option,
+        "same_option_as_base": d.recommended_option == base.recommended_option,
+        "margin": round(d.margin, 6),
+    }
