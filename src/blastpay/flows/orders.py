@@ -1,0 +1,460 @@
+"""The order store: orders, the Stripe objects minted for them, pay tokens, processed webhook events,
+anomalies, outbound emails and deferred Stripe clean-up tasks, in one SQLAlchemy database.
+
+SQLite file by default; any SQLAlchemy URL through ``DATABASE_URL``. Every timestamp is an integer
+of unix seconds supplied by the caller, so the store never reads a clock itself.
+
+Concurrency: on SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
+so a read-then-write cannot interleave with another); on other databases ``lock_order`` takes a
+row lock with ``SELECT ... FOR UPDATE``. Marking an order paid is a conditional
+``UPDATE ... WHERE status = 'pending'`` and webhook events are recorded under a unique event id, so
+a payment is applied exactly once whatever the interleaving.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Optional
+
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_DATABASE_URL = "sqlite:///blastpay.db"
+
+PENDING, PAID, CANCELED = "pending", "paid", "canceled"
+ORDER_STATUSES = (PENDING, PAID, CANCELED)
+
+# Kinds of Stripe object recorded against an order (or, for a per-product link, against a product).
+CHECKOUT_SESSION, PAYMENT_LINK, RECOVERY_URL = "checkout_session", "payment_link", "recovery_url"
+# A live object the store no longer hands out; its Stripe-side retirement is queued as a task.
+RETIRED = "retired"
+
+_ORDER_REF = re.compile(r"^order_([1-9][0-9]{0,17})$")
+
+
+class StoreError(ValueError):
+    """A request to the store names something that does not exist or is not allowed."""
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    parent_id: Mapped[int] = mapped_column(Integer, index=True)
+    player_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(Integer)  # minor units (cents)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    created_at: Mapped[int] = mapped_column(Integer)
+    paid_at: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    paid_via: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)  # cs_... that paid it
+    canceled_at: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    pending_reason: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+
+class StripeObject(Base):
+    __tablename__ = "stripe_objects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[Optional[int]] = mapped_column(ForeignKey("orders.id"), nullable=True, index=True)
+    product_key: Mapped[Optional[str]] = mapped_column(String(255), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    stripe_id: Mapped[str] = mapped_column(String(255), unique=True)
+    url: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    # open/complete/expired/retired for sessions, active/inactive/retired for links and recovery URLs
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+
+
+class PayToken(Base):
+    __tablename__ = "pay_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    binding: Mapped[str] = mapped_column(String(8))  # "hmac" or "db"
+    lookup: Mapped[str] = mapped_column(String(128), unique=True)  # nonce (hmac) or sha256 of the token (db)
+    kid: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class ProcessedEvent(Base):
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    stripe_object_id: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    order_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[int] = mapped_column(Integer)
+
+
+class Anomaly(Base):
+    __tablename__ = "anomalies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    order_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    stripe_object_id: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    event_id: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class OutboundEmail(Base):
+    __tablename__ = "outbound_emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "blast" or "recovery"
+    url: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[int] = mapped_column(Integer)
+
+
+class StripeTask(Base):
+    """A Stripe call deferred out of a request or webhook (deactivate a link, expire a session)."""
+
+    __tablename__ = "stripe_tasks"
+    __table_args__ = (UniqueConstraint("action", "stripe_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(32))  # "deactivate_link" or "expire_session"
+    stripe_id: Mapped[str] = mapped_column(String(255))
+    order_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[int] = mapped_column(Integer)
+    done_at: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    error: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    """What an order is created from."""
+
+    parent_id: int
+    player_id: int
+    product_id: str
+    amount: int
+    currency: str = "usd"
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """A detached snapshot of one order row."""
+
+    id: int
+    parent_id: int
+    player_id: int
+    product_id: str
+    amount: int
+    currency: str
+    status: str
+    created_at: int
+    paid_at: Optional[int]
+    paid_via: Optional[str]
+    canceled_at: Optional[int]
+    pending_reason: Optional[str]
+
+    @classmethod
+    def of(cls, row: Order) -> "OrderView":
+        return cls(
+            id=row.id, parent_id=row.parent_id, player_id=row.player_id, product_id=row.product_id,
+            amount=row.amount, currency=row.currency, status=row.status, created_at=row.created_at,
+            paid_at=row.paid_at, paid_via=row.paid_via, canceled_at=row.canceled_at,
+            pending_reason=row.pending_reason,
+        )
+
+
+def order_reference(order_id: int) -> str:
+    """The order id as Stripe carries it in ``client_reference_id`` (letters, digits, ``_`` only)."""
+    return f"order_{int(order_id)}"
+
+
+def parse_order_reference(value: object) -> Optional[int]:
+    """The order id in an ``order_<n>`` reference, or None if the value is not one."""
+    if not isinstance(value, str):
+        return None
+    match = _ORDER_REF.match(value)
+    return int(match.group(1)) if match else None
+
+
+def order_metadata(order: OrderView) -> dict[str, str]:
+    """The metadata every Stripe object minted for an order carries (the webhook match key is order_id)."""
+    return {"order_id": str(order.id), "player_id": str(order.player_id), "product_id": order.product_id}
+
+
+def validate_spec(spec: OrderSpec) -> None:
+    if not isinstance(spec.amount, int) or isinstance(spec.amount, bool) or spec.amount <= 0:
+        raise StoreError(f"order amount must be a positive integer of minor units, got {spec.amount!r}")
+    if not (isinstance(spec.currency, str) and re.fullmatch(r"[a-z]{3}", spec.currency)):
+        raise StoreError(f"order currency must be a lower-case ISO code such as 'usd', got {spec.currency!r}")
+    if not (isinstance(spec.product_id, str) and 0 < len(spec.product_id) <= 200):
+        raise StoreError(f"order product_id must be a non-empty string of at most 200 characters, got {spec.product_id!r}")
+
+
+def database_url_from_env(default: str = DEFAULT_DATABASE_URL) -> str:
+    return os.environ.get("DATABASE_URL") or default
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for ``database_url``; SQLite gets serialised write transactions and a busy timeout."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise StoreError(f"DATABASE_URL is not a SQLAlchemy URL: {database_url!r}") from None
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    in_memory = url.database in (None, "", ":memory:")
+    kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised through every SQLite test
+        dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN itself
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - exercised through every SQLite test
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class OrderStore:
+    """Typed operations over the order database. Each public method is one transaction."""
+
+    def __init__(self, database_url: Optional[str] = None) -> None:
+        self.database_url = database_url or database_url_from_env()
+        self.engine = make_engine(self.database_url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back (nothing written) on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def create_orders(self, specs: list[OrderSpec], *, now: int) -> list[OrderView]:
+        for spec in specs:
+            validate_spec(spec)
+        with self.transaction() as session:
+            rows = [
+                Order(parent_id=s.parent_id, player_id=s.player_id, product_id=s.product_id, amount=s.amount,
+                      currency=s.currency, status=PENDING, created_at=now)
+                for s in specs
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [OrderView.of(r) for r in rows]
+
+    def get_order(self, order_id: int) -> OrderView:
+        with self.transaction() as session:
+            row = session.get(Order, order_id)
+            if row is None:
+                raise StoreError(f"no order with id {order_id}")
+            return OrderView.of(row)
+
+    def find_order(self, order_id: int) -> Optional[OrderView]:
+        with self.transaction() as session:
+            row = session.get(Order, order_id)
+            return OrderView.of(row) if row is not None else None
+
+    def set_pending_reason(self, order_id: int, reason: Optional[str]) -> None:
+        with self.transaction() as session:
+            session.execute(update(Order).where(Order.id == order_id).values(pending_reason=reason))
+
+    def cancel_order(self, order_id: int, *, now: int) -> bool:
+        """Cancel a pending order; False if it was not pending (already paid or canceled)."""
+        with self.transaction() as session:
+            done = session.execute(
+                update(Order).where(Order.id == order_id, Order.status == PENDING)
+                .values(status=CANCELED, canceled_at=now)
+            ).rowcount == 1
+            if done:
+                enqueue_cleanup(session, order_id, now=now, keep=None)
+            return done
+
+    def change_amount(self, order_id: int, amount: int, *, now: int) -> OrderView:
+        """Change a pending order's amount; every link or session already minted for it is retired."""
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise StoreError(f"order amount must be a positive integer of minor units, got {amount!r}")
+        with self.transaction() as session:
+            if session.execute(
+                update(Order).where(Order.id == order_id, Order.status == PENDING).values(amount=amount)
+            ).rowcount != 1:
+                raise StoreError(f"order {order_id} is not pending; its amount cannot change")
+            enqueue_cleanup(session, order_id, now=now, keep=None)
+            return OrderView.of(session.get(Order, order_id))
+
+    # -- Stripe objects -------------------------------------------------------------------------
+
+    def record_stripe_object(self, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
+                             order_id: Optional[int] = None, product_key: Optional[str] = None,
+                             expires_at: Optional[int] = None) -> None:
+        with self.transaction() as session:
+            add_stripe_object(session, kind=kind, stripe_id=stripe_id, url=url, status=status, now=now,
+                              order_id=order_id, product_key=product_key, expires_at=expires_at)
+
+    def stripe_objects(self, *, order_id: Optional[int] = None, kind: Optional[str] = None,
+                       product_key: Optional[str] = None) -> list[StripeObject]:
+        with self.transaction() as session:
+            query = select(StripeObject).order_by(StripeObject.id)
+            if order_id is not None:
+                query = query.where(StripeObject.order_id == order_id)
+            if kind is not None:
+                query = query.where(StripeObject.kind == kind)
+            if product_key is not None:
+                query = query.where(StripeObject.product_key == product_key)
+            rows = list(session.scalars(query))
+            session.expunge_all()
+            return rows
+
+    # -- emails ---------------------------------------------------------------------------------
+
+    def record_email(self, order_id: int, *, kind: str, url: str, now: int) -> None:
+        with self.transaction() as session:
+            session.add(OutboundEmail(order_id=order_id, kind=kind, url=url, sent_at=now))
+
+    def latest_email(self, order_id: int) -> Optional[OutboundEmail]:
+        with self.transaction() as session:
+            row = session.scalars(
+                select(OutboundEmail).where(OutboundEmail.order_id == order_id)
+                .order_by(OutboundEmail.id.desc()).limit(1)
+            ).first()
+            if row is not None:
+                session.expunge(row)
+            return row
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def pending_tasks(self) -> list[StripeTask]:
+        with self.transaction() as session:
+            rows = list(session.scalars(select(StripeTask).where(StripeTask.done_at.is_(None)).order_by(StripeTask.id)))
+            session.expunge_all()
+            return rows
+
+    def finish_task(self, task_id: int, *, now: int, error: Optional[str] = None) -> None:
+        with self.transaction() as session:
+            values = {"error": error} if error else {"done_at": now, "error": None}
+            session.execute(update(StripeTask).where(StripeTask.id == task_id).values(**values))
+
+    # -- counts ---------------------------------------------------------------------------------
+
+    def count(self, model: type[Base], *where) -> int:
+        with self.transaction() as session:
+            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    def anomalies(self) -> list[Anomaly]:
+        with self.transaction() as session:
+            rows = list(session.scalars(select(Anomaly).order_by(Anomaly.id)))
+            session.expunge_all()
+            return rows
+
+
+# -- helpers that run inside a caller's transaction ----------------------------------------------
+
+
+def lock_order(session: Session, order_id: int) -> Optional[Order]:
+    """The order row, locked for the rest of the transaction (row lock; SQLite already holds the write lock)."""
+    return session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+
+
+def add_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
+                      order_id: Optional[int] = None, product_key: Optional[str] = None,
+                      expires_at: Optional[int] = None) -> StripeObject:
+    row = StripeObject(kind=kind, stripe_id=stripe_id, url=url, status=status, created_at=now,
+                       order_id=order_id, product_key=product_key, expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def mark_paid(session: Session, order_id: int, *, stripe_object_id: str, now: int) -> bool:
+    """Pending -> paid, exactly once: True only for the one transaction whose conditional update matched."""
+    result = session.execute(
+        update(Order).where(Order.id == order_id, Order.status == PENDING)
+        .values(status=PAID, paid_at=now, paid_via=stripe_object_id, pending_reason=None)
+    )
+    return result.rowcount == 1
+
+
+def record_event(session: Session, *, event_id: str, type: str, stripe_object_id: Optional[str],
+                 order_id: Optional[int], outcome: str, now: int) -> Optional[ProcessedEvent]:
+    """Record a webhook event id; None if it was already recorded (a duplicate delivery)."""
+    row = ProcessedEvent(event_id=event_id, type=type, stripe_object_id=stripe_object_id,
+                         order_id=order_id, outcome=outcome, received_at=now)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def add_anomaly(session: Session, *, kind: str, detail: str, now: int, order_id: Optional[int] = None,
+                stripe_object_id: Optional[str] = None, event_id: Optional[str] = None) -> None:
+    session.add(Anomaly(kind=kind, detail=detail, created_at=now, order_id=order_id,
+                        stripe_object_id=stripe_object_id, event_id=event_id))
+
+
+def add_task(session: Session, *, action: str, stripe_id: str, order_id: Optional[int], now: int) -> None:
+    exists = session.scalars(
+        select(StripeTask.id).where(StripeTask.action == action, StripeTask.stripe_id == stripe_id)
+    ).first()
+    if exists is None:
+        session.add(StripeTask(action=action, stripe_id=stripe_id, order_id=order_id, created_at=now))
+
+
+def enqueue_cleanup(session: Session, order_id: int, *, now: int, keep: Optional[str]) -> None:
+    """Queue the retirement of every live Stripe object minted for the order, except ``keep``:
+    active per-order payment links are deactivated and open sessions expired (by ``run_tasks``).
+    The rows are marked retired at once, so nothing hands them out again while the task waits."""
+    rows = session.scalars(select(StripeObject).where(StripeObject.order_id == order_id)).all()
+    for row in rows:
+        if row.stripe_id == keep:
+            continue
+        if row.kind == PAYMENT_LINK and row.status == "active":
+            add_task(session, action="deactivate_link", stripe_id=row.stripe_id, order_id=order_id, now=now)
+            row.status = RETIRED
+        elif row.kind == CHECKOUT_SESSION and row.status == "open":
+            add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order_id, now=now)
+            row.status = RETIRED
+
+
+def set_object_status(session: Session, stripe_id: str, status: str) -> None:
+    session.execute(update(StripeObject).where(StripeObject.stripe_id == stripe_id).values(status=status))

@@ -1,0 +1,221 @@
+"""The webhook matcher, fed signed events directly (no emulator): signature checks, matching,
+exactly-once marking, anomalies, recovery emails."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from blastpay.flows.orders import (
+    CHECKOUT_SESSION,
+    PAYMENT_LINK,
+    Anomaly,
+    OrderSpec,
+    OrderStore,
+    OutboundEmail,
+    ProcessedEvent,
+)
+from blastpay.flows.webhook_matcher import WEBHOOK_PATH, WebhookMatcher, create_webhook_app
+
+SECRET = "whsec_test_matcher"
+NOW = 1_767_225_600
+
+
+def sign(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> str:
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def session_event(event_id, obj, etype="checkout.session.completed"):
+    return json.dumps({"id": event_id, "object": "event", "type": etype, "created": NOW,
+                       "data": {"object": obj}}).encode()
+
+
+def session(order, sid="cs_test_1", **extra):
+    obj = {"id": sid, "object": "checkout.session", "amount_total": order.amount, "currency": order.currency,
+           "payment_status": "paid", "status": "complete", "metadata": {"order_id": str(order.id)},
+           "client_reference_id": f"order_{order.id}", "payment_link": None, "recovered_from": None}
+    obj.update(extra)
+    return obj
+
+
+@pytest.fixture
+def env(tmp_path):
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    app = create_webhook_app(WebhookMatcher(store, secrets=[SECRET], clock=lambda: NOW))
+    with TestClient(app) as web:
+        yield store, web
+    store.dispose()
+
+
+def post(web, body, sig="default"):
+    headers = {"Content-Type": "application/json"}
+    if sig == "default":
+        sig = sign(body)
+    if sig is not None:
+        headers["Stripe-Signature"] = sig
+    return web.post(WEBHOOK_PATH, content=body, headers=headers)
+
+
+def make_orders(store, n=1, amount=15000):
+    return store.create_orders([OrderSpec(parent_id=111, player_id=i + 1, product_id="utah-invitational-2026",
+                                          amount=amount) for i in range(n)], now=NOW)
+
+
+def test_completed_session_marks_its_order_paid(env):
+    store, web = env
+    (order,) = make_orders(store)
+    r = post(web, session_event("evt_1", session(order)))
+    assert r.status_code == 200 and r.json()["outcome"] == "paid"
+    paid = store.get_order(order.id)
+    assert (paid.status, paid.paid_via, paid.paid_at) == ("paid", "cs_test_1", NOW)
+
+
+@pytest.mark.parametrize("sig", [None, "", "t=1,v1=deadbeef", "garbage"], ids=["missing", "empty", "wrong", "garbage"])
+def test_bad_signature_is_400_and_writes_nothing(env, sig):
+    store, web = env
+    (order,) = make_orders(store)
+    r = post(web, session_event("evt_1", session(order)), sig=sig)
+    assert r.status_code == 400
+    assert store.get_order(order.id).status == "pending"
+    assert store.count(ProcessedEvent) == 0 and store.count(Anomaly) == 0
+
+
+def test_signature_by_another_secret_or_too_old_is_400(env):
+    store, web = env
+    (order,) = make_orders(store)
+    body = session_event("evt_1", session(order))
+    assert post(web, body, sig=sign(body, secret="whsec_other")).status_code == 400
+    assert post(web, body, sig=sign(body, timestamp=int(time.time()) - 3600)).status_code == 400
+    assert post(web, body + b" ", sig=sign(body)).status_code == 400  # body changed after signing
+    assert store.get_order(order.id).status == "pending" and store.count(ProcessedEvent) == 0
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"id": "evt_1"}', b'{"id":"evt_1","type":"x","data":{}}',
+                                  b"\xff\xfe"])
+def test_signed_but_malformed_payload_is_400(env, body):
+    store, web = env
+    assert post(web, body).status_code == 400
+    assert store.count(ProcessedEvent) == 0
+
+
+def test_duplicate_delivery_and_second_event_for_same_session_are_noops(env):
+    store, web = env
+    (order,) = make_orders(store)
+    body = session_event("evt_1", session(order))
+    assert post(web, body).json()["outcome"] == "paid"
+    assert post(web, body).json()["outcome"] == "duplicate"
+    again = session_event("evt_2", session(order), etype="checkout.session.async_payment_succeeded")
+    assert post(web, again).json()["outcome"] == "already_applied"
+    assert store.count(Anomaly) == 0 and store.get_order(order.id).paid_via == "cs_test_1"
+
+
+def test_second_session_paying_a_paid_order_is_a_double_payment_anomaly(env):
+    store, web = env
+    (order,) = make_orders(store)
+    post(web, session_event("evt_1", session(order)))
+    r = post(web, session_event("evt_2", session(order, sid="cs_test_2")))
+    assert r.json()["outcome"] == "anomaly:double_payment"
+    (anomaly,) = store.anomalies()
+    assert (anomaly.kind, anomaly.order_id, anomaly.stripe_object_id) == ("double_payment", order.id, "cs_test_2")
+    assert store.get_order(order.id).paid_via == "cs_test_1"
+
+
+def test_unmatched_payment_is_recorded_not_dropped(env):
+    store, web = env
+    (order,) = make_orders(store)
+    obj = session(order, metadata={}, client_reference_id=None)
+    assert post(web, session_event("evt_1", obj)).json()["outcome"] == "anomaly:unmatched_payment"
+    assert [a.kind for a in store.anomalies()] == ["unmatched_payment"]
+    assert store.get_order(order.id).status == "pending"
+
+
+def test_fallback_keys_client_reference_then_payment_link(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    by_ref = session(a, metadata={"product_id": "utah-invitational-2026"})
+    assert post(web, session_event("evt_1", by_ref)).json()["outcome"] == "paid"
+    store.record_stripe_object(kind=PAYMENT_LINK, stripe_id="plink_b", url="https://x", status="active", now=NOW,
+                               order_id=b.id)
+    by_link = session(b, sid="cs_test_b", metadata={}, client_reference_id=None, payment_link="plink_b")
+    assert post(web, session_event("evt_2", by_link)).json()["outcome"] == "paid"
+    assert store.get_order(b.id).paid_via == "cs_test_b"
+    # the order's own link is deactivated explicitly too (a no-op for a limit=1 link Stripe already closed)
+    assert [(t.action, t.stripe_id) for t in store.pending_tasks()] == [("deactivate_link", "plink_b")]
+
+
+def test_paid_order_queues_retirement_of_its_other_links_and_sessions(env):
+    store, web = env
+    (order,) = make_orders(store)
+    store.record_stripe_object(kind=PAYMENT_LINK, stripe_id="plink_1", url="u", status="active", now=NOW, order_id=order.id)
+    store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id="cs_other", url="u", status="open", now=NOW,
+                               order_id=order.id, expires_at=NOW + 3600)
+    post(web, session_event("evt_1", session(order)))
+    assert sorted((t.action, t.stripe_id) for t in store.pending_tasks()) == [
+        ("deactivate_link", "plink_1"), ("expire_session", "cs_other")]
+
+
+def test_amount_mismatch_and_canceled_order_are_anomalies(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    r = post(web, session_event("evt_1", session(a, amount_total=a.amount - 1000)))
+    assert r.json()["outcome"] == "anomaly:amount_mismatch" and store.get_order(a.id).status == "pending"
+    store.cancel_order(b.id, now=NOW)
+    r = post(web, session_event("evt_2", session(b, sid="cs_b")))
+    assert r.json()["outcome"] == "anomaly:paid_canceled_order" and store.get_order(b.id).status == "canceled"
+
+
+def test_unpaid_completion_waits_for_async_success(env):
+    store, web = env
+    (order,) = make_orders(store)
+    r = post(web, session_event("evt_1", session(order, payment_status="unpaid")))
+    assert r.json()["outcome"] == "awaiting_async" and store.get_order(order.id).status == "pending"
+    r = post(web, session_event("evt_2", session(order), etype="checkout.session.async_payment_succeeded"))
+    assert r.json()["outcome"] == "paid"
+
+
+def test_expired_with_recovery_emails_the_recovery_url_once(env):
+    store, web = env
+    (order,) = make_orders(store)
+    store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id="cs_old", url="u", status="open", now=NOW,
+                               order_id=order.id, expires_at=NOW)
+    obj = session(order, sid="cs_old", status="expired", payment_status="unpaid",
+                  after_expiration={"recovery": {"enabled": True, "url": "https://pay.test/r/abc",
+                                                 "expires_at": NOW + 30 * 86400}})
+    assert post(web, session_event("evt_1", obj, "checkout.session.expired")).json()["outcome"] == "recovery_emailed"
+    assert post(web, session_event("evt_1", obj, "checkout.session.expired")).json()["outcome"] == "duplicate"
+    assert store.latest_email(order.id).url == "https://pay.test/r/abc"
+    assert store.count(OutboundEmail) == 1
+    assert store.stripe_objects(order_id=order.id, kind=CHECKOUT_SESSION)[0].status == "expired"
+
+
+def test_expiry_without_recovery_or_for_a_paid_order_sends_nothing(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    plain = session(a, sid="cs_a", status="expired", after_expiration=None)
+    assert post(web, session_event("evt_1", plain, "checkout.session.expired")).json()["outcome"] == "expired"
+    post(web, session_event("evt_2", session(b, sid="cs_b_paid")))
+    late = session(b, sid="cs_b_old", status="expired",
+                   after_expiration={"recovery": {"url": "https://pay.test/r/x", "expires_at": NOW}})
+    assert post(web, session_event("evt_3", late, "checkout.session.expired")).json()["outcome"] == "expired"
+    assert store.count(OutboundEmail) == 0
+
+
+def test_concurrent_deliveries_of_two_sessions_pay_once_and_flag_the_other(env):
+    store, web = env
+    (order,) = make_orders(store)
+    bodies = [session_event(f"evt_{i}", session(order, sid=f"cs_{i}")) for i in range(6)]
+    results = []
+    threads = [threading.Thread(target=lambda b=b: results.append(post(web, b).json()["outcome"])) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count("paid") == 1
+    assert sorted(results).count("anomaly:double_payment") == 5
+    assert store.count(Anomaly) == 5
