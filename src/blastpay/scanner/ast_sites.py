@@ -1,0 +1,1025 @@
+"""Checkout call-site detection in Python sources, using the ``ast`` module.
+
+The analysis resolves every call to a qualified name (imports, aliases,
+module globals, ``self`` attributes, annotated parameters, return values of
+repository functions), finds the calls that create a Stripe Checkout Session,
+promotes every repository function that reaches such a call to a "creator"
+(transitively), and then derives the other site kinds from that: ``expires_at``
+arguments, session URLs flowing into emails/templates/responses, webhook
+handlers for ``checkout.session.*`` events, and tests touching all of these.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from blastpay.scanner.inventory import (
+    EXPIRES_AT, SESSION_CREATE, TEST, URL_FLOW, WEBHOOK_HANDLER, Site, SkippedFile,
+)
+from blastpay.scanner.walk import SourceFile
+
+MAX_DEPTH = 30
+LEGACY_SESSION_CLASSES = (("stripe", "checkout", "Session"), ("stripe", "checkout", "session", "Session"))
+CLIENT_SESSION_SERVICES = (("v1", "checkout", "sessions"), ("checkout", "sessions"))
+CREATE_METHODS = ("create", "create_async")
+SINK_WORDS = ("send", "email", "mail", "render", "template", "notify", "response", "redirect")
+ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "route", "api_route", "websocket"})
+EVENT_PREFIX = "checkout.session."
+HANDLER_NAME_HINTS = ("completed", "expired", "checkout", "session")
+STRIPE_MIN_EXPIRY_SECONDS = 30 * 60
+STRIPE_MAX_EXPIRY_SECONDS = 24 * 60 * 60
+NOW_NAMES = frozenset({"now", "now_ts", "now_utc", "utcnow", "current_time", "now_epoch", "created_at_ts"})
+TIMEDELTA_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
+                   "milliseconds": 0.001, "microseconds": 0.000001}
+TIMEDELTA_POSITIONAL = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")
+
+
+def direct_creator(qualified: str | None) -> str | None:
+    """Normalised Stripe name if ``qualified`` is a Checkout Session create call, else None."""
+    if not qualified or not qualified.startswith("stripe"):
+        return None
+    parts = [p for p in qualified.split(".") if not p.startswith("_")]
+    if len(parts) < 3 or parts[0] != "stripe" or parts[-1] not in CREATE_METHODS:
+        return None
+    owner = tuple(parts[:-1])
+    if owner in LEGACY_SESSION_CLASSES:
+        return "stripe.checkout.Session." + parts[-1]
+    if "StripeClient()" in parts:
+        rest = tuple(parts[parts.index("StripeClient()") + 1:-1])
+        if rest in CLIENT_SESSION_SERVICES:
+            return "StripeClient." + ".".join(rest) + "." + parts[-1]
+    return None
+
+
+def is_test_path(path: str) -> bool:
+    p = PurePosixPath(path)
+    if any(part in ("tests", "test", "testing") for part in p.parts[:-1]):
+        return True
+    return p.name.startswith("test_") or p.name.endswith("_test.py") or p.name == "conftest.py"
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class Module:
+    path: str
+    name: str
+    names: tuple[str, ...]
+    is_package: bool
+    tree: ast.Module
+    is_test: bool
+    imports: dict[str, str] = field(default_factory=dict)
+    globals: dict[str, list[ast.expr]] = field(default_factory=dict)
+    defs: dict[str, str] = field(default_factory=dict)
+    scope: "Scope | None" = None
+
+
+@dataclass
+class ClassInfo:
+    qname: str
+    module: Module
+    node: ast.ClassDef
+    methods: dict[str, str] = field(default_factory=dict)
+    attrs: dict[str, list[tuple[ast.expr, "Scope"]]] = field(default_factory=dict)
+    bases: list[ast.expr] = field(default_factory=list)
+
+
+@dataclass
+class Scope:
+    """A function body, or a module's top-level statements (qualname ``<module>``)."""
+
+    qname: str
+    qualname: str
+    module: Module
+    node: ast.AST
+    body: list[ast.stmt]
+    cls: ClassInfo | None = None
+    parent: "Scope | None" = None
+    params: dict[str, ast.expr | None] = field(default_factory=dict)
+    self_name: str | None = None
+    locals: dict[str, list[ast.expr]] = field(default_factory=dict)
+    assigns: list[tuple[ast.expr, ast.expr]] = field(default_factory=list)
+    nodes: list[ast.AST] = field(default_factory=list)
+    calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)
+    is_route: bool = False
+    route: str = ""
+
+    @property
+    def is_function(self) -> bool:
+        return self.qualname != "<module>"
+
+
+def _scope_nodes(body: list[ast.stmt]) -> list[ast.AST]:
+    """All nodes of a body, not descending into nested function or class definitions."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(reversed(node.decorator_list))
+            if not isinstance(node, ast.ClassDef):
+                stack.extend(reversed([d for d in node.args.defaults + node.args.kw_defaults if d is not None]))
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return out
+
+
+def _defs_in(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Function and class definitions of a body, including those under if/try/with/for blocks."""
+    out: list[ast.stmt] = []
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.append(node)
+            continue
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node)
+                               if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
+    return out
+
+
+def _module_names(path: str, package_dirs: set[str]) -> tuple[str, tuple[str, ...], bool]:
+    p = PurePosixPath(path)
+    parts = list(p.with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    # the top-most directory chain holding __init__.py files is the importable package
+    start = len(p.parts) - 1
+    while start > 0 and PurePosixPath(*p.parts[:start]).as_posix() in package_dirs:
+        start -= 1
+    canonical_parts = parts[start:] if parts[start:] else parts
+    names = [".".join(canonical_parts), ".".join(parts)]
+    if parts and parts[0] in ("src", "lib", "python"):
+        names.append(".".join(parts[1:]))
+    unique = tuple(dict.fromkeys(n for n in names if n))
+    return unique[0] if unique else p.stem, unique, is_package
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class Analysis:
+    def __init__(self, files: list[SourceFile]):
+        self.skipped: list[SkippedFile] = []
+        self.modules: list[Module] = []
+        self.module_by_name: dict[str, Module] = {}
+        self.scopes: dict[str, Scope] = {}
+        self.scope_list: list[Scope] = []
+        self.classes: dict[str, ClassInfo] = {}
+        self._return_types: dict[str, str | None] = {}
+        self.creators: dict[str, list[str]] = {}
+        self.returns: dict[str, str] = {}
+        self.url_attrs: set[str] = set()
+        self.template_vars: set[str] = set()
+        self._parse(files)
+        for module in self.modules:
+            self._index(module)
+        for scope in self.scope_list:
+            self._collect(scope)
+        for scope in self.scope_list:
+            scope.calls = [(n, self.resolve(n.func, scope)) for n in scope.nodes if isinstance(n, ast.Call)]
+
+    # ---- parsing and indexing
+
+    def _parse(self, files: list[SourceFile]) -> None:
+        python = [f for f in files if f.kind == "python"]
+        package_dirs = {PurePosixPath(f.path).parent.as_posix() for f in python if PurePosixPath(f.path).name == "__init__.py"}
+        for f in python:
+            try:
+                tree = ast.parse(f.text, filename=f.path)
+            except SyntaxError as exc:
+                self.skipped.append(SkippedFile(f.path, f"Python syntax error at line {exc.lineno}: {exc.msg}"))
+                continue
+            except (ValueError, RecursionError, MemoryError) as exc:
+                self.skipped.append(SkippedFile(f.path, f"Python file cannot be parsed ({type(exc).__name__})"))
+                continue
+            name, names, is_package = _module_names(f.path, package_dirs)
+            module = Module(f.path, name, names, is_package, tree, is_test_path(f.path))
+            self.modules.append(module)
+            for n in names:
+                self.module_by_name.setdefault(n, module)
+
+    def _package_of(self, module: Module, level: int) -> list[str]:
+        parts = module.name.split(".")
+        if not module.is_package:
+            parts = parts[:-1]
+        if level > 1:
+            parts = parts[: len(parts) - (level - 1)]
+        return parts
+
+    def _index(self, module: Module) -> None:
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        module.imports.setdefault(alias.asname, alias.name)
+                    else:
+                        top = alias.name.split(".")[0]
+                        module.imports.setdefault(top, top)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module.split(".") if node.module else []
+                if node.level:
+                    base = self._package_of(module, node.level) + base
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    module.imports.setdefault(alias.asname or alias.name, ".".join(base + [alias.name]))
+        top = Scope(f"{module.name}.<module>", "<module>", module, module.tree, module.tree.body)
+        module.scope = top
+        self._add_scope(top)
+        for stmt in _defs_in(module.tree.body):
+            module.defs.setdefault(stmt.name, f"{module.name}.{stmt.name}")
+        self._index_defs(module, module.tree.body, prefix="", parent=top, cls=None)
+
+    def _index_defs(self, module: Module, body: list[ast.stmt], prefix: str, parent: Scope, cls: ClassInfo | None) -> None:
+        for stmt in _defs_in(body):
+            if isinstance(stmt, ast.ClassDef):
+                info = ClassInfo(f"{module.name}.{prefix}{stmt.name}", module, stmt, bases=list(stmt.bases))
+                self.classes[info.qname] = info
+                for item in stmt.body:
+                    if isinstance(item, ast.Assign):
+                        for t in item.targets:
+                            if isinstance(t, ast.Name):
+                                info.attrs.setdefault(t.id, []).append((item.value, parent))
+                    elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None:
+                        info.attrs.setdefault(item.target.id, []).append((item.value, parent))
+                for item in _defs_in(stmt.body):
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        info.methods[item.name] = f"{info.qname}.{item.name}"
+                self._index_defs(module, stmt.body, f"{prefix}{stmt.name}.", parent, info)
+            else:
+                qualname = f"{prefix}{stmt.name}"
+                scope = Scope(f"{module.name}.{qualname}", qualname, module, stmt, stmt.body, cls=cls, parent=parent)
+                self._setup_params(scope, stmt)
+                self._add_scope(scope)
+                self._index_defs(module, stmt.body, f"{qualname}.", scope, None)
+
+    def _setup_params(self, scope: Scope, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+        static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+        for i, a in enumerate(args):
+            scope.params[a.arg] = a.annotation
+        if node.args.vararg:
+            scope.params[node.args.vararg.arg] = None
+        if node.args.kwarg:
+            scope.params[node.args.kwarg.arg] = None
+        if scope.cls is not None and args and not static:
+            scope.self_name = args[0].arg
+        for deco in node.decorator_list:
+            if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and deco.func.attr in ROUTE_DECORATORS:
+                scope.is_route = True
+                path = deco.args[0].value if deco.args and isinstance(deco.args[0], ast.Constant) else ""
+                scope.route = f"{deco.func.attr.upper()} {path}".strip()
+
+    def _add_scope(self, scope: Scope) -> None:
+        self.scopes[scope.qname] = scope
+        self.scope_list.append(scope)
+
+    def _collect(self, scope: Scope) -> None:
+        scope.nodes = _scope_nodes(scope.body)
+        module = scope.module
+        for node in scope.nodes:
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+                targets, value = [node.target], node.value
+            elif isinstance(node, ast.NamedExpr):
+                targets, value = [node.target], node.value
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        scope.assigns.append((item.optional_vars, item.context_expr))
+                        if isinstance(item.optional_vars, ast.Name):
+                            scope.locals.setdefault(item.optional_vars.id, []).append(item.context_expr)
+                continue
+            if value is None:
+                continue
+            for target in targets:
+                scope.assigns.append((target, value))
+                if isinstance(target, ast.Name):
+                    scope.locals.setdefault(target.id, []).append(value)
+                    if not scope.is_function:
+                        module.globals.setdefault(target.id, []).append(value)
+                elif (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                      and scope.cls is not None and target.value.id == scope.self_name):
+                    scope.cls.attrs.setdefault(target.attr, []).append((value, scope))
+
+    # ---- name resolution
+
+    def canonical(self, dotted: str, depth: int = 0) -> str:
+        parts = dotted.split(".")
+        for i in range(len(parts), 0, -1):
+            module = self.module_by_name.get(".".join(parts[:i]))
+            if module is None:
+                continue
+            rest = parts[i:]
+            if not rest:
+                return module.name
+            first = rest[0]
+            if first in module.defs:
+                return ".".join([module.defs[first]] + rest[1:])
+            if first in module.imports and depth < MAX_DEPTH and module.imports[first] != dotted:
+                return ".".join([self.canonical(module.imports[first], depth + 1)] + rest[1:])
+            return ".".join([module.name] + rest)
+        return dotted
+
+    def _module_global(self, qualified: str) -> tuple[Module, str] | None:
+        head, _, name = qualified.rpartition(".")
+        module = self.module_by_name.get(head)
+        if module is not None and module.name == head and name in module.globals and name not in module.defs:
+            return module, name
+        return None
+
+    def resolve(self, expr: ast.AST | None, scope: Scope, depth: int = 0) -> str | None:
+        """Qualified name of what ``expr`` denotes; ``X()`` means an instance of X."""
+        if expr is None or depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Name):
+            return self._resolve_name(expr.id, scope, depth)
+        if isinstance(expr, ast.Attribute):
+            base = self.resolve(expr.value, scope, depth + 1)
+            return None if base is None else self._resolve_attr(base, expr.attr, depth)
+        if isinstance(expr, ast.Call):
+            func = self.resolve(expr.func, scope, depth + 1)
+            return None if func is None else self._call_result(func, depth)
+        if isinstance(expr, ast.Await):
+            return self.resolve(expr.value, scope, depth + 1)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):  # "X | None" annotations
+            return self.resolve(expr.left, scope, depth + 1) or self.resolve(expr.right, scope, depth + 1)
+        if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Name) and expr.value.id == "Optional":
+            return self.resolve(expr.slice, scope, depth + 1)
+        return None
+
+    def _resolve_name(self, name: str, scope: Scope, depth: int) -> str | None:
+        s: Scope | None = scope
+        while s is not None and s.is_function:
+            if name == s.self_name and s.cls is not None:
+                is_cls = any(isinstance(d, ast.Name) and d.id == "classmethod" for d in s.node.decorator_list)
+                return s.cls.qname if is_cls else s.cls.qname + "()"
+            if name in s.locals:
+                for value in s.locals[name]:
+                    r = self.resolve(value, s, depth + 1)
+                    if r:
+                        return r
+                return None
+            if name in s.params:
+                annotation = s.params[name]
+                if annotation is None:
+                    return None
+                t = self.resolve(annotation, s, depth + 1)
+                return t + "()" if t else None
+            s = s.parent
+        return self._resolve_global(scope.module, name, depth)
+
+    def _resolve_global(self, module: Module, name: str, depth: int) -> str | None:
+        if name in module.defs:
+            return module.defs[name]
+        if name in module.globals and module.scope is not None:
+            for value in module.globals[name]:
+                r = self.resolve(value, module.scope, depth + 1)
+                if r:
+                    return r
+            return None
+        if name in module.imports:
+            return self._deref(self.canonical(module.imports[name]), depth)
+        return None
+
+    def _deref(self, qualified: str, depth: int) -> str | None:
+        found = self._module_global(qualified)
+        if found is not None and depth < MAX_DEPTH:
+            return self._resolve_global(found[0], found[1], depth + 1)
+        return qualified
+
+    def _find_method(self, cls: ClassInfo, attr: str, depth: int = 0) -> str | None:
+        if attr in cls.methods:
+            return cls.methods[attr]
+        if depth > 10:
+            return None
+        for base in cls.bases:
+            q = self.resolve(base, cls.module.scope, depth + 1) if cls.module.scope else None
+            if q in self.classes:
+                found = self._find_method(self.classes[q], attr, depth + 1)
+                if found:
+                    return found
+        return None
+
+    def _resolve_attr(self, base: str, attr: str, depth: int) -> str | None:
+        if base.endswith("()") and base[:-2] in self.classes:
+            cls = self.classes[base[:-2]]
+            method = self._find_method(cls, attr)
+            if method:
+                return method
+            for value, scope in cls.attrs.get(attr, []):
+                r = self.resolve(value, scope, depth + 1)
+                if r:
+                    return r
+            return f"{base}.{attr}"
+        if base in self.classes:
+            method = self._find_method(self.classes[base], attr)
+            if method:
+                return method
+        if base in self.module_by_name and self.module_by_name[base].name == base:
+            return self._deref(self.canonical(f"{base}.{attr}"), depth + 1)
+        return f"{base}.{attr}"
+
+    def _call_result(self, func: str, depth: int) -> str | None:
+        if func in self.classes:
+            return func + "()"
+        if func in self.scopes:
+            return self._return_type(func, depth)
+        last = func.rsplit(".", 1)[-1]
+        if last[:1].isupper() and not last.endswith("()"):
+            return func + "()"
+        return None
+
+    def _return_type(self, qname: str, depth: int) -> str | None:
+        if qname in self._return_types:
+            return self._return_types[qname]
+        self._return_types[qname] = None  # recursion guard
+        scope = self.scopes[qname]
+        result = None
+        for node in scope.nodes:
+            if isinstance(node, ast.Return) and node.value is not None:
+                result = self.resolve(node.value, scope, depth + 1)
+                if result:
+                    break
+        self._return_types[qname] = result
+        return result
+
+    # ---- creators
+
+    def find_creators(self) -> None:
+        chains: dict[str, list[str]] = {}
+        for scope in self.scope_list:
+            if scope.is_function and not scope.module.is_test:
+                for _, q in scope.calls:
+                    d = direct_creator(q)
+                    if d and (scope.qname not in chains or len(chains[scope.qname]) > 1):
+                        chains[scope.qname] = [d]
+        changed = True
+        while changed:
+            changed = False
+            for scope in self.scope_list:
+                if not scope.is_function or scope.module.is_test:
+                    continue
+                best = chains.get(scope.qname)
+                for _, q in scope.calls:
+                    if q in chains and q != scope.qname:
+                        candidate = [q] + chains[q]
+                        if scope.qname in candidate:
+                            continue
+                        if best is None or (len(candidate), candidate) < (len(best), best):
+                            best = candidate
+                if best is not None and chains.get(scope.qname) != best:
+                    chains[scope.qname] = best
+                    changed = True
+        self.creators = chains
+
+    def creator_chain(self, q: str | None) -> list[str] | None:
+        d = direct_creator(q)
+        if d:
+            return [d]
+        if q in self.creators:
+            return [q] + self.creators[q]
+        return None
+
+    # ---- value kinds (session / url) for URL flow
+
+    def kind_of(self, expr: ast.AST | None, scope: Scope, env: dict[str, str], calls: dict[int, str | None]) -> str | None:
+        if expr is None:
+            return None
+        if isinstance(expr, ast.Call):
+            q = calls.get(id(expr), None) if id(expr) in calls else self.resolve(expr.func, scope)
+            if direct_creator(q):
+                return "session"
+            if q in self.returns:
+                return self.returns[q]
+            name = _call_name(expr)
+            if name in ("dict", "str", "format", "urljoin", "quote", "join"):
+                if any(self.kind_of(a, scope, env, calls) == "url" for a in _call_args(expr)):
+                    return "url"
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("format", "join"):
+                if self.kind_of(expr.func.value, scope, env, calls) == "url":
+                    return "url"
+            return None
+        if isinstance(expr, ast.Attribute):
+            if expr.attr == "url" and self.kind_of(expr.value, scope, env, calls) == "session":
+                return "url"
+            if expr.attr in self.url_attrs:
+                return "url"
+            return None
+        if isinstance(expr, ast.Subscript):
+            key = expr.slice.value if isinstance(expr.slice, ast.Constant) else None
+            base = self.kind_of(expr.value, scope, env, calls)
+            if key == "url" and base == "session":
+                return "url"
+            if base == "url" and isinstance(key, str):
+                return "url"
+            return None
+        if isinstance(expr, ast.Name):
+            return env.get(expr.id)
+        if isinstance(expr, ast.Await):
+            return self.kind_of(expr.value, scope, env, calls)
+        if isinstance(expr, ast.Dict):
+            values = [v for v in expr.values if v is not None] + [k for k, _ in zip(expr.keys, expr.values) if k is None]
+            return "url" if any(self.kind_of(v, scope, env, calls) == "url" for v in values) else None
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set, ast.JoinedStr, ast.FormattedValue, ast.BinOp, ast.IfExp, ast.Starred, ast.BoolOp)):
+            for child in ast.iter_child_nodes(expr):
+                if isinstance(child, ast.expr) and self.kind_of(child, scope, env, calls) == "url":
+                    return "url"
+        return None
+
+    def scope_env(self, scope: Scope, calls: dict[int, str | None]) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for _ in range(2):
+            for target, value in scope.assigns:
+                kind = self.kind_of(value, scope, env, calls)
+                if kind is None:
+                    continue
+                if isinstance(target, ast.Name):
+                    env[target.id] = kind
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and kind == "url":
+                    env[target.value.id] = "url"
+                elif isinstance(target, ast.Attribute) and kind == "url" and target.attr != "url":
+                    self.url_attrs.add(target.attr)
+        return env
+
+    def propagate_urls(self) -> None:
+        for _ in range(12):
+            before = (dict(self.returns), set(self.url_attrs))
+            for scope in self.scope_list:
+                if scope.module.is_test:
+                    continue
+                calls = {id(c): q for c, q in scope.calls}
+                env = self.scope_env(scope, calls)
+                if not scope.is_function:
+                    continue
+                kinds = {self.kind_of(n.value, scope, env, calls) for n in scope.nodes if isinstance(n, ast.Return)}
+                kind = "url" if "url" in kinds else "session" if "session" in kinds else None
+                if kind and self.returns.get(scope.qname) != kind:
+                    self.returns[scope.qname] = kind
+            if (self.returns, self.url_attrs) == before:
+                break
+
+    def url_keys(self, expr: ast.AST, scope: Scope, env: dict[str, str], calls: dict[int, str | None]) -> set[str]:
+        keys: set[str] = set()
+        dicts: list[ast.Dict] = []
+        if isinstance(expr, ast.Dict):
+            dicts.append(expr)
+        elif isinstance(expr, ast.Name):
+            dicts += [v for v in scope.locals.get(expr.id, []) if isinstance(v, ast.Dict)]
+            for target, value in scope.assigns:
+                if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == expr.id
+                        and isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)
+                        and self.kind_of(value, scope, env, calls) == "url"):
+                    keys.add(target.slice.value)
+        for d in dicts:
+            for k, v in zip(d.keys, d.values):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str) and self.kind_of(v, scope, env, calls) == "url":
+                    keys.add(k.value)
+        return keys
+
+
+def _call_name(call: ast.Call) -> str:
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return ""
+
+
+def _call_args(call: ast.Call) -> list[ast.expr]:
+    return list(call.args) + [k.value for k in call.keywords]
+
+
+def _text(node: ast.AST, limit: int = 200) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- expires_at
+
+
+def _unwrap_time(expr: ast.expr) -> ast.expr:
+    while True:
+        if isinstance(expr, ast.Call) and _call_name(expr) in ("int", "float", "round", "floor", "ceil") and expr.args:
+            expr = expr.args[0]
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "timestamp" and not expr.args:
+            expr = expr.func.value
+        else:
+            return expr
+
+
+class ExpiryClassifier:
+    def __init__(self, analysis: Analysis):
+        self.a = analysis
+
+    def _lookup(self, expr: ast.expr, scope: Scope, depth: int) -> tuple[ast.expr, Scope] | None:
+        """The expression a Name or module attribute was assigned from."""
+        if isinstance(expr, ast.Name):
+            s: Scope | None = scope
+            while s is not None and s.is_function:
+                if expr.id in s.locals:
+                    return s.locals[expr.id][-1], s
+                if expr.id in s.params:
+                    return None
+                s = s.parent
+            module = scope.module
+            if expr.id in module.globals and module.scope:
+                return module.globals[expr.id][-1], module.scope
+            if expr.id in module.imports:
+                found = self.a._module_global(self.a.canonical(module.imports[expr.id]))
+                if found and found[0].scope:
+                    return found[0].globals[found[1]][-1], found[0].scope
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self.a.resolve(expr.value, scope, depth + 1)
+            if base:
+                found = self.a._module_global(f"{base}.{expr.attr}")
+                if found and found[0].scope:
+                    return found[0].globals[found[1]][-1], found[0].scope
+        return None
+
+    def seconds(self, expr: ast.expr, scope: Scope, depth: int = 0) -> float | None:
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, (int, float)) and not isinstance(expr.value, bool):
+            return float(expr.value)
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+            inner = self.seconds(expr.operand, scope, depth + 1)
+            return -inner if inner is not None else None
+        if isinstance(expr, ast.BinOp):
+            left, right = self.seconds(expr.left, scope, depth + 1), self.seconds(expr.right, scope, depth + 1)
+            if left is None or right is None:
+                return None
+            if isinstance(expr.op, ast.Add):
+                return left + right
+            if isinstance(expr.op, ast.Sub):
+                return left - right
+            if isinstance(expr.op, ast.Mult):
+                return left * right
+            if isinstance(expr.op, (ast.Div, ast.FloorDiv)) and right:
+                return left / right if isinstance(expr.op, ast.Div) else left // right
+            return None
+        if isinstance(expr, ast.Call):
+            name = _call_name(expr)
+            if name == "timedelta":
+                total = 0.0
+                for unit, arg in zip(TIMEDELTA_POSITIONAL, expr.args):
+                    v = self.seconds(arg, scope, depth + 1)
+                    if v is None:
+                        return None
+                    total += v * TIMEDELTA_UNITS[unit]
+                for kw in expr.keywords:
+                    v = self.seconds(kw.value, scope, depth + 1) if kw.arg in TIMEDELTA_UNITS else None
+                    if v is None:
+                        return None
+                    total += v * TIMEDELTA_UNITS[kw.arg]
+                return total
+            if name in ("int", "float", "round") and expr.args:
+                return self.seconds(expr.args[0], scope, depth + 1)
+            if name == "total_seconds" and isinstance(expr.func, ast.Attribute):
+                return self.seconds(expr.func.value, scope, depth + 1)
+            return None
+        found = self._lookup(expr, scope, depth)
+        if found is not None:
+            return self.seconds(found[0], found[1], depth + 1)
+        return None
+
+    def is_now(self, expr: ast.expr, scope: Scope, depth: int = 0) -> bool:
+        if depth > MAX_DEPTH:
+            return False
+        expr = _unwrap_time(expr)
+        if isinstance(expr, ast.Call):
+            q = self.a.resolve(expr.func, scope) or ""
+            name = _call_name(expr)
+            return q in ("time.time", "time.time_ns") or name in ("now", "utcnow", "today") or q.endswith((".now", ".utcnow"))
+        if isinstance(expr, ast.Name):
+            found = self._lookup(expr, scope, depth)
+            if found is not None:
+                return self.is_now(found[0], found[1], depth + 1)
+            return expr.id.lower() in NOW_NAMES
+        return False
+
+    def classify(self, expr: ast.expr, scope: Scope, depth: int = 0) -> dict:
+        """Classification of an ``expires_at`` value: offset from now in seconds when resolvable."""
+        inner = _unwrap_time(expr)
+        if isinstance(inner, ast.BinOp) and isinstance(inner.op, (ast.Add, ast.Sub)):
+            sign = 1 if isinstance(inner.op, ast.Add) else -1
+            for now_side, dur_side, s in ((inner.left, inner.right, sign), (inner.right, inner.left, 1)):
+                if s == -1 and now_side is inner.right:
+                    continue
+                if self.is_now(now_side, scope):
+                    secs = self.seconds(dur_side, scope)
+                    if secs is not None:
+                        return _offset(secs * s)
+                    return {"classification": f"now + unresolved duration ({_text(dur_side, 80)})", "offset_seconds": None,
+                            "within_stripe_limits": None}
+        if self.is_now(inner, scope):
+            return _offset(0)
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, (int, float)):
+            return {"classification": "constant timestamp", "offset_seconds": None, "within_stripe_limits": None}
+        if isinstance(inner, (ast.Name, ast.Attribute)) and depth < MAX_DEPTH:
+            found = self._lookup(inner, scope, depth)
+            if found is not None:
+                result = self.classify(found[0], found[1], depth + 1)
+                result.setdefault("resolved_source", _text(found[0]))
+                return result
+            if isinstance(inner, ast.Name) and _is_param(inner.id, scope):
+                return {"classification": f"unknown (parameter {inner.id})", "offset_seconds": None, "within_stripe_limits": None}
+        return {"classification": "unknown", "offset_seconds": None, "within_stripe_limits": None}
+
+
+def _is_param(name: str, scope: Scope) -> bool:
+    s: Scope | None = scope
+    while s is not None and s.is_function:
+        if name in s.params:
+            return True
+        s = s.parent
+    return False
+
+
+def describe_seconds(seconds: float) -> str:
+    s = int(seconds) if float(seconds).is_integer() else seconds
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if isinstance(s, int) and s and s % size == 0 and not (unit == "days" and abs(s) <= 86400):
+            n = s // size
+            return f"{n} {unit[:-1] if n == 1 else unit}"
+    return f"{s} seconds"
+
+
+def _offset(seconds: float) -> dict:
+    secs = int(seconds) if float(seconds).is_integer() else seconds
+    return {
+        "classification": f"now + {describe_seconds(secs)}",
+        "offset_seconds": secs,
+        "within_stripe_limits": STRIPE_MIN_EXPIRY_SECONDS <= secs <= STRIPE_MAX_EXPIRY_SECONDS,
+    }
+
+
+# --------------------------------------------------------------------------- site extraction
+
+
+def _site(kind: str, scope: Scope, line: int, detail: dict) -> Site:
+    return Site(kind, scope.module.path, line, scope.qualname, detail=detail)
+
+
+def session_sites(a: Analysis) -> tuple[list[Site], list[Site]]:
+    creates: list[Site] = []
+    expiries: dict[tuple, Site] = {}
+    classifier = ExpiryClassifier(a)
+
+    def add_expiry(scope: Scope, value: ast.expr, via: str) -> None:
+        detail = {"source": _text(value), "argument_of": via}
+        detail.update(classifier.classify(value, scope))
+        site = _site(EXPIRES_AT, scope, value.lineno, detail)
+        expiries.setdefault(site.key(), site)
+
+    for scope in a.scope_list:
+        if scope.module.is_test:
+            continue
+        for call, q in scope.calls:
+            chain = a.creator_chain(q)
+            if chain is None:
+                continue
+            detail = {"calls": chain[0], "chain": chain, "via_wrapper": len(chain) > 1}
+            if scope.is_route:
+                detail["route"] = scope.route
+            creates.append(_site(SESSION_CREATE, scope, call.lineno, detail))
+            for kw in call.keywords:
+                if kw.arg == "expires_at":
+                    add_expiry(scope, kw.value, chain[0])
+            for arg in _call_args(call):
+                candidates = [arg]
+                if isinstance(arg, ast.Name):
+                    candidates += [v for v in scope.locals.get(arg.id, []) if isinstance(v, ast.Dict)]
+                for d in candidates:
+                    if isinstance(d, ast.Dict):
+                        for k, v in zip(d.keys, d.values):
+                            if isinstance(k, ast.Constant) and k.value == "expires_at":
+                                add_expiry(scope, v, chain[0])
+        if scope.qname in a.creators:
+            for target, value in scope.assigns:
+                if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) and target.slice.value == "expires_at":
+                    add_expiry(scope, value, a.creators[scope.qname][0])
+    return creates, list(expiries.values())
+
+
+def url_flow_sites(a: Analysis) -> list[Site]:
+    sites: dict[tuple, Site] = {}
+    for scope in a.scope_list:
+        if scope.module.is_test:
+            continue
+        calls = {id(c): q for c, q in scope.calls}
+        env = a.scope_env(scope, calls)
+        for node in scope.nodes:
+            if isinstance(node, ast.Call):
+                name = _call_name(node)
+                lower = name.lower()
+                if not any(w in lower for w in SINK_WORDS) or a.creator_chain(calls.get(id(node))):
+                    continue
+                for arg in _call_args(node):
+                    if a.kind_of(arg, scope, env, calls) != "url":
+                        continue
+                    keys = a.url_keys(arg, scope, env, calls)
+                    for kw in node.keywords:
+                        if kw.arg and kw.value is arg:
+                            keys.add(kw.arg)
+                    if any(w in lower for w in ("render", "template", "mail", "send", "notify")):
+                        a.template_vars.update(keys)
+                    sink = "redirect" if "redirect" in lower else "response" if "response" in lower and "template" not in lower else "passed to"
+                    site = _site(URL_FLOW, scope, node.lineno, {
+                        "sink": f"{sink} {name}()", "source": _text(arg), "keys": sorted(keys)})
+                    sites.setdefault(site.key(), site)
+                    break
+            elif isinstance(node, ast.Return) and scope.is_route and node.value is not None:
+                if a.kind_of(node.value, scope, env, calls) == "url":
+                    site = _site(URL_FLOW, scope, node.lineno, {
+                        "sink": f"returned from route handler {scope.route}".strip(), "source": _text(node.value),
+                        "keys": sorted(a.url_keys(node.value, scope, env, calls))})
+                    sites.setdefault(site.key(), site)
+    return list(sites.values())
+
+
+def _event_literal(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        v = node.value
+        if v.startswith(EVENT_PREFIX) and len(v) > len(EVENT_PREFIX) and " " not in v:
+            return v
+    return None
+
+
+def _key_of(node: ast.AST) -> tuple[ast.expr, str] | None:
+    """(base, key) for ``x["k"]``, ``x.k`` and ``x.get("k")``."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return node.value, node.slice.value
+    if isinstance(node, ast.Attribute):
+        return node.value, node.attr
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        return node.func.value, node.args[0].value
+    return None
+
+
+def _is_metadata(expr: ast.expr, scope: Scope, depth: int = 0) -> bool:
+    if depth > 5:
+        return False
+    if isinstance(expr, ast.Name):
+        if expr.id == "metadata":
+            return True
+        return any(_is_metadata(v, scope, depth + 1) for v in scope.locals.get(expr.id, []))
+    if isinstance(expr, ast.BoolOp):
+        return any(_is_metadata(v, scope, depth + 1) for v in expr.values)
+    found = _key_of(expr)
+    return found is not None and found[1] == "metadata"
+
+
+def matches_on(scope: Scope) -> list[str]:
+    found: set[str] = set()
+    call_funcs = {id(n.func) for n in scope.nodes if isinstance(n, ast.Call)}
+    for node in scope.nodes:
+        key = _key_of(node) if id(node) not in call_funcs else None
+        if key is not None:
+            base, k = key
+            if k in ("client_reference_id", "payment_link"):
+                found.add(k)
+            elif k == "id" and isinstance(base, ast.Name) and ("session" in base.id.lower() or base.id in ("obj", "data_object")):
+                found.add("session id")
+            elif k != "metadata" and _is_metadata(base, scope):
+                found.add(f"metadata.{k}")
+        if isinstance(node, ast.keyword) and node.arg and "session_id" in node.arg:
+            found.add("session id")
+        elif isinstance(node, ast.Attribute) and "session_id" in node.attr and isinstance(getattr(node, "ctx", None), ast.Load):
+            found.add("session id")
+    return sorted(found)
+
+
+def webhook_sites(a: Analysis) -> list[Site]:
+    events: dict[str, set[str]] = {}
+    dispatches: dict[str, set[str]] = {}
+    literal_scopes: set[str] = set()
+    for scope in a.scope_list:
+        if scope.module.is_test:
+            continue
+        calls = {id(c): q for c, q in scope.calls}
+        for node in scope.nodes:
+            ev = _event_literal(node)
+            if ev and scope.is_function:
+                events.setdefault(scope.qname, set()).add(ev)
+                literal_scopes.add(scope.qname)
+            branches: list[tuple[set[str], list[ast.AST]]] = []
+            if isinstance(node, ast.If):
+                evs = {e for e in map(_event_literal, ast.walk(node.test)) if e}
+                if evs:
+                    branches.append((evs, node.body))
+            elif isinstance(node, ast.Match):
+                for case in node.cases:
+                    evs = {e for e in map(_event_literal, ast.walk(case.pattern)) if e}
+                    if evs:
+                        branches.append((evs, case.body))
+            elif isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values):
+                    ev = _event_literal(k) if k is not None else None
+                    if ev:
+                        target = a.resolve(v, scope)
+                        if target in a.scopes:
+                            events.setdefault(target, set()).add(ev)
+                            if scope.is_function:
+                                dispatches.setdefault(scope.qname, set()).add(target)
+            for evs, body in branches:
+                for inner in _scope_nodes(body):
+                    if isinstance(inner, ast.Call):
+                        target = calls.get(id(inner))
+                        if target in a.scopes and target != scope.qname:
+                            events.setdefault(target, set()).update(evs)
+                            if scope.is_function:
+                                dispatches.setdefault(scope.qname, set()).add(target)
+    for scope in a.scope_list:
+        if scope.module.is_test or not scope.is_function:
+            continue
+        name = scope.qualname.rsplit(".", 1)[-1].lower()
+        if "handle" in name and any(h in name for h in HANDLER_NAME_HINTS):
+            events.setdefault(scope.qname, set())
+    sites = []
+    for qname in sorted(events):
+        scope = a.scopes[qname]
+        if not scope.is_function or scope.module.is_test:
+            continue
+        detail = {"events": sorted(events[qname]), "matches_on": matches_on(scope),
+                  "role": "dispatcher" if qname in dispatches else "handler"}
+        if qname in dispatches:
+            detail["dispatches_to"] = sorted(dispatches[qname])
+        sites.append(_site(WEBHOOK_HANDLER, scope, scope.node.lineno, detail))
+    return sites
+
+
+URL_NAME_HINTS = ("checkout_url", "session_url", "payment_url", "pay_url", "payment_link", "checkout_link")
+
+
+def test_sites(a: Analysis, handler_qnames: set[str]) -> list[Site]:
+    interesting = set(a.creators) | set(a.returns) | handler_qnames
+    sites = []
+    for scope in a.scope_list:
+        if not scope.module.is_test or not scope.is_function:
+            continue
+        name = scope.qualname.rsplit(".", 1)[-1]
+        if not name.startswith("test"):
+            continue
+        refs: set[str] = set()
+        inner_attrs = {id(n.value) for n in scope.nodes if isinstance(n, ast.Attribute)}
+        for node in scope.nodes:
+            if isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in inner_attrs:
+                q = a.resolve(node, scope)
+                if q in interesting:
+                    refs.add(f"uses {q}")
+                elif direct_creator(q):
+                    refs.add(f"uses {direct_creator(q)}")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                v = node.value
+                if _event_literal(node):
+                    refs.add(f"uses event {v}")
+                elif direct_creator(v) or v in interesting or a.canonical(v) in interesting:
+                    refs.add(f"patches {v}")
+            if isinstance(node, ast.Assert) or (isinstance(node, ast.Call) and _call_name(node).startswith("assert")):
+                for inner in ast.walk(node):
+                    ident = (inner.id if isinstance(inner, ast.Name) else inner.attr if isinstance(inner, ast.Attribute)
+                             else inner.value if isinstance(inner, ast.Constant) and isinstance(inner.value, str)
+                             else inner.arg if isinstance(inner, ast.keyword) else None)
+                    if not ident:
+                        continue
+                    if ident == "expires_at":
+                        refs.add("asserts expires_at")
+                    elif ident == "url" or any(h in ident for h in URL_NAME_HINTS) or ident in a.url_attrs:
+                        refs.add("asserts session URL")
+        if refs:
+            sites.append(_site(TEST, scope, scope.node.lineno, {"references": sorted(refs)}))
+    return sites
+
+
+@dataclass
+class PythonScan:
+    sites: list[Site]
+    skipped: list[SkippedFile]
+    template_vars: set[str]
+    parsed_files: int
+
+
+def scan_python(files: list[SourceFile]) -> PythonScan:
+    """All Python-derived sites of a repository."""
+    a = Analysis(files)
+    a.find_creators()
+    a.propagate_urls()
+    creates, expiries = session_sites(a)
+    flows = url_flow_sites(a)
+    hooks = webhook_sites(a)
+    hook_keys = {(h.file, h.symbol) for h in hooks}
+    handler_qnames = {q for q, sc in a.scopes.items() if (sc.module.path, sc.qualname) in hook_keys}
+    tests = test_sites(a, handler_qnames)
+    return PythonScan(creates + expiries + flows + hooks + tests, a.skipped, a.template_vars | set(URL_NAME_HINTS), len(a.modules))
