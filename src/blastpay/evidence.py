@@ -31,7 +31,7 @@ def _clean_json(obj: Any, where: str) -> Any:
     if isinstance(obj, float):
         if not math.isfinite(obj):
             raise EvidenceError(f"{where}: non-finite number {obj!r} cannot be written as JSON evidence")
-        return obj
+        return float(FLOAT_FORMAT % obj)  # same precision as CSV: stable across platforms' last bits
     if isinstance(obj, dict):
         return {str(k): _clean_json(v, where) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -1,0 +1,1 @@
+"""One module per experiment; each returns plain tables (DataFrames, dicts) that notebooks show and write."""

@@ -1,0 +1,164 @@
+"""The narrative guard: the ADR's hand-written prose may not contradict the evidence.
+
+Two checks. The prose names the option it argues for (`guard.argues_for("lazy_mint")` in the template);
+rendering fails if the decision model recommends another. And every number in the rendered text must be
+traceable: it is the formatted form of a value in the evidence tree, a figure or quoted number of a
+registry entry the ADR cites, or one of a few structural tokens (issue references such as #487, option
+numbers, the MADR version). A number typed into the prose fails the render, naming it and its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .sources import Registry
+
+
+class NarrativeError(ValueError):
+    """The prose contradicts the evidence."""
+
+
+# Formatting used by the template filters; the guard formats every evidence value the same ways.
+def fmt_num(x: float, nd: int = 0) -> str:
+    return f"{float(x):,.{nd}f}"
+
+
+def fmt_pct(x: float, nd: int = 1) -> str:
+    return f"{100 * float(x):.{nd}f}%"
+
+
+def fmt_usd(cents: float) -> str:
+    return f"${float(cents) / 100:,.2f}"
+
+
+def renderings(value: float) -> set[str]:
+    """Every way the template may print a number that came from evidence."""
+    out = {str(value)}
+    for nd in range(0, 4):
+        out.add(fmt_num(value, nd))
+        out.add(fmt_pct(value, nd))
+    out.add(fmt_usd(value))
+    out.add(f"${float(value):,.2f}")
+    out.add(f"${float(value):,.0f}")
+    if float(value).is_integer():
+        out.add(str(int(value)))
+    return out
+
+
+def _leaves(obj: Any) -> Iterable[float]:
+    if isinstance(obj, bool):
+        return
+    if isinstance(obj, (int, float)):
+        yield float(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _leaves(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _leaves(v)
+    elif isinstance(obj, str):
+        yield from (float(n.replace(",", "")) for n in NUMBER.findall(obj) if _plain(n))
+
+
+def _plain(token: str) -> bool:
+    return bool(re.fullmatch(r"\d[\d,]*(\.\d+)?", token))
+
+
+def evidence_values(evidence_dir: Path) -> set[float]:
+    values: set[float] = set()
+    for path in sorted(evidence_dir.rglob("*")):
+        if path.suffix == ".json" and "notebooks" not in path.parts:
+            values.update(_leaves(json.loads(path.read_text())))
+        elif path.suffix == ".csv":
+            for row in csv.reader(io.StringIO(path.read_text())):
+                for cell in row:
+                    try:
+                        values.add(float(cell))
+                    except ValueError:
+                        values.update(_leaves(cell))
+    return values
+
+
+def registry_values(registry: Registry, cited: Iterable[str]) -> set[float]:
+    values: set[float] = set()
+    for sid in cited:
+        entry = registry.get(sid)
+        values.update(_leaves({k: entry.get(k) for k in ("figure", "figure_context", "quote", "title")}))
+    return values
+
+
+NUMBER = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?")
+# Text that holds no claims of its own: URLs, code spans, hashes, dates, issue references, option numbers.
+STRUCTURAL = [
+    re.compile(r"<[^>\s]+>"),
+    re.compile(r"\]\([^)]*\)"),
+    re.compile(r"https?://\S+"),
+    re.compile(r"`[^`]*`"),
+    re.compile(r"\b[0-9a-f]{12,}\b"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?\b"),
+    re.compile(r"#\d+"),
+    re.compile(r"\b[Oo]ption [1-3]\b"),
+    re.compile(r"\bMADR \d\b"),
+    re.compile(r"\[[a-z0-9][a-z0-9-]*\]"),  # citation ids may contain digits
+    re.compile(r"^---$", re.M),
+]
+
+
+def untraceable_numbers(text: str, allowed_values: set[float]) -> list[tuple[int, str]]:
+    """(line number, token) of every number in `text` that no allowed value renders to."""
+    allowed: set[str] = set()
+    for v in allowed_values:
+        allowed |= renderings(v)
+    found = []
+    in_front_matter = False
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if lineno == 1 and line == "---":
+            in_front_matter = True
+            continue
+        if in_front_matter:
+            in_front_matter = line != "---"
+            continue
+        stripped = line
+        for pattern in STRUCTURAL:
+            stripped = pattern.sub(" ", stripped)
+        for token in NUMBER.findall(stripped):
+            token = token.rstrip(",")
+            if token not in allowed:
+                found.append((lineno, token))
+    return found
+
+
+@dataclass
+class Guard:
+    """Handed to the template as `guard`."""
+
+    recommended_option: str
+    option_titles: dict[str, str]
+    claims: list[str] = field(default_factory=list)
+
+    def argues_for(self, option: str) -> str:
+        if option not in self.option_titles:
+            raise NarrativeError(f"the prose argues for unknown option {option!r}")
+        self.claims.append(option)
+        if option != self.recommended_option:
+            raise NarrativeError(
+                f"the prose argues for {self.option_titles[option]!r} but the evidence recommends "
+                f"{self.option_titles[self.recommended_option]!r}; update the hand-written prose of the "
+                "template (or the weights/inputs) so they agree"
+            )
+        return ""
+
+
+def check_rendered(text: str, evidence_dir: Path, registry: Registry, cited: Iterable[str], name: str) -> None:
+    allowed = evidence_values(evidence_dir) | registry_values(registry, cited)
+    bad = untraceable_numbers(text, allowed)
+    if bad:
+        listing = ", ".join(f"line {n}: {tok!r}" for n, tok in bad[:8])
+        more = f" (+{len(bad) - 8} more)" if len(bad) > 8 else ""
+        raise NarrativeError(f"{name}: numbers not traceable to evidence or a cited source: {listing}{more}")
