@@ -124,7 +124,8 @@ def mixture_cdf(hours: Any, weights: Any, medians_h: Any, sigmas: Any) -> np.nda
     log_t = np.log(np.where(positive, t, 1.0))
     for w, m, s in zip(weights, medians_h, sigmas):
         out = out + w * ndtr((log_t - np.log(m)) / s)
-    return np.where(positive, out, 0.0)
+    out = np.clip(out / float(np.sum(weights)), 0.0, 1.0)
+    return np.where(positive, np.where(np.isposinf(t), 1.0, out), 0.0)
 
 
 @dataclass(frozen=True)
