@@ -21,10 +21,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+import httpx
 import stripe
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from blastpay.emulator import EmulatorError
 from blastpay.flows import payment_link, ttl
 from blastpay.flows.email_link import EmailLink
 from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig, create_app
@@ -139,7 +141,7 @@ class Flow:
         if over_http:
             self.stripe_server = emulator.serve(host="127.0.0.1", port=0)
             self._closers.append(self.stripe_server.close)
-            inner: stripe.HTTPClient = stripe.HTTPXClient()
+            inner: stripe.HTTPClient = stripe.RequestsClient()
             base = {"api": self.stripe_server.base_url}
         else:
             inner = emulator.http_client()
@@ -215,7 +217,10 @@ class Flow:
         hops = 0
         url = email.url
         if url.startswith(self.public_base + "/pay/"):
-            response = self.web.get(urlsplit(url).path, follow_redirects=False)
+            if self.http_server is not None:
+                response = httpx.get(url, follow_redirects=False, timeout=30)
+            else:
+                response = self.web.get(urlsplit(url).path, follow_redirects=False)
             if response.status_code != 303:
                 match = _DATA_PAGE.search(response.text)
                 self.settle()
@@ -235,8 +240,10 @@ class Flow:
         before = self.http.calls
         try:
             result = self.emu.pay(view.session_id, outcome=outcome)
-        except stripe.StripeError as exc:
-            return replace(view, page="expired", message=str(exc), hops=0, stripe_calls=0)
+        except EmulatorError as exc:  # Stripe refuses: the session expired or completed meanwhile
+            self.settle()
+            seen = self.emu.visit(view.url) if view.url else {"page": "expired"}
+            return replace(view, page=seen["page"], message=str(exc), hops=0, stripe_calls=0)
         self.settle()
         calls = self.http.calls - before
         if outcome != "succeeded":

@@ -15,7 +15,11 @@ from blastpay.flows.orders import OrderStore
 
 def retire(client: stripe.StripeClient, action: str, stripe_id: str) -> None:
     if action == "deactivate_link":
+        # Deactivating stops new visits; sessions the link already opened stay payable, so expire them too.
         client.v1.payment_links.update(stripe_id, {"active": False})
+        for session in client.v1.checkout.sessions.list({"payment_link": stripe_id, "status": "open",
+                                                         "limit": 100}).auto_paging_iter():
+            client.v1.checkout.sessions.expire(session.id)
     elif action == "expire_session":
         session = client.v1.checkout.sessions.retrieve(stripe_id)
         if session.status == "open":

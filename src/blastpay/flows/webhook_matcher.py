@@ -210,11 +210,15 @@ class WebhookMatcher:
             event_row.order_id = order_id
             recovery = (obj.get("after_expiration") or {}).get("recovery") or {}
             url = recovery.get("url")
-            if order_id is None or not isinstance(url, str) or not url:
-                return WebhookOutcome(event_id, etype, "expired", order_id)
+            if order_id is None:
+                return WebhookOutcome(event_id, etype, "expired", None)
             order = lock_order(session, order_id)
             if order.status != "pending":
                 return WebhookOutcome(event_id, etype, "expired", order_id)
+            order.pending_reason = f"checkout session {obj['id']} expired unpaid"
+            if not isinstance(url, str) or not url:
+                return WebhookOutcome(event_id, etype, "expired", order_id)
+            order.pending_reason += f"; recovery URL emailed, usable until {recovery.get('expires_at')}"
             if session.scalars(select(StripeObject.id).where(StripeObject.stripe_id == f"{obj['id']}#recovery")).first():
                 return WebhookOutcome(event_id, etype, "expired", order_id)
             add_stripe_object(session, kind=RECOVERY_URL, stripe_id=f"{obj['id']}#recovery", url=url, status="active",
