@@ -211,6 +211,7 @@ def _utc_now() -> datetime:
 def _default_check() -> list[str]:
     from .pipeline import run_check
 
+    print("checking the committed evidence against a fresh regeneration ...", file=sys.stderr)
     return run_check(progress=lambda msg: print(msg, file=sys.stderr))
 
 
@@ -492,7 +493,6 @@ def _run(args: argparse.Namespace) -> int:
                 f"({config.EVIDENCE_DIR}) only, which the freshness check regenerates and the ADR is rendered from; "
                 "set BLASTPAY_ROOT to the checkout that holds the other tree"
             )
-        print("checking the committed evidence against a fresh regeneration ...", file=sys.stderr)
         result = approve(args.by, evidence_dir=evidence_dir, record_path=record_path)
         rec = result.record
         docs = ", ".join(_rel(Path(p)) for p in result.written[1:])
