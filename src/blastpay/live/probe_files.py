@@ -1,0 +1,94 @@
+"""Where probe records live, how they are named, found, read and written (atomically).
+
+A probe run writes ``<dir>/<YYYY-MM-DD>-probe.json`` (UTC date of the run; a second
+run on the same day gets ``-probe-2.json``, ``-probe-3.json``...). ``<dir>`` is
+``experiments/live/`` in the repository, or ``$BLASTPAY_LIVE_DIR`` when set. These
+files are inputs: a person's test-mode run that the evidence cites, committed by that
+person; nothing regenerates them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .errors import LiveProbeError
+
+DIR_ENV = "BLASTPAY_LIVE_DIR"
+FORMAT = "blastpay-live-probe/1"
+_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-probe(?:-(\d+))?\.json")
+
+
+def repository_root() -> Path:
+    return Path(__file__).resolve().parents[3]
+
+
+def probe_dir() -> Path:
+    override = os.environ.get(DIR_ENV)
+    return Path(override) if override else repository_root() / "experiments" / "live"
+
+
+def _order(path: Path) -> tuple[str, int] | None:
+    match = _NAME.fullmatch(path.name)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2) or 1)
+
+
+def probe_files(directory: Path) -> list[Path]:
+    """Probe records in ``directory``, oldest first."""
+    if not directory.is_dir():
+        return []
+    found = [(order, p) for p in directory.iterdir() if (order := _order(p)) is not None]
+    return [p for _, p in sorted(found)]
+
+
+def newest_probe_file(directory: Path) -> Path:
+    files = probe_files(directory)
+    if not files:
+        raise LiveProbeError(f"no probe record (YYYY-MM-DD-probe.json) in {directory}; run `blastpay live probe` first")
+    return files[-1]
+
+
+def new_probe_path(directory: Path, day: date) -> Path:
+    """The first free ``<day>-probe[-N].json`` name in ``directory``."""
+    stem = day.isoformat()
+    candidate = directory / f"{stem}-probe.json"
+    n = 2
+    while candidate.exists():
+        candidate = directory / f"{stem}-probe-{n}.json"
+        n += 1
+    return candidate
+
+
+def write_atomically(path: Path, record: dict[str, Any]) -> None:
+    """Write JSON to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_probe(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LiveProbeError(f"probe record not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise LiveProbeError(f"cannot read probe record {path}: {exc}") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise LiveProbeError(f"{path} is not a probe record (expected format {FORMAT!r})")
+    return record
