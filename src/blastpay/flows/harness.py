@@ -241,9 +241,9 @@ class Flow:
         try:
             result = self.emu.pay(view.session_id, outcome=outcome)
         except EmulatorError as exc:  # Stripe refuses: the session expired or completed meanwhile
-            self.settle()
-            seen = self.emu.visit(view.url) if view.url else {"page": "expired"}
-            return replace(view, page=seen["page"], message=str(exc), hops=0, stripe_calls=0)
+            status = self.observer.v1.checkout.sessions.retrieve(view.session_id).status
+            page = {"expired": "expired", "complete": "completed"}.get(status, "checkout")
+            return replace(view, page=page, message=str(exc), hops=0, stripe_calls=0)
         self.settle()
         calls = self.http.calls - before
         if outcome != "succeeded":

@@ -1,0 +1,129 @@
+"""GET /pay/{order_token}: what each state of the order shows, reuse, Stripe failing, concurrency."""
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from conftest import HOUR, spec
+
+from blastpay.flows.lazy_mint import serve_main
+from blastpay.flows.orders import CHECKOUT_SESSION, PayToken, StripeObject
+
+PAGE = re.compile(r'data-page="([a-z_]+)"')
+
+
+def token_of(url):
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=["lazy_mint_hmac", "lazy_mint_db"])
+def lazy(request, make_flow):
+    emu, flow = make_flow(request.param)
+    (order,) = flow.create_orders([spec()])
+    link = flow.blast([order])[order.id]
+    return emu, flow, order, link.url
+
+
+def get(flow, url):
+    return flow.web.get("/pay/" + token_of(url), follow_redirects=False)
+
+
+def test_every_bad_token_gets_the_same_404(lazy):
+    emu, flow, order, url = lazy
+    token = token_of(url)
+    bodies = set()
+    for bad in ["nope", token[:-1], token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], "A" * len(token),
+                token + "x", "%2e%2e"]:
+        r = flow.web.get("/pay/" + bad, follow_redirects=False)
+        assert r.status_code == 404 and PAGE.search(r.text).group(1) == "not_found"
+        bodies.add(r.text)
+    assert len(bodies) == 1  # one page for every failure: nothing tells a forger how close they came
+    assert flow.metrics()["stripe_calls"] == 0
+
+
+def test_repeated_gets_reuse_one_session_and_consume_nothing(lazy):
+    emu, flow, order, url = lazy
+    first = get(flow, url)  # a mail scanner at delivery
+    assert first.status_code == 303 and first.headers["cache-control"] == "no-store"
+    emu.advance(22 * HOUR)  # the parent, 22 hours later: 2 hours left on the session
+    second = get(flow, url)
+    assert second.headers["location"] == first.headers["location"]
+    assert flow.metrics()["stripe_calls"] == 1 and flow.store.count(PayToken) == 1
+
+
+def test_session_nearly_expired_is_replaced_and_retired(lazy):
+    emu, flow, order, url = lazy
+    first = get(flow, url).headers["location"]
+    emu.advance(24 * HOUR - 20 * 60)  # 20 minutes left: too little to finish paying
+    second = get(flow, url).headers["location"]
+    assert second != first
+    flow.settle()  # the queued task expires the old session so the order keeps one live session
+    assert emu.visit(first)["page"] == "expired" and emu.visit(second)["page"] == "checkout"
+    open_sessions = [s for s in flow.stripe_sessions(order.id) if s.status == "open"]
+    assert len(open_sessions) == 1
+
+
+def test_paid_and_canceled_orders_make_no_stripe_call(lazy):
+    emu, flow, order, url = lazy
+    view = flow.click(order.id)
+    flow.pay(view)
+    calls = flow.metrics()["stripe_calls"]
+    r = get(flow, url)
+    assert r.status_code == 200 and PAGE.search(r.text).group(1) == "already_paid"
+    assert flow.metrics()["stripe_calls"] == calls
+    (other,) = flow.create_orders([spec(player_id=9)])
+    other_url = flow.blast([other])[other.id].url
+    flow.cancel_order(other.id)
+    r = get(flow, other_url)
+    assert r.status_code == 200 and PAGE.search(r.text).group(1) == "canceled"
+    assert flow.metrics()["stripe_calls"] == calls
+
+
+def test_stripe_failing_gives_try_again_and_writes_nothing(lazy):
+    emu, flow, order, url = lazy
+    emu.set_faults(route="POST /v1/checkout/sessions", error="500", count=1)
+    r = get(flow, url)
+    assert r.status_code == 503 and r.headers["retry-after"] == "60"
+    assert PAGE.search(r.text).group(1) == "try_again"
+    assert flow.store.count(StripeObject) == 0
+    r = get(flow, url)  # a minute later it works
+    assert r.status_code == 303 and flow.store.count(StripeObject) == 1
+
+
+def test_dropped_connection_is_also_try_again(lazy):
+    emu, flow, order, url = lazy
+    emu.set_faults(route="POST /v1/checkout/sessions", error="drop", count=1)
+    assert get(flow, url).status_code == 503 and flow.store.count(StripeObject) == 0
+
+
+@pytest.mark.parametrize("variant", ["lazy_mint_hmac", "lazy_mint_db"])
+def test_simultaneous_clicks_leave_one_open_session(make_flow, tmp_path, variant):
+    emu, flow = make_flow(variant, database_url=f"sqlite:///{tmp_path / 'orders.db'}")
+    (order,) = flow.create_orders([spec()])
+    path = "/pay/" + token_of(flow.blast([order])[order.id].url)
+    barrier = threading.Barrier(8)
+    answers = []
+
+    def click():
+        barrier.wait()
+        answers.append(flow.web.get(path, follow_redirects=False))
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [303] * 8
+    assert len({a.headers["location"] for a in answers}) == 1
+    assert len([s for s in flow.stripe_sessions(order.id) if s.status == "open"]) == 1
+    with flow.store.transaction() as s:
+        assert len(s.scalars(select(StripeObject).where(StripeObject.kind == CHECKOUT_SESSION)).all()) == 1
+
+
+def test_serve_refuses_malformed_keys(monkeypatch, capsys):
+    monkeypatch.setenv("BLASTPAY_TOKEN_KEYS", "k1:not-hex")
+    assert serve_main(["--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "blastpay serve: BLASTPAY_TOKEN_KEYS entry 1 (k1): key is not hex"
