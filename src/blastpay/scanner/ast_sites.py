@@ -63,7 +63,7 @@ def is_test_path(path: str) -> bool:
 # --------------------------------------------------------------------------- model
 
 
-@dataclass
+@dataclass(eq=False)
 class Module:
     path: str
     name: str
@@ -77,7 +77,7 @@ class Module:
     scope: "Scope | None" = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ClassInfo:
     qname: str
     module: Module
@@ -87,7 +87,7 @@ class ClassInfo:
     bases: list[ast.expr] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)
 class Scope:
     """A function body, or a module's top-level statements (qualname ``<module>``)."""
 
@@ -195,7 +195,10 @@ class Analysis:
             except SyntaxError as exc:
                 self.skipped.append(SkippedFile(f.path, f"Python syntax error at line {exc.lineno}: {exc.msg}"))
                 continue
-            except (ValueError, RecursionError, MemoryError) as exc:
+            except RecursionError:
+                self.skipped.append(SkippedFile(f.path, "Python file too deeply nested to parse"))
+                continue
+            except (ValueError, MemoryError) as exc:
                 self.skipped.append(SkippedFile(f.path, f"Python file cannot be parsed ({type(exc).__name__})"))
                 continue
             name, names, is_package = _module_names(f.path, package_dirs)
@@ -397,17 +400,25 @@ class Analysis:
             return self._resolve_global(found[0], found[1], depth + 1)
         return qualified
 
-    def _find_method(self, cls: ClassInfo, attr: str, depth: int = 0) -> str | None:
-        if attr in cls.methods:
-            return cls.methods[attr]
-        if depth > 10:
-            return None
-        for base in cls.bases:
-            q = self.resolve(base, cls.module.scope, depth + 1) if cls.module.scope else None
-            if q in self.classes:
-                found = self._find_method(self.classes[q], attr, depth + 1)
-                if found:
-                    return found
+    def _class_chain(self, cls: ClassInfo) -> list[ClassInfo]:
+        """The class followed by its repository base classes, depth first, each once."""
+        out: list[ClassInfo] = []
+        stack = [cls]
+        while stack and len(out) < 20:
+            c = stack.pop(0)
+            if c in out:
+                continue
+            out.append(c)
+            for base in c.bases:
+                q = self.resolve(base, c.module.scope) if c.module.scope else None
+                if q in self.classes:
+                    stack.append(self.classes[q])
+        return out
+
+    def _find_method(self, cls: ClassInfo, attr: str) -> str | None:
+        for c in self._class_chain(cls):
+            if attr in c.methods:
+                return c.methods[attr]
         return None
 
     def _resolve_attr(self, base: str, attr: str, depth: int) -> str | None:
@@ -416,10 +427,11 @@ class Analysis:
             method = self._find_method(cls, attr)
             if method:
                 return method
-            for value, scope in cls.attrs.get(attr, []):
-                r = self.resolve(value, scope, depth + 1)
-                if r:
-                    return r
+            for c in self._class_chain(cls):
+                for value, scope in c.attrs.get(attr, []):
+                    r = self.resolve(value, scope, depth + 1)
+                    if r:
+                        return r
             return f"{base}.{attr}"
         if base in self.classes:
             method = self._find_method(self.classes[base], attr)
@@ -492,8 +504,8 @@ class Analysis:
 
     # ---- value kinds (session / url) for URL flow
 
-    def kind_of(self, expr: ast.AST | None, scope: Scope, env: dict[str, str], calls: dict[int, str | None]) -> str | None:
-        if expr is None:
+    def kind_of(self, expr: ast.AST | None, scope: Scope, env: dict[str, str], calls: dict[int, str | None], depth: int = 0) -> str | None:
+        if expr is None or depth > MAX_DEPTH:
             return None
         if isinstance(expr, ast.Call):
             q = calls.get(id(expr), None) if id(expr) in calls else self.resolve(expr.func, scope)
@@ -503,21 +515,21 @@ class Analysis:
                 return self.returns[q]
             name = _call_name(expr)
             if name in ("dict", "str", "format", "urljoin", "quote", "join"):
-                if any(self.kind_of(a, scope, env, calls) == "url" for a in _call_args(expr)):
+                if any(self.kind_of(a, scope, env, calls, depth + 1) == "url" for a in _call_args(expr)):
                     return "url"
             if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("format", "join"):
-                if self.kind_of(expr.func.value, scope, env, calls) == "url":
+                if self.kind_of(expr.func.value, scope, env, calls, depth + 1) == "url":
                     return "url"
             return None
         if isinstance(expr, ast.Attribute):
-            if expr.attr == "url" and self.kind_of(expr.value, scope, env, calls) == "session":
+            if expr.attr == "url" and self.kind_of(expr.value, scope, env, calls, depth + 1) == "session":
                 return "url"
             if expr.attr in self.url_attrs:
                 return "url"
             return None
         if isinstance(expr, ast.Subscript):
             key = expr.slice.value if isinstance(expr.slice, ast.Constant) else None
-            base = self.kind_of(expr.value, scope, env, calls)
+            base = self.kind_of(expr.value, scope, env, calls, depth + 1)
             if key == "url" and base == "session":
                 return "url"
             if base == "url" and isinstance(key, str):
@@ -526,13 +538,13 @@ class Analysis:
         if isinstance(expr, ast.Name):
             return env.get(expr.id)
         if isinstance(expr, ast.Await):
-            return self.kind_of(expr.value, scope, env, calls)
+            return self.kind_of(expr.value, scope, env, calls, depth + 1)
         if isinstance(expr, ast.Dict):
             values = [v for v in expr.values if v is not None] + [k for k, _ in zip(expr.keys, expr.values) if k is None]
-            return "url" if any(self.kind_of(v, scope, env, calls) == "url" for v in values) else None
+            return "url" if any(self.kind_of(v, scope, env, calls, depth + 1) == "url" for v in values) else None
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set, ast.JoinedStr, ast.FormattedValue, ast.BinOp, ast.IfExp, ast.Starred, ast.BoolOp)):
             for child in ast.iter_child_nodes(expr):
-                if isinstance(child, ast.expr) and self.kind_of(child, scope, env, calls) == "url":
+                if isinstance(child, ast.expr) and self.kind_of(child, scope, env, calls, depth + 1) == "url":
                     return "url"
         return None
 
@@ -600,7 +612,10 @@ def _call_args(call: ast.Call) -> list[ast.expr]:
 
 
 def _text(node: ast.AST, limit: int = 200) -> str:
-    text = ast.unparse(node)
+    try:
+        text = ast.unparse(node)
+    except RecursionError:
+        return "<expression too deeply nested to print>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -963,7 +978,7 @@ def webhook_sites(a: Analysis) -> list[Site]:
 URL_NAME_HINTS = ("checkout_url", "session_url", "payment_url", "pay_url", "payment_link", "checkout_link")
 
 
-def test_sites(a: Analysis, handler_qnames: set[str]) -> list[Site]:
+def sites_in_tests(a: Analysis, handler_qnames: set[str]) -> list[Site]:
     interesting = set(a.creators) | set(a.returns) | handler_qnames
     sites = []
     for scope in a.scope_list:
@@ -1021,5 +1036,5 @@ def scan_python(files: list[SourceFile]) -> PythonScan:
     hooks = webhook_sites(a)
     hook_keys = {(h.file, h.symbol) for h in hooks}
     handler_qnames = {q for q, sc in a.scopes.items() if (sc.module.path, sc.qualname) in hook_keys}
-    tests = test_sites(a, handler_qnames)
+    tests = sites_in_tests(a, handler_qnames)
     return PythonScan(creates + expiries + flows + hooks + tests, a.skipped, a.template_vars | set(URL_NAME_HINTS), len(a.modules))

@@ -163,7 +163,7 @@ def _named(site: Site, option: str, base: dict) -> dict:
     if site.status == "scanned":
         return base
     named = site.detail.get("named_as")
-    prefix = f"({named}) " if named else ""
+    prefix = f"For the {named}: " if named else ""
     return {"change": prefix + base["change"],
             "verify": base["verify"] + " Rescan the repository first to pin file, symbol and line."}
 
