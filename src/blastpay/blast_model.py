@@ -20,7 +20,7 @@ every variant and through the emulator-driven flows):
 * Sessions. TTL-variant sessions are minted at send. A Payment Link or a recovery URL creates a new Checkout
   Session on every GET (stated assumption, following the recovery quote: "When the customer opens this URL, it
   creates a new Checkout Session"). Lazy mint reuses the order's open session while it is live and mints a new
-  one with the Checkout TTL otherwise.
+  one with the Checkout TTL otherwise (an open session with less than `reuse_margin_h` left is not reused).
 * The 30-day-TTL variant asks Stripe for a session that outlives the allowed window, so its blast fails: no
   email carries a payable link and every order strands.
 
@@ -58,6 +58,9 @@ PAYMENT_LINK_NO_EXPIRY_SOURCE = "payment-link-no-expiry-param"
 
 # The TTL the 30-day patch asks Stripe for (the spike's Option 3), in hours.
 PATCH_TTL_HOURS = 30 * 24.0
+# Lazy mint redirects to the order's open session only if it has at least this long left, else mints anew;
+# the same margin as the lazy-mint flow's REUSE_MARGIN (a test keeps the two equal).
+LAZY_MINT_REUSE_MARGIN_H = 0.5
 
 EACH_GET, REUSE_OPEN, NO_MINT = 0, 1, 2
 EMAIL_KINDS = ("original", "reminder", "recovery")
@@ -85,7 +88,7 @@ class Variant:
     source_ids: tuple[str, ...] = ()
 
 
-def variant_specs(registry: Any) -> dict[str, Variant]:
+def variant_specs(registry: Any, *, reuse_margin_h: float = LAZY_MINT_REUSE_MARGIN_H) -> dict[str, Variant]:
     """The seven variants, with lifetimes read from the sources registry."""
     window_h = _hours(registry, SESSION_WINDOW_SOURCE)
     recovery_h = _hours(registry, RECOVERY_LIFETIME_SOURCE)
@@ -101,10 +104,10 @@ def variant_specs(registry: Any) -> dict[str, Variant]:
                 stripe_objects_at_send="one Payment Link per product, client_reference_id per order in the URL",
                 source_ids=(PAYMENT_LINK_NO_EXPIRY_SOURCE,), **common_ttl),
         Variant("lazy_mint_hmac", "lazy_mint", True, np.inf, REUSE_OPEN, 0,
-                stripe_objects_at_send="none (HMAC-signed token in the URL)",
+                stripe_objects_at_send="none (HMAC-signed token in the URL)", reuse_margin_h=reuse_margin_h,
                 source_ids=(SESSION_WINDOW_SOURCE,), **common_ttl),
         Variant("lazy_mint_db", "lazy_mint", True, np.inf, REUSE_OPEN, 0,
-                stripe_objects_at_send="none (random token row in the database)",
+                stripe_objects_at_send="none (random token row in the database)", reuse_margin_h=reuse_margin_h,
                 source_ids=(SESSION_WINDOW_SOURCE,), **common_ttl),
         Variant("ttl_30d", "checkout_ttl", ttl_30d_ok, PATCH_TTL_HOURS, NO_MINT, 1 if ttl_30d_ok else 0,
                 stripe_objects_at_send="one Checkout Session per order with expires_at = send + 30 days",

@@ -92,9 +92,11 @@ def test_scanner_loads_pages_and_mints_but_never_pays(models, specs):
         assert (a.paid == b.paid).all()
     lazy = evaluate(specs["lazy_mint_db"], with_scan)
     first = with_scan.first_latency_h
-    # the scanner's GET at delivery mints the session; a click inside its 24 h reuses it, a later click mints anew
-    assert (lazy.sessions_minted[first < 24] == 1).all()
-    assert (lazy.sessions_minted[(first >= 24) & np.isfinite(first)] == 2).all()
+    # the scanner's GET at delivery mints the session; a click while it has more than the reuse margin left reuses
+    # it, a later click mints anew
+    reuse_until = 24 - specs["lazy_mint_db"].reuse_margin_h
+    assert (lazy.sessions_minted[first < reuse_until] == 1).all()
+    assert (lazy.sessions_minted[(first >= reuse_until) & np.isfinite(first)] == 2).all()
     assert (lazy.sessions_minted[np.isinf(first)] == 1).all()
     link = evaluate(specs["payment_link_per_order"], with_scan)
     assert (link.sessions_minted[link.paid] == 2).all()
@@ -163,3 +165,10 @@ def test_bad_input_is_refused_with_a_message(models, registry):
         simulate("ttl_24h", models["central"], 0, np.random.default_rng(0), registry=registry)
     with pytest.raises(BlastModelError, match="reminder_hours"):
         simulate("ttl_24h", models["central"], 10, np.random.default_rng(0), registry=registry, reminder_hours=-1)
+
+
+def test_lazy_mint_reuse_margin_matches_the_flow(specs):
+    from blastpay.flows.lazy_mint import REUSE_MARGIN
+
+    assert specs["lazy_mint_hmac"].reuse_margin_h * 3600 == REUSE_MARGIN
+    assert specs["lazy_mint_db"].reuse_margin_h * 3600 == REUSE_MARGIN
