@@ -16,6 +16,7 @@ MAX_BODY = 1_000_000
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "blastpay-stripe-emulator"
     wire: Wire
 
@@ -47,8 +48,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n" + body)  # headers and body in one write
+        self.flush_headers()
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
 
@@ -68,7 +69,7 @@ class ServerHandle:
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self.base_url = f"http://{shown}:{bound_port}"
         self.port = bound_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="stripe-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="stripe-emulator", daemon=True)
         self._thread.start()
 
     def close(self) -> None:

@@ -1,0 +1,579 @@
+"""Conformance: each Stripe rule in blastpay.emulator.rules, through the public SDK, over both doors."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stripe
+
+from blastpay.emulator import EmulatorError
+
+DAY = 24 * 3600
+
+
+def make_session(door: Any, price: Any, **extra: Any) -> Any:
+    params = {"mode": "payment", "line_items": [{"price": price.id, "quantity": 1}],
+              "success_url": "https://club.example/paid?session={CHECKOUT_SESSION_ID}"}
+    params.update(extra)
+    return door.client.v1.checkout.sessions.create(params)
+
+
+def make_link(door: Any, price: Any, **extra: Any) -> Any:
+    params = {"line_items": [{"price": price.id, "quantity": 1}]}
+    params.update(extra)
+    return door.client.v1.payment_links.create(params)
+
+
+# -- session lifetime ---------------------------------------------------------------------------
+def test_expires_at_more_than_24_hours_is_refused(door, price):
+    for too_late in (door.now() + 30 * DAY, door.now() + DAY + 1):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            make_session(door, price, expires_at=too_late)
+        assert caught.value.param == "expires_at"
+        assert caught.value.user_message == (
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."
+        )
+        assert caught.value.http_status == 400
+
+
+def test_expires_at_less_than_30_minutes_is_refused(door, price):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, expires_at=door.now() + 30 * 60 - 1)
+    assert caught.value.param == "expires_at"
+    assert "30 minutes" in caught.value.user_message
+
+
+def test_expires_at_defaults_to_24_hours(door, price):
+    session = make_session(door, price)
+    assert session.expires_at == session.created + DAY
+
+
+def test_expires_at_window_bounds_are_accepted(door, price):
+    assert make_session(door, price, expires_at=door.now() + 30 * 60).status == "open"
+    assert make_session(door, price, expires_at=door.now() + DAY).status == "open"
+
+
+def test_expires_at_cannot_be_updated(door, price):
+    session = make_session(door, price)
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.checkout.sessions.update(session.id, {"expires_at": door.now() + 3600})
+    assert caught.value.param == "expires_at"
+    assert caught.value.user_message == "Received unknown parameter: expires_at"
+    updated = door.client.v1.checkout.sessions.update(session.id, {"metadata": {"note": "kept"}})
+    assert updated.metadata["note"] == "kept"
+
+
+def test_session_expires_when_clock_reaches_expires_at(door, price, hook):
+    session = make_session(door, price, expires_at=door.now() + 3600)
+    door.advance(3599)
+    assert door.client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    door.advance(1)
+    expired = door.client.v1.checkout.sessions.retrieve(session.id)
+    assert expired.status == "expired"
+    assert expired.url is None
+    events = door.client.v1.events.list({"type": "checkout.session.expired"}).data
+    assert [e.data.object.id for e in events] == [session.id]
+    assert events[0].created == session.expires_at
+    assert door.sink.types() == ["checkout.session.expired"]
+
+
+def test_expire_endpoint_only_for_open_sessions(door, price):
+    session = make_session(door, price)
+    expired = door.client.v1.checkout.sessions.expire(session.id)
+    assert expired.status == "expired"
+    with pytest.raises(stripe.InvalidRequestError):
+        door.client.v1.checkout.sessions.expire(session.id)
+    paid = make_session(door, price)
+    door.pay(paid.id)
+    with pytest.raises(stripe.InvalidRequestError):
+        door.client.v1.checkout.sessions.expire(paid.id)
+
+
+def test_url_only_while_open(door, price):
+    session = make_session(door, price)
+    assert session.url.endswith(f"/c/pay/{session.id}")
+    door.pay(session.id)
+    assert door.client.v1.checkout.sessions.retrieve(session.id).url is None
+
+
+def test_expired_session_cannot_be_paid(door, price):
+    session = make_session(door, price)
+    door.advance(DAY)
+    view = door.visit(session.url)
+    assert view["page"] == "expired"
+    assert view["session"] == session.id
+    with pytest.raises(EmulatorError) as caught:
+        door.pay(session.id)
+    assert caught.value.status == 400
+    assert "expired" in caught.value.message
+    assert door.client.v1.checkout.sessions.retrieve(session.id).payment_status == "unpaid"
+
+
+def test_complete_session_cannot_be_paid_again(door, price):
+    session = make_session(door, price)
+    door.pay(session.id)
+    with pytest.raises(EmulatorError) as caught:
+        door.pay(session.id)
+    assert "complete" in caught.value.message
+    assert len(door.client.v1.payment_intents.list().data) == 1
+
+
+# -- recovery -----------------------------------------------------------------------------------
+def _recoverable(door, price, **extra):
+    return make_session(door, price, after_expiration={"recovery": {"enabled": True}}, **extra)
+
+
+def test_recovery_url_attached_on_expiry(door, price, hook):
+    session = _recoverable(door, price)
+    assert session.after_expiration.recovery.url is None
+    door.advance(DAY)
+    expired = door.client.v1.checkout.sessions.retrieve(session.id)
+    recovery = expired.after_expiration.recovery
+    assert recovery.url and "/r/" in recovery.url
+    assert recovery.expires_at == session.expires_at + 30 * DAY
+    (event,) = door.sink.events()
+    assert event["type"] == "checkout.session.expired"
+    assert event["data"]["object"]["after_expiration"]["recovery"]["url"] == recovery.url
+
+
+def test_recovery_url_usable_for_30_days(door, price):
+    session = _recoverable(door, price)
+    door.advance(DAY)
+    url = door.client.v1.checkout.sessions.retrieve(session.id).after_expiration.recovery.url
+    door.advance(30 * DAY - 1)
+    assert door.visit(url)["page"] == "checkout"
+    door.advance(1)
+    view = door.visit(url)
+    assert view == {"page": "expired", "session": None, "message": view["message"]}
+    assert "expired" in view["message"]
+
+
+def test_recovery_creates_session_with_recovered_from(door, price):
+    session = _recoverable(door, price)
+    door.advance(DAY)
+    url = door.client.v1.checkout.sessions.retrieve(session.id).after_expiration.recovery.url
+    first = door.visit(url)
+    second = door.visit(url)
+    assert first["page"] == second["page"] == "checkout"
+    assert first["session"] != second["session"]
+    recovered = door.client.v1.checkout.sessions.retrieve(first["session"], {"expand": ["line_items"]})
+    assert recovered.recovered_from == session.id
+    assert recovered.status == "open"
+    assert recovered.amount_total == session.amount_total == 4500
+    assert recovered.line_items.data[0].price.id == price.id
+
+
+def test_recovered_session_keeps_metadata_and_reference(door, price):
+    session = _recoverable(door, price, metadata={"order_id": "ord_42"}, client_reference_id="family-7",
+                           payment_intent_data={"metadata": {"order_id": "ord_42"}})
+    door.advance(DAY)
+    url = door.client.v1.checkout.sessions.retrieve(session.id).after_expiration.recovery.url
+    recovered = door.client.v1.checkout.sessions.retrieve(door.visit(url)["session"])
+    assert recovered.metadata.to_dict() == {"order_id": "ord_42"}
+    assert recovered.client_reference_id == "family-7"
+    door.pay(recovered.id)
+    intent = door.client.v1.payment_intents.retrieve(door.client.v1.checkout.sessions.retrieve(recovered.id).payment_intent)
+    assert intent.metadata.to_dict() == {"order_id": "ord_42"}
+
+
+def test_recovery_url_after_expire_endpoint(door, price):
+    session = _recoverable(door, price)
+    expired = door.client.v1.checkout.sessions.expire(session.id)
+    assert expired.after_expiration.recovery.url
+    assert expired.after_expiration.recovery.expires_at == door.now() + 30 * DAY
+
+
+# -- completion ---------------------------------------------------------------------------------
+def test_paid_session_completes_with_metadata_in_event(door, price, hook):
+    session = make_session(door, price, metadata={"order_id": "ord_1"}, client_reference_id="parent_9")
+    result = door.pay(session.id)
+    assert result["redirect"] == f"https://club.example/paid?session={session.id}"
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "paid")
+    (event,) = door.sink.events()
+    assert event["type"] == "checkout.session.completed"
+    assert event["data"]["object"]["metadata"] == {"order_id": "ord_1"}
+    assert event["data"]["object"]["client_reference_id"] == "parent_9"
+
+
+def test_success_url_gets_session_id(door, price):
+    session = make_session(door, price, success_url="https://club.example/thanks/{CHECKOUT_SESSION_ID}/done")
+    assert door.pay(session.id)["redirect"] == f"https://club.example/thanks/{session.id}/done"
+
+
+def test_cancel_returns_cancel_url_and_leaves_session_open(door, price):
+    session = make_session(door, price, cancel_url="https://club.example/cart")
+    assert door.cancel(session.id)["redirect"] == "https://club.example/cart"
+    assert door.client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    without = make_session(door, price)
+    assert door.cancel(without.id)["redirect"] is None
+
+
+def test_declined_payment_leaves_session_open(door, price, hook):
+    session = make_session(door, price)
+    declined = door.pay(session.id, "declined")
+    assert declined["redirect"] is None
+    assert "declined" in declined["message"]
+    still = door.client.v1.checkout.sessions.retrieve(session.id)
+    assert (still.status, still.payment_status) == ("open", "unpaid")
+    assert door.sink.received == []
+    assert door.pay(session.id)["redirect"]
+    assert door.client.v1.checkout.sessions.retrieve(session.id).status == "complete"
+
+
+def test_payment_intent_carries_payment_intent_data_metadata_only(door, price):
+    session = make_session(door, price, metadata={"session_only": "x"},
+                           payment_intent_data={"metadata": {"order_id": "ord_5"}})
+    assert session.payment_intent is None
+    assert door.client.v1.payment_intents.list().data == []
+    door.pay(session.id)
+    intent_id = door.client.v1.checkout.sessions.retrieve(session.id).payment_intent
+    intent = door.client.v1.payment_intents.retrieve(intent_id)
+    assert intent.metadata.to_dict() == {"order_id": "ord_5"}
+    assert (intent.amount, intent.currency, intent.status) == (4500, "usd", "succeeded")
+
+
+def test_mode_must_match_price_types(door, price):
+    monthly = door.client.v1.prices.create(
+        {"currency": "usd", "unit_amount": 2000, "product_data": {"name": "Monthly dues"}, "recurring": {"interval": "month"}}
+    )
+    with pytest.raises(stripe.InvalidRequestError):
+        make_session(door, monthly, mode="payment")
+    with pytest.raises(stripe.InvalidRequestError):
+        make_session(door, price, mode="subscription")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, monthly, mode="subscription", payment_intent_data={"metadata": {"a": "b"}})
+    assert caught.value.param == "payment_intent_data"
+    subscription = make_session(door, monthly, mode="subscription")
+    door.pay(subscription.id)
+    done = door.client.v1.checkout.sessions.retrieve(subscription.id)
+    assert done.subscription.startswith("sub_") and done.customer.startswith("cus_") and done.payment_intent is None
+
+
+def test_mode_defaults_to_payment(door, price):
+    session = door.client.v1.checkout.sessions.create({"line_items": [{"price": price.id, "quantity": 1}]})
+    assert session.mode == "payment"
+
+
+def test_session_customer_must_exist_and_excludes_customer_email(door, price):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, customer="cus_missing")
+    assert (caught.value.param, caught.value.code) == ("customer", "resource_missing")
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    with pytest.raises(stripe.InvalidRequestError):
+        make_session(door, price, customer=customer.id, customer_email="other@example.test")
+    session = make_session(door, price, customer=customer.id)
+    door.pay(session.id)
+    assert door.client.v1.checkout.sessions.retrieve(session.id).customer_details.email == "parent@example.test"
+
+
+def test_session_client_reference_id_max_200(door, price):
+    assert make_session(door, price, client_reference_id="a" * 200).client_reference_id == "a" * 200
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, client_reference_id="a" * 201)
+    assert caught.value.param == "client_reference_id"
+
+
+def test_sessions_list_filters_by_payment_link(door, price):
+    link = make_link(door, price)
+    other = make_link(door, price)
+    from_link = [door.visit(link.url)["session"] for _ in range(3)]
+    door.visit(other.url)
+    make_session(door, price)
+    listed = door.client.v1.checkout.sessions.list({"payment_link": link.id})
+    assert [s.id for s in listed.data] == from_link[::-1]
+    assert all(s.payment_link == link.id for s in listed.data)
+
+
+# -- payment links ------------------------------------------------------------------------------
+def test_payment_link_works_after_31_days(door, price):
+    link = make_link(door, price)
+    door.advance(31 * DAY)
+    view = door.visit(link.url)
+    assert view["page"] == "checkout"
+    session = door.client.v1.checkout.sessions.retrieve(view["session"])
+    assert session.created == door.now()
+    assert door.pay(session.id)["redirect"]
+
+
+def test_deactivated_link_shows_inactive_message(door, price):
+    link = make_link(door, price)
+    door.client.v1.payment_links.update(link.id, {"active": False})
+    default = door.visit(link.url)
+    assert (default["page"], default["session"]) == ("inactive", None)
+    assert default["message"]
+    door.client.v1.payment_links.update(link.id, {"inactive_message": "Registration closed. Ask the coach."})
+    assert door.visit(link.url)["message"] == "Registration closed. Ask the coach."
+    door.client.v1.payment_links.update(link.id, {"active": True})
+    assert door.visit(link.url)["page"] == "checkout"
+
+
+def test_payment_link_cannot_be_deleted(door, price):
+    link = make_link(door, price)
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.raw_request("delete", f"/v1/payment_links/{link.id}")
+    assert caught.value.http_status == 404
+    assert "Unrecognized request URL" in caught.value.user_message
+    assert door.client.v1.payment_links.retrieve(link.id).active is True
+
+
+def test_completed_sessions_limit_deactivates_link(door, price, hook):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 2}})
+    for _ in range(2):
+        door.pay(door.visit(link.url)["session"])
+    after = door.client.v1.payment_links.retrieve(link.id)
+    assert after.active is False
+    assert after.restrictions.completed_sessions.count == 2
+    assert door.visit(link.url)["page"] == "inactive"
+    updates = [e for e in door.sink.events() if e["type"] == "payment_link.updated"]
+    assert len(updates) == 1
+    assert updates[0]["data"]["previous_attributes"]["active"] is True
+
+
+def test_sessions_open_when_limit_reached_can_still_complete(door, price):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 1}})
+    first, second = door.visit(link.url)["session"], door.visit(link.url)["session"]
+    door.pay(first)
+    assert door.client.v1.payment_links.retrieve(link.id).active is False
+    assert door.pay(second)["redirect"]
+    assert door.client.v1.payment_links.retrieve(link.id).restrictions.completed_sessions.count == 2
+
+
+def test_link_metadata_reaches_completed_event(door, price, hook):
+    link = make_link(door, price, metadata={"order_id": "ord_77", "team": "u12"})
+    session_id = door.visit(link.url)["session"]
+    assert door.client.v1.checkout.sessions.retrieve(session_id).metadata.to_dict() == {"order_id": "ord_77", "team": "u12"}
+    door.pay(session_id)
+    (event,) = [e for e in door.sink.events() if e["type"] == "checkout.session.completed"]
+    assert event["data"]["object"]["metadata"] == {"order_id": "ord_77", "team": "u12"}
+    assert event["data"]["object"]["payment_link"] == link.id
+
+
+def test_link_session_expires_after_24_hours(door, price):
+    link = make_link(door, price)
+    door.advance(5 * DAY)
+    session_id = door.visit(link.url)["session"]
+    door.advance(DAY)
+    assert door.client.v1.checkout.sessions.retrieve(session_id).status == "expired"
+    assert door.visit(link.url)["page"] == "checkout"
+
+
+@pytest.mark.parametrize(
+    "given, kept",
+    [
+        ("family_12-b", "family_12-b"),
+        ("x" * 200, "x" * 200),
+        ("x" * 201, None),
+        ("order:12", None),
+        ("a/b", None),
+        ("dot.ted", None),
+        ("", None),
+    ],
+)
+def test_client_reference_id_from_url(door, price, given, kept):
+    link = make_link(door, price)
+    view = door.visit(f"{link.url}?client_reference_id={given}")
+    assert view["page"] == "checkout"
+    assert door.client.v1.checkout.sessions.retrieve(view["session"]).client_reference_id == kept
+
+
+def test_prefilled_email_from_url(door, price):
+    link = make_link(door, price)
+    good = door.visit(f"{link.url}?prefilled_email=parent%40example.test")
+    bad = door.visit(f"{link.url}?prefilled_email=not-an-email")
+    assert door.client.v1.checkout.sessions.retrieve(good["session"]).customer_email == "parent@example.test"
+    assert door.client.v1.checkout.sessions.retrieve(bad["session"]).customer_email is None
+
+
+def test_payment_link_accepts_up_to_20_line_items(door, price):
+    items = [{"price": price.id, "quantity": 1}] * 20
+    link = door.client.v1.payment_links.create({"line_items": items})
+    assert len(door.client.v1.payment_links.line_items.list(link.id, {"limit": 100}).data) == 20
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.payment_links.create({"line_items": items + [{"price": price.id, "quantity": 1}]})
+    assert caught.value.param == "line_items"
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        door.client.v1.payment_links.create({"metadata": {"a": "b"}})
+    assert missing.value.param == "line_items"
+
+
+def test_payment_link_with_price_data(door):
+    link = door.client.v1.payment_links.create(
+        {"line_items": [{"price_data": {"currency": "usd", "unit_amount": 3000, "product_data": {"name": "Jersey"}},
+                         "quantity": 2}]}
+    )
+    session = door.client.v1.checkout.sessions.retrieve(door.visit(link.url)["session"])
+    assert session.amount_total == 6000
+
+
+def test_link_after_completion_redirect_and_hosted_confirmation(door, price):
+    redirect = make_link(door, price, after_completion={
+        "type": "redirect", "redirect": {"url": "https://club.example/paid/{CHECKOUT_SESSION_ID}"}})
+    session_id = door.visit(redirect.url)["session"]
+    assert door.pay(session_id)["redirect"] == f"https://club.example/paid/{session_id}"
+    hosted = make_link(door, price, after_completion={
+        "type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "See you on court!"}})
+    session_id = door.visit(hosted.url)["session"]
+    target = door.pay(session_id)["redirect"]
+    assert door.visit(target) == {"page": "completed", "session": session_id, "message": "See you on court!"}
+
+
+def test_link_payment_intent_data_reaches_payment_intent(door, price):
+    link = make_link(door, price, metadata={"link_only": "y"}, payment_intent_data={"metadata": {"order_id": "ord_9"}})
+    session_id = door.visit(link.url)["session"]
+    door.pay(session_id)
+    intent_id = door.client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    assert door.client.v1.payment_intents.retrieve(intent_id).metadata.to_dict() == {"order_id": "ord_9"}
+
+
+def test_payment_link_refuses_customer_and_client_reference_id(door, price):
+    customer = door.client.v1.customers.create({"email": "p@example.test"})
+    for name, value in (("customer", customer.id), ("client_reference_id", "abc"), ("expires_at", door.now() + 60)):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            make_link(door, price, **{name: value})
+        assert caught.value.user_message == f"Received unknown parameter: {name}"
+
+
+def test_update_emits_payment_link_updated(door, price, hook):
+    link = make_link(door, price, metadata={"round": "1"})
+    door.client.v1.payment_links.update(link.id, {"metadata": {"round": "2"}})
+    (event,) = door.sink.events()
+    assert event["type"] == "payment_link.updated"
+    assert event["data"]["object"]["metadata"] == {"round": "2"}
+    assert event["data"]["previous_attributes"] == {"metadata": {"round": "1"}}
+
+
+# -- resources ----------------------------------------------------------------------------------
+def test_prices_one_time_and_recurring(door, price):
+    assert (price.type, price.recurring) == ("one_time", None)
+    yearly = door.client.v1.prices.create({"currency": "EUR", "unit_amount": 1000, "product": price.product,
+                                           "recurring": {"interval": "year"}})
+    assert (yearly.type, yearly.recurring.interval, yearly.currency) == ("recurring", "year", "eur")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.prices.create({"currency": "usd", "unit_amount": 1000, "product": price.product,
+                                      "recurring": {"interval": "fortnight"}})
+    assert caught.value.param == "recurring[interval]"
+
+
+def test_inactive_price_refused(door, price):
+    door.client.v1.prices.update(price.id, {"active": False})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price)
+    assert caught.value.param == "line_items[0][price]"
+
+
+def test_metadata_limits_and_unsetting(door):
+    ok = door.client.v1.customers.create({"metadata": {f"k{i}": "v" for i in range(50)}})
+    assert len(ok.metadata.to_dict()) == 50
+    for bad in ({f"k{i}": "v" for i in range(51)}, {"k" * 41: "v"}, {"k": "v" * 501}):
+        with pytest.raises(stripe.InvalidRequestError):
+            door.client.v1.customers.create({"metadata": bad})
+    customer = door.client.v1.customers.create({"metadata": {"a": "1", "b": "2"}})
+    assert door.client.v1.customers.update(customer.id, {"metadata": {"a": ""}}).metadata.to_dict() == {"b": "2"}
+    assert door.client.v1.customers.update(customer.id, {"metadata": ""}).metadata.to_dict() == {}
+
+
+def test_list_pagination(door):
+    made = [door.client.v1.customers.create({"name": f"c{i}"}).id for i in range(5)]
+    first = door.client.v1.customers.list({"limit": 2})
+    assert [c.id for c in first.data] == made[::-1][:2] and first.has_more
+    second = door.client.v1.customers.list({"limit": 2, "starting_after": first.data[-1].id})
+    assert [c.id for c in second.data] == made[::-1][2:4]
+    back = door.client.v1.customers.list({"limit": 10, "ending_before": made[1]})
+    assert [c.id for c in back.data] == made[::-1][:3] and not back.has_more
+    assert [c.id for c in door.client.v1.customers.list().auto_paging_iter()] == made[::-1]
+    for bad in (0, 101):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            door.client.v1.customers.list({"limit": bad})
+        assert caught.value.param == "limit"
+
+
+def test_events_list_and_retrieve(door, price):
+    session = make_session(door, price)
+    door.pay(session.id)
+    door.client.v1.checkout.sessions.expire(make_session(door, price).id)
+    listed = door.client.v1.events.list({"type": "checkout.session.completed"})
+    assert [e.data.object.id for e in listed.data] == [session.id]
+    event = door.client.v1.events.retrieve(listed.data[0].id)
+    assert event.type == "checkout.session.completed" and event.data.object.status == "complete"
+    assert [e.type for e in door.client.v1.events.list().data] == ["checkout.session.expired", "checkout.session.completed"]
+
+
+# -- API surface --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "params, param",
+    [
+        ({"colour": "red"}, "colour"),
+        ({"metadata": {"a": "b"}, "line_items": [{"price": "price_x", "quantity": 1, "colour": "red"}]},
+         "line_items[0][colour]"),
+        ({"after_expiration": {"recovery": {"enabled": True, "ttl": 5}}}, "after_expiration[recovery][ttl]"),
+    ],
+)
+def test_unknown_parameter_rejected(door, params, param):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.checkout.sessions.create(params)
+    assert caught.value.param == param
+    assert caught.value.user_message == f"Received unknown parameter: {param}"
+    assert caught.value.code == "parameter_unknown"
+
+
+def test_unknown_route_is_invalid_request(door):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.raw_request("get", "/v1/tax_rates_of_mars")
+    assert caught.value.http_status == 404
+    assert caught.value.user_message.startswith("Unrecognized request URL (GET: /v1/tax_rates_of_mars)")
+
+
+def test_missing_object_is_resource_missing(door):
+    for retrieve, kind in ((door.client.v1.checkout.sessions.retrieve, "checkout.session"),
+                           (door.client.v1.payment_links.retrieve, "payment_link"),
+                           (door.client.v1.customers.retrieve, "customer")):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            retrieve("x_missing")
+        assert (caught.value.http_status, caught.value.code) == (404, "resource_missing")
+        assert caught.value.user_message == f"No such {kind}: 'x_missing'"
+
+
+def test_live_key_refused(door):
+    with pytest.raises(stripe.AuthenticationError) as caught:
+        door.sdk_client("sk_live_123456789").v1.customers.list()
+    assert "test mode only" in caught.value.user_message
+    with pytest.raises(stripe.AuthenticationError):
+        door.sdk_client("pk_nonsense_key").v1.customers.list()
+    assert door.sdk_client("sk_test_other").v1.customers.list().data == []
+
+
+def test_idempotency_key_replays_and_rejects_other_params(door):
+    first = door.client.v1.customers.create({"email": "a@example.test"}, {"idempotency_key": "order-1"})
+    again = door.client.v1.customers.create({"email": "a@example.test"}, {"idempotency_key": "order-1"})
+    assert again.id == first.id
+    assert len(door.client.v1.customers.list().data) == 1
+    with pytest.raises(stripe.IdempotencyError):
+        door.client.v1.customers.create({"email": "b@example.test"}, {"idempotency_key": "order-1"})
+    with pytest.raises(stripe.InvalidRequestError):
+        door.client.v1.customers.create({"email": "c@example.test"}, {"idempotency_key": "k" * 256})
+    assert door.client.v1.customers.create({"email": "a@example.test"}).id != first.id
+
+
+@pytest.fixture
+def legacy(door):
+    saved = (stripe.api_base, stripe.api_key, stripe.default_http_client, stripe.max_network_retries)
+    stripe.api_base, stripe.api_key = door.api_base, "sk_test_legacy"
+    stripe.default_http_client = door.legacy_http_client()
+    stripe.max_network_retries = 0
+    yield door
+    stripe.api_base, stripe.api_key, stripe.default_http_client, stripe.max_network_retries = saved
+
+
+def test_legacy_class_methods_work(legacy, price):
+    session = stripe.checkout.Session.create(
+        mode="payment", line_items=[{"price": price.id, "quantity": 1}], metadata={"order_id": "ord_3"}
+    )
+    assert stripe.checkout.Session.retrieve(session.id).metadata["order_id"] == "ord_3"
+    assert stripe.checkout.Session.expire(session.id).status == "expired"
+    link = stripe.PaymentLink.create(line_items=[{"price": price.id, "quantity": 1}])
+    assert stripe.PaymentLink.modify(link.id, active=False).active is False
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        stripe.checkout.Session.create(mode="payment", line_items=[{"price": price.id, "quantity": 1}],
+                                       expires_at=legacy.now() + 30 * DAY)
+    assert caught.value.param == "expires_at"
