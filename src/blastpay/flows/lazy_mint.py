@@ -258,6 +258,15 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
                             cancel_url=base_url + "/back")
     app = create_app(store=store, stripe_client=client, binding=make_binding(args.binding, keys), clock=clock,
                      config=config, webhook_secrets=[endpoint.secret])
+    @app.get("/paid", response_class=HTMLResponse)
+    def paid_page() -> str:
+        return '<!doctype html><main data-page="success"><h1>Thank you, payment received.</h1></main>'
+
+    @app.get("/back", response_class=HTMLResponse)
+    def back_page() -> str:
+        return ('<!doctype html><main data-page="left_checkout"><h1>Nothing was charged.</h1>'
+                "<p>Use the link in your email whenever you are ready.</p></main>")
+
     now = clock()
     orders = store.create_orders([OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id="utah-invitational-2026",
                                             amount=15000) for i in range(args.orders)], now=now)
