@@ -1,0 +1,53 @@
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from blastpay.emulator import Emulator
+from blastpay.flows.harness import build_flow
+from blastpay.flows.orders import OrderSpec
+
+_top = importlib.util.spec_from_file_location("tests_top_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+_top_module = importlib.util.module_from_spec(_top)
+_top.loader.exec_module(_top_module)
+require_or_skip = _top_module.require_or_skip  # outside CI skip with a reason, in CI fail
+
+HOUR, DAY = 3600, 86400
+POSTGRES_ENV = "DATABASE_URL_POSTGRES"
+
+
+def spec(player_id=1, amount=15000, product_id="utah-invitational-2026", parent_id=111):
+    return OrderSpec(parent_id=parent_id, player_id=player_id, product_id=product_id, amount=amount, currency="usd")
+
+
+@pytest.fixture
+def make_flow():
+    """build_flow over a fresh seeded emulator; every flow is closed after the test."""
+    made = []
+
+    def make(variant, **kwargs):
+        emu = Emulator(seed=0)
+        flow = build_flow(variant, emulator=emu, **kwargs)
+        made.append(flow)
+        return emu, flow
+
+    yield make
+    for flow in made:
+        flow.close()
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL URL with an empty schema (tables dropped before and after), from DATABASE_URL_POSTGRES."""
+    url = os.environ.get(POSTGRES_ENV)
+    require_or_skip(bool(url), f"{POSTGRES_ENV} is not set (run: eval \"$(bash .ci/postgres)\")")
+    from sqlalchemy import create_engine
+
+    from blastpay.flows.orders import Base
+
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    yield url
+    Base.metadata.drop_all(engine)
+    engine.dispose()
