@@ -42,7 +42,7 @@ import stripe
 from .live.client import STRIPE_API_BASE, recording_client
 from .live.compare import differences
 from .live.errors import LiveProbeError
-from .live.keys import KEY_ENV, test_key_kind
+from .live.keys import KEY_ENV, accepted_key_kind
 from .live.probe import run_probe
 from .live.probe_files import FORMAT, new_probe_path, newest_probe_file, probe_dir, read_probe, write_atomically
 from .live.recheck import run_recheck
@@ -86,7 +86,7 @@ def _probe_record(api_key: str, base_url: str | None, key_kind: str) -> dict[str
 def probe(base_url: str | None = None, directory: Path | None = None, api_key: str | None = None) -> Path:
     """Run the probe and write its record; return the path written."""
     key = os.environ.get(KEY_ENV) if api_key is None else api_key
-    kind = test_key_kind(key)
+    kind = accepted_key_kind(key)
     record = _probe_record(key, base_url, kind)
     path = new_probe_path(directory or probe_dir(), datetime.now(timezone.utc).date())
     write_atomically(path, record)
@@ -101,7 +101,7 @@ def recheck(file: str | None = None, base_url: str | None = None, directory: Pat
             api_key: str | None = None) -> tuple[Path, dict[str, Any]]:
     """Recheck a record's objects and append the section to it; return the path and section."""
     key = os.environ.get(KEY_ENV) if api_key is None else api_key
-    test_key_kind(key)
+    accepted_key_kind(key)
     path = _record_path(file, directory)
     record = read_probe(path)
     base = (base_url or record["api_base"]).rstrip("/")

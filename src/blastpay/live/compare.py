@@ -41,6 +41,10 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _value_note(key: str, value: Any) -> str:
+    return f" ({_show(value)})" if key in VALUE_FIELDS else ""
+
+
 def _leaf_differs(key: str, path: tuple[str, ...], recorded: Any, replayed: Any) -> str | None:
     in_subtree = any(part in VALUE_SUBTREES for part in path[:-1])
     if key in IGNORED_FIELDS and not in_subtree:
@@ -59,9 +63,11 @@ def _walk(recorded: Any, replayed: Any, path: tuple[str, ...], out: list[tuple[s
     where = ".".join(path)
     if isinstance(recorded, dict) and isinstance(replayed, dict):
         for key in recorded.keys() - replayed.keys():
-            out.append((f"{where}.{key}" if where else key, "only in the recorded response"))
+            out.append((f"{where}.{key}" if where else key,
+                        "only in the recorded response" + _value_note(key, recorded[key])))
         for key in replayed.keys() - recorded.keys():
-            out.append((f"{where}.{key}" if where else key, "only in the emulator's response"))
+            out.append((f"{where}.{key}" if where else key,
+                        "only in the emulator's response" + _value_note(key, replayed[key])))
         for key in recorded.keys() & replayed.keys():
             _walk(recorded[key], replayed[key], path + (key,), out)
         return

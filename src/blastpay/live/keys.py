@@ -16,7 +16,7 @@ _TEST_KEY = re.compile(r"(sk|rk)_test_[A-Za-z0-9]{8,247}")
 _LIVE_PREFIXES = ("sk_live_", "rk_live_")
 
 
-def test_key_kind(key: str | None) -> str:
+def accepted_key_kind(key: str | None) -> str:
     """Return ``"sk_test"`` or ``"rk_test"`` for an acceptable key, else raise LiveProbeError."""
     if key is None or key == "":
         raise LiveProbeError(f"{KEY_ENV} is not set; export a Stripe test-mode secret key (sk_test_...) to run the probe")
