@@ -2,13 +2,6 @@ import pytest
 
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import build_flow
-from blastpay.flows.orders import OrderSpec
-
-HOUR, DAY = 3600, 86400
-
-
-def spec(player_id=1, amount=15000, product_id="utah-invitational-2026", parent_id=111):
-    return OrderSpec(parent_id=parent_id, player_id=player_id, product_id=product_id, amount=amount, currency="usd")
 
 
 @pytest.fixture
@@ -25,7 +18,3 @@ def make_flow():
     yield make
     for flow in made:
         flow.close()
-
-
-def completed_sessions(flow, order_id):
-    return [s for s in flow.stripe_sessions(order_id) if s.status == "complete"]

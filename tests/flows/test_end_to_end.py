@@ -3,7 +3,7 @@ table says, and the order ends paid exactly once or pending with the reason reco
 
 import pytest
 
-from conftest import DAY, HOUR, completed_sessions, spec
+from flow_helpers import DAY, HOUR, completed_sessions, spec
 
 from blastpay.flows.harness import VARIANTS
 

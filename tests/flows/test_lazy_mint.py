@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from conftest import HOUR, spec
+from flow_helpers import HOUR, spec
 
 from blastpay.flows.lazy_mint import serve_main
 from blastpay.flows.orders import CHECKOUT_SESSION, PayToken, StripeObject

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import HOUR, completed_sessions, spec
+from flow_helpers import HOUR, completed_sessions, spec
 
 from blastpay.flows.harness import VARIANTS, ParentView
 

@@ -36,7 +36,6 @@ from blastpay.flows.orders import (
     PAID,
     PAYMENT_LINK,
     PENDING,
-    Anomaly,
     Order,
     OrderSpec,
     OrderStore,
@@ -334,5 +333,4 @@ def build_flow(variant: str, *, emulator: Any, database_url: str = "sqlite://", 
     return Flow(variant, emulator=emulator, database_url=database_url, over_http=over_http, token_keys=token_keys)
 
 
-__all__ = ["VARIANTS", "PAGES", "Flow", "FlowError", "ParentView", "EmailLink", "OrderSpec", "build_flow",
-           "Anomaly"]
+__all__ = ["VARIANTS", "PAGES", "Flow", "FlowError", "ParentView", "EmailLink", "OrderSpec", "build_flow"]
