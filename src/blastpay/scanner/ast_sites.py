@@ -105,6 +105,9 @@ class Scope:
     nodes: list[ast.AST] = field(default_factory=list)
     calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)
     is_route: bool = False
+    attr_names: set[str] = field(default_factory=set)
+    has_event_literal: bool = False
+    call_targets: set[str] = field(default_factory=set)
     route: str = ""
 
     @property
@@ -112,19 +115,34 @@ class Scope:
         return self.qualname != "<module>"
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_comment"})
+
+
 def _scope_nodes(body: list[ast.stmt]) -> list[ast.AST]:
-    """All nodes of a body, not descending into nested function or class definitions."""
+    """All nodes of a body in source order, not descending into nested function or class definitions."""
     out: list[ast.AST] = []
     stack: list[ast.AST] = list(reversed(body))
+    pop, append, AST = stack.pop, out.append, ast.AST
     while stack:
-        node = stack.pop()
-        out.append(node)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        node = pop()
+        append(node)
+        if isinstance(node, _DEFS):
             stack.extend(reversed(node.decorator_list))
             if not isinstance(node, ast.ClassDef):
                 stack.extend(reversed([d for d in node.args.defaults + node.args.kw_defaults if d is not None]))
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        children: list[ast.AST] = []
+        for name in node._fields:
+            if name in _SKIPPED_FIELDS:
+                continue
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                children.extend(v for v in value if isinstance(v, AST))
+            elif isinstance(value, AST):
+                children.append(value)
+        children.reverse()
+        stack.extend(children)
     return out
 
 
@@ -183,6 +201,7 @@ class Analysis:
             self._collect(scope)
         for scope in self.scope_list:
             scope.calls = [(n, self.resolve(n.func, scope)) for n in scope.nodes if isinstance(n, ast.Call)]
+            scope.call_targets = {q for _, q in scope.calls if q}
 
     # ---- parsing and indexing
 
@@ -216,22 +235,6 @@ class Analysis:
         return parts
 
     def _index(self, module: Module) -> None:
-        for node in ast.walk(module.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        module.imports.setdefault(alias.asname, alias.name)
-                    else:
-                        top = alias.name.split(".")[0]
-                        module.imports.setdefault(top, top)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module.split(".") if node.module else []
-                if node.level:
-                    base = self._package_of(module, node.level) + base
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    module.imports.setdefault(alias.asname or alias.name, ".".join(base + [alias.name]))
         top = Scope(f"{module.name}.<module>", "<module>", module, module.tree, module.tree.body)
         module.scope = top
         self._add_scope(top)
@@ -283,10 +286,36 @@ class Analysis:
         self.scopes[scope.qname] = scope
         self.scope_list.append(scope)
 
+    def _add_import(self, module: Module, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    module.imports.setdefault(alias.asname, alias.name)
+                else:
+                    top = alias.name.split(".")[0]
+                    module.imports.setdefault(top, top)
+            return
+        base = node.module.split(".") if node.module else []
+        if node.level:
+            base = self._package_of(module, node.level) + base
+        for alias in node.names:
+            if alias.name != "*":
+                module.imports.setdefault(alias.asname or alias.name, ".".join(base + [alias.name]))
+
     def _collect(self, scope: Scope) -> None:
         scope.nodes = _scope_nodes(scope.body)
         module = scope.module
         for node in scope.nodes:
+            if isinstance(node, ast.Attribute):
+                scope.attr_names.add(node.attr)
+                continue
+            if isinstance(node, ast.Constant):
+                if isinstance(node.value, str) and node.value.startswith(EVENT_PREFIX):
+                    scope.has_event_literal = True
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._add_import(module, node)
+                continue
             targets: list[ast.expr] = []
             value: ast.expr | None = None
             if isinstance(node, ast.Assign):
@@ -548,6 +577,12 @@ class Analysis:
                     return "url"
         return None
 
+    def may_hold_urls(self, scope: Scope) -> bool:
+        """False when no value in the scope can be a session or session URL (nothing to track)."""
+        if scope.attr_names & self.url_attrs:
+            return True
+        return any(q in self.returns or direct_creator(q) for q in scope.call_targets)
+
     def scope_env(self, scope: Scope, calls: dict[int, str | None]) -> dict[str, str]:
         env: dict[str, str] = {}
         for _ in range(2):
@@ -567,7 +602,7 @@ class Analysis:
         for _ in range(12):
             before = (dict(self.returns), set(self.url_attrs))
             for scope in self.scope_list:
-                if scope.module.is_test:
+                if scope.module.is_test or not self.may_hold_urls(scope):
                     continue
                 calls = {id(c): q for c, q in scope.calls}
                 env = self.scope_env(scope, calls)
@@ -830,7 +865,7 @@ def session_sites(a: Analysis) -> tuple[list[Site], list[Site]]:
 def url_flow_sites(a: Analysis) -> list[Site]:
     sites: dict[tuple, Site] = {}
     for scope in a.scope_list:
-        if scope.module.is_test:
+        if scope.module.is_test or not a.may_hold_urls(scope):
             continue
         calls = {id(c): q for c, q in scope.calls}
         env = a.scope_env(scope, calls)
@@ -921,7 +956,7 @@ def webhook_sites(a: Analysis) -> list[Site]:
     dispatches: dict[str, set[str]] = {}
     literal_scopes: set[str] = set()
     for scope in a.scope_list:
-        if scope.module.is_test:
+        if scope.module.is_test or not scope.has_event_literal:
             continue
         calls = {id(c): q for c, q in scope.calls}
         for node in scope.nodes:

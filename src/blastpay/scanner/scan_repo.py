@@ -30,13 +30,13 @@ def scan(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Inventory:
     python = scan_python(files)
     sites = python.sites + template_sites(files, python.template_vars) + doc_sites(files)
     skipped = [SkippedFile(s.path, s.reason) for s in skipped_files] + python.skipped
-    unparsed = {s.path for s in python.skipped}
-    scanned = [f for f in files if f.path not in unparsed]
+    # the hash covers every file read, including Python files that failed to parse,
+    # so fixing a syntax error changes it
     return Inventory(
         repository=resolved.name,
         commit=git_commit(resolved),
-        content_hash=content_hash(scanned),
-        files_scanned=len(scanned),
+        content_hash=content_hash(files),
+        files_scanned=len(files),
         sites=sites,
         skipped=skipped,
         rescan_command=f"blastpay scan {root} --out experiments/call_sites.json",
