@@ -12,12 +12,11 @@ class IdGenerator:
         self._random = random.Random(seed)
 
     def token(self, length: int = 24) -> str:
-        choice = self._random.choice
-        return "".join(choice(_ALPHABET) for _ in range(length))
+        return "".join(self._random.choices(_ALPHABET, k=length))
 
     def new(self, prefix: str, length: int = 24) -> str:
         """An id such as ``cs_test_a1B2...`` for prefix ``cs_test``."""
         return f"{prefix}_{self.token(length)}"
 
     def hex(self, length: int = 32) -> str:
-        return "".join(self._random.choice("0123456789abcdef") for _ in range(length))
+        return "".join(self._random.choices("0123456789abcdef", k=length))

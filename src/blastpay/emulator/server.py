@@ -5,58 +5,99 @@ import argparse
 import signal
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json
+import socketserver
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 from .wire import ConnectionDropped, Wire
 
 MAX_BODY = 1_000_000
+MAX_LINE = 65536
+MAX_HEADERS = 100
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(socketserver.StreamRequestHandler):
+    """A small HTTP/1.1 keep-alive handler: request line, headers, Content-Length body.
+
+    ``http.server`` parses headers with the email package, which costs more than the
+    emulator's own work per call; this reads them directly.
+    """
+
     disable_nagle_algorithm = True
-    server_version = "blastpay-stripe-emulator"
     wire: Wire
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet by default
-        pass
+    def handle(self) -> None:
+        while True:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line:
+                return
+            if line in (b"\r\n", b"\n"):
+                continue
+            parts = line.decode("latin-1").split()
+            if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or len(line) > MAX_LINE:
+                self._send(400, _bad("Malformed HTTP request line."), {"Content-Type": "application/json"}, close=True)
+                return
+            method, target, version = parts
+            headers: dict[str, str] = {}
+            for _ in range(MAX_HEADERS + 1):
+                raw = self.rfile.readline(MAX_LINE + 1)
+                if raw in (b"\r\n", b"\n", b""):
+                    break
+                name, sep, value = raw.decode("latin-1").partition(":")
+                if not sep:
+                    self._send(400, _bad("Malformed HTTP header."), {"Content-Type": "application/json"}, close=True)
+                    return
+                headers[name.strip()] = value.strip()
+            else:
+                self._send(400, _bad("Too many HTTP headers."), {"Content-Type": "application/json"}, close=True)
+                return
+            lowered = {k.lower(): v for k, v in headers.items()}
+            if "chunked" in lowered.get("transfer-encoding", "").lower():
+                self._send(411, _bad("Send a Content-Length; chunked bodies are not supported."),
+                           {"Content-Type": "application/json"}, close=True)
+                return
+            try:
+                length = int(lowered.get("content-length", "0"))
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY:
+                self._send(400, _bad("Invalid or too large Content-Length."), {"Content-Type": "application/json"},
+                           close=True)
+                return
+            body = self.rfile.read(length) if length else b""
+            close = lowered.get("connection", "").lower() == "close" or (
+                version == "HTTP/1.0" and lowered.get("connection", "").lower() != "keep-alive"
+            )
+            parsed = urlsplit(target)
+            try:
+                response = self.wire.handle(method, parsed.path, parsed.query, headers, body)
+            except ConnectionDropped:
+                return  # the injected fault: close without answering
+            self._send(response.status, response.body, response.headers, close)
+            if close:
+                return
 
-    def _serve(self) -> None:
-        length_text = self.headers.get("Content-Length") or "0"
-        try:
-            length = int(length_text)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY:
-            self._send(400, b'{"error": {"type": "invalid_request_error", "message": "Invalid or too large Content-Length."}}',
-                       {"Content-Type": "application/json"})
-            self.close_connection = True
-            return
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        try:
-            response = self.wire.handle(self.command, parts.path, parts.query, dict(self.headers.items()), body)
-        except ConnectionDropped:
-            self.close_connection = True
-            return
-        self._send(response.status, response.body, response.headers)
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self._headers_buffer.append(b"\r\n" + body)  # headers and body in one write
-        self.flush_headers()
-
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
+    def _send(self, status: int, body: bytes, headers: dict[str, str], close: bool = False) -> None:
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if close:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
 
-class _Server(ThreadingHTTPServer):
+def _bad(message: str) -> bytes:
+    return json.dumps({"error": {"type": "invalid_request_error", "message": message}}).encode()
+
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    block_on_close = False
 
 
 class ServerHandle:
