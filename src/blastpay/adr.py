@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import config
+from .approval import approval_context
 from .pipeline import evidence_hash
 from .render import Citations, EvidenceView
 from .sources import Registry
@@ -19,4 +20,5 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "as_of": params.as_of.isoformat(),
         "evidence_hash": evidence_hash(ev.root),
         "facts": ev("stripe-facts/facts.json"),
+        **approval_context(ev.root),
     }

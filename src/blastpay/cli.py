@@ -56,7 +56,7 @@ DELEGATED = {
     "serve": ("flows.lazy_mint", "serve_main", "run the lazy-mint /pay/{order_token} app on loopback"),
     "scan": ("scanner", "main", "list Checkout Session call sites of a Python repository"),
     "live": ("live_probe", "main", "probe Stripe test mode (probe | recheck | compare)"),
-    "adr": ("approval", "main", "approve the ADR or file its follow-up issue (approve | file-followup)"),
+    "adr": ("approval", "main", "the ADR's approval gate (approve --by NAME | status | file-followup)"),
 }
 
 
@@ -95,8 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .pipeline import PipelineError
     from .sources import SourcesError
 
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        # Subcommands with their own parser get every remaining word, --help included.
+        if argv and argv[0] in DELEGATED:
+            module, func, _help = DELEGATED[argv[0]]
+            return int(getattr(importlib.import_module(f"blastpay.{module}"), func)(argv[1:]) or 0)
+        if argv[:2] == ["sandbox", "serve"]:
+            return int(importlib.import_module("blastpay.emulator.server").serve_main(argv[2:]) or 0)
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except (PipelineError, SourcesError, EvidenceError, ConfigError) as exc:
         print(f"blastpay: error: {exc}", file=sys.stderr)

@@ -41,6 +41,19 @@ def _clean_json(obj: Any, where: str) -> Any:
     return obj
 
 
+def nan_to_none(obj: Any) -> Any:
+    """Missing values (NaN from pandas) as JSON null: for "no value", not for a number gone wrong."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [nan_to_none(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        return nan_to_none(obj.item())
+    return obj
+
+
 def json_bytes(obj: Any, where: str = "json") -> bytes:
     return (json.dumps(_clean_json(obj, where), sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 

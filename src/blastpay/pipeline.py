@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Callable
 from . import config
 from .evidence import MANIFEST_PARTS, EvidenceError, digest, hash_paths, json_bytes, sha256_bytes
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PINNED_PACKAGES = ("blastpay", "stripe", "numpy", "pandas", "scipy", "matplotlib", "jinja2", "sqlalchemy", "fastapi")
 MANIFEST = "manifest.json"
 EXECUTED_NOTEBOOKS = "notebooks"
@@ -71,7 +73,7 @@ def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeou
         client.execute()
     except CellExecutionError as exc:
         cell = _failing_cell(nb)
-        last = str(exc).strip().splitlines()
+        last = ANSI.sub("", str(exc)).strip().splitlines()
         detail = next((l for l in reversed(last) if l.strip() and not l.startswith("-")), "cell raised")
         raise PipelineError(f"{path}: cell {cell} raised: {detail.strip()}") from None
     except Exception as exc:

@@ -1,0 +1,135 @@
+"""Operational complexity and an engineering-cost proxy, measured from the reference flows themselves.
+
+For each variant a small blast (orders emailed, clicked, paid) runs through the flow while we record:
+the HTTP routes its app serves beyond today's webhook endpoint, the database tables it writes beyond those
+today's pattern writes, the Stripe object kinds it creates, the secrets it needs, the Stripe API calls per
+paid order, and the lines of flow code the run executes (traced, not counted by hand).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi.routing import APIRoute
+from sqlalchemy import inspect, text
+
+from ..emulator import Emulator
+from ..flows import harness
+from ..flows.orders import OrderSpec
+from ..flows.webhook_matcher import WEBHOOK_PATH
+
+FLOWS_DIR = Path(harness.__file__).resolve().parent
+NOT_FLOW_CODE = {"harness.py", "__init__.py"}  # the experiment harness is not code basketball-api would port
+TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send
+START = 1_767_225_600
+
+
+class _LineTracer:
+    """Records (file, line) pairs executed in the flow modules while active."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, set[int]] = defaultdict(set)
+
+    def _trace(self, frame, event, arg):
+        path = Path(frame.f_code.co_filename)
+        if path.parent != FLOWS_DIR or path.name in NOT_FLOW_CODE:
+            return None
+        if event == "line":
+            self.lines[path.name].add(frame.f_lineno)
+        return self._trace
+
+    # The app under a TestClient runs requests on other threads: trace those too.
+    def __enter__(self):
+        threading.settrace(self._trace)
+        sys.settrace(self._trace)
+        return self
+
+    def __exit__(self, *exc):
+        sys.settrace(None)
+        threading.settrace(None)
+
+
+def _tables_written(flow: harness.Flow) -> set[str]:
+    engine = flow.store.engine
+    names = set()
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            if conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar():
+                names.add(table)
+    return names
+
+
+def _stripe_kinds(flow: harness.Flow) -> set[str]:
+    c = flow.observer.v1
+    kinds = {
+        "checkout.session": c.checkout.sessions.list({"limit": 1}).data,
+        "payment_link": c.payment_links.list({"limit": 1}).data,
+        "price": c.prices.list({"limit": 1}).data,
+        "product": c.products.list({"limit": 1}).data,
+    }
+    return {k for k, found in kinds.items() if found}
+
+
+def measure(variant: str, orders: int, seed: int) -> dict[str, Any]:
+    emu = Emulator(seed=seed, start=START)
+    with _LineTracer() as tracer:
+        flow = harness.build_flow(variant, emulator=emu)
+    tracer.lines.clear()  # wiring is set-up; only the blast, click and pay count
+    try:
+        with tracer:
+            created = flow.create_orders(
+                [OrderSpec(parent_id=100 + i, player_id=1000 + i, product_id="utah-invitational", amount=35000)
+                 for i in range(orders)])
+            flow.blast(created)
+            emu.advance(3600)
+            for order in created:
+                view = flow.click(order.id)
+                if view.page == "checkout":
+                    flow.pay(view)
+            flow.settle()
+        m = flow.metrics()
+        routes = sorted(
+            r.path for r in flow.app.routes if isinstance(r, APIRoute) and r.path != WEBHOOK_PATH
+        )
+        return {
+            "variant": variant,
+            "routes": routes,
+            "tables": sorted(_tables_written(flow)),
+            "stripe_kinds": sorted(_stripe_kinds(flow)),
+            "secrets": ["BLASTPAY_TOKEN_KEYS"] if getattr(flow.lazy, "binding", None) is not None
+            and type(flow.lazy.binding).__name__ == "HmacTokens" else [],
+            "paid": m["orders_paid"],
+            "stripe_calls": m["stripe_calls"],
+            "lines_executed": {name: len(lines) for name, lines in sorted(tracer.lines.items())},
+        }
+    finally:
+        flow.close()
+
+
+def table(orders: int, seed: int, variants=harness.VARIANTS) -> pd.DataFrame:
+    measured = {v: measure(v, orders, seed) for v in variants}
+    today = measured[TODAY]
+    rows = []
+    for v, m in measured.items():
+        new_routes = sorted(set(m["routes"]) - set(today["routes"]))
+        new_tables = sorted(set(m["tables"]) - set(today["tables"]))
+        new_kinds = sorted(set(m["stripe_kinds"]) - set(today["stripe_kinds"]))
+        lines = sum(m["lines_executed"].values())
+        rows.append({
+            "variant": v,
+            "new_routes": " ".join(new_routes),
+            "new_tables": " ".join(new_tables),
+            "new_stripe_object_kinds": " ".join(new_kinds),
+            "new_secrets": " ".join(m["secrets"]),
+            "new_moving_parts": len(new_routes) + len(new_tables) + len(new_kinds) + len(m["secrets"]),
+            "stripe_calls_per_paid_order": (m["stripe_calls"] / m["paid"]) if m["paid"] else None,
+            "paid_orders": m["paid"],
+            "reference_flow_lines_of_code": lines,
+            "flow_modules": " ".join(f"{k}:{n}" for k, n in m["lines_executed"].items()),
+        })
+    return pd.DataFrame(rows)

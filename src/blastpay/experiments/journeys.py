@@ -1,0 +1,457 @@
+"""A parent's journey through each option, walked in a real browser (headless Chromium via Playwright).
+
+For each flow variant a seeded Stripe emulator and the backend app are served on loopback; orders are
+blasted at t0 and the emulator clock is moved (never slept) to each click time. The browser opens the
+emailed link, follows every redirect, lands on a page and, when the page is payable, presses Pay. Each
+journey records what the parent saw: the kinds of pages, clicks, redirects, the final page, the order's
+status afterwards, a screenshot of every page, and (for benchmarks only) the browser-measured time from
+opening the link to a payable page.
+
+Paths walked (``PATHS``):
+
+- ``pay``: open the newest email for the order, pay if the page allows it;
+- ``already_paid``: after ``pay``, open the same email again;
+- ``order_canceled``: the club cancels the order, then the parent opens the email;
+- ``stripe_failing``: every Stripe API call fails while the parent opens the email; if the page says to
+  try again, the faults clear, a minute passes and the parent opens the same link again;
+- ``backend_down``: the club's backend is stopped (its socket closed) before the parent opens the email.
+
+Outside the system under test: the club's own website. Success and Back URLs point at
+``https://club.example``; the browser answers those with a stand-in page (``club_page``) and refuses
+every other request that is not to loopback, so nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+from urllib.parse import urlsplit
+
+from blastpay.emulator import Emulator
+from blastpay.flows.harness import VARIANTS, Flow, OrderSpec, build_flow
+
+CHROMIUM_PATH = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--font-render-hinting=none", "--force-color-profile=srgb", "--hide-scrollbars"]
+VIEWPORT = {"width": 640, "height": 400}
+DEVICE_SCALE_FACTOR = 1
+
+HOUR, DAY = 3600, 86400
+CLICK_TIMES = {"1h": HOUR, "25h": 25 * HOUR, "31d": 31 * DAY}
+PATHS = ("pay", "already_paid", "order_canceled", "stripe_failing", "backend_down")
+CLUB_SITE = "https://club.example"
+RETRY_WAIT = 60  # the "try again in a minute" page: the parent comes back a minute later
+
+# Page kinds a parent can see. "no_email": nothing was sent, so there is no page to open.
+PAYABLE = "checkout"
+NO_EMAIL = "no_email"
+CANNOT_CONNECT = "cannot_connect"
+_TITLE_KINDS = {"Session expired": "expired", "Link expired": "expired", "Link deactivated": "inactive",
+                "Payment complete": "completed", "Payment refused": "refused", "Not found": "not_found"}
+
+
+class BrowserMissing(RuntimeError):
+    """The Chromium binary the journeys drive is not installed."""
+
+
+def require_chromium(path: str = CHROMIUM_PATH) -> str:
+    """The Chromium executable, or BrowserMissing naming the fix."""
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    found = shutil.which(path)
+    if found:
+        return found
+    raise BrowserMissing(f"Chromium not found at {path}: install it with `bash .ci/browser` (Debian package chromium)")
+
+
+def page_kind(*, url: str, title: str, data_page: Optional[str], payable: bool) -> str:
+    """What kind of page the parent is looking at, from what the browser shows."""
+    if url.startswith("chrome-error://"):
+        return CANNOT_CONNECT
+    if payable:
+        return PAYABLE
+    if data_page:
+        return data_page
+    return _TITLE_KINDS.get(title, "unknown")
+
+
+def club_page(url: str) -> str:
+    """The stand-in for the club's website at the success and Back URLs."""
+    path = urlsplit(url).path
+    if path.startswith("/checkout/success"):
+        kind, heading, text = "success", "Thank you", "You are back on the club's website after paying."
+    elif path.startswith("/checkout/canceled"):
+        kind, heading, text = "left_checkout", "Nothing was charged", "Use the link in your email when you are ready."
+    else:
+        kind, heading, text = "not_found", "Not found", "There is no page at this address."
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{heading}</title></head>'
+            f'<body><main data-page="{kind}"><p>Club website (stand-in)</p><h1>{heading}</h1><p>{text}</p>'
+            "</main></body></html>")
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One page the parent saw: ``name`` is ``<path>-<n>-<kind>``; ``png`` is the screenshot."""
+
+    name: str
+    kind: str
+    png: bytes
+
+
+@dataclass
+class Journey:
+    """One parent's walk. ``ms_to_payable`` is browser-measured and belongs in benchmarks only."""
+
+    variant: str
+    click_at: str
+    path: str
+    pages: list[str] = field(default_factory=list)
+    clicks: int = 0
+    redirects: int = 0
+    order_status: str = ""
+    paid_sessions: int = 0
+    ms_to_payable: Optional[float] = None
+    screens: list[Screen] = field(default_factory=list)
+
+    @property
+    def final_page(self) -> str:
+        return self.pages[-1] if self.pages else NO_EMAIL
+
+    @property
+    def reached_payable(self) -> bool:
+        return PAYABLE in self.pages
+
+    def row(self) -> dict[str, Any]:
+        """The journey as evidence: no timings."""
+        return {"variant": self.variant, "click_at": self.click_at, "path": self.path,
+                "pages": " > ".join(self.pages) if self.pages else NO_EMAIL, "clicks": self.clicks,
+                "redirects": self.redirects, "final_page": self.final_page, "order_status": self.order_status,
+                "paid_sessions": self.paid_sessions}
+
+
+# -- the browser ------------------------------------------------------------------------------------
+
+
+class JourneyBrowser:
+    """One headless Chromium for many journeys; each journey gets a fresh context (no shared cookies)."""
+
+    def __init__(self, executable: str = CHROMIUM_PATH, *, screenshots: bool = True) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self.executable = require_chromium(executable)
+        self.screenshots = screenshots
+        self._pw = sync_playwright().start()
+        try:
+            self._browser = self._pw.chromium.launch(executable_path=self.executable, args=LAUNCH_ARGS)
+        except Exception:
+            self._pw.stop()
+            raise
+
+    def new_page(self) -> Any:
+        context = self._browser.new_context(viewport=VIEWPORT, device_scale_factor=DEVICE_SCALE_FACTOR,
+                                            reduced_motion="reduce", locale="en-US", timezone_id="UTC",
+                                            java_script_enabled=True, service_workers="block")
+        context.route("**/*", _loopback_only)
+        return context.new_page()
+
+    def close(self) -> None:
+        try:
+            self._browser.close()
+        finally:
+            self._pw.stop()
+
+    def __enter__(self) -> "JourneyBrowser":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _loopback_only(route: Any) -> None:
+    url = route.request.url
+    host = urlsplit(url).hostname or ""
+    if url.startswith(CLUB_SITE + "/"):
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=club_page(url))
+    elif host in ("127.0.0.1", "localhost", "::1"):
+        route.continue_()
+    else:
+        route.abort("blockedbyclient")
+
+
+_LOOK = """() => ({
+  title: document.title,
+  dataPage: (document.querySelector('[data-page]') || {dataset: {}}).dataset.page || null,
+  payable: !!document.querySelector('form button[value="succeeded"]'),
+  nav: (() => { const e = performance.getEntriesByType('navigation')[0];
+                return e ? e.domContentLoadedEventEnd : null; })(),
+})"""
+
+
+class _Walk:
+    """The browser side of one journey: open links, press Pay, record what was seen."""
+
+    def __init__(self, browser: JourneyBrowser, journey: Journey) -> None:
+        self.browser, self.journey = browser, journey
+        self.page = browser.new_page()
+
+    def _record(self, response: Any) -> str:
+        request = response.request if response is not None else None
+        while request is not None and request.redirected_from is not None:
+            self.journey.redirects += 1
+            request = request.redirected_from
+        look = self.page.evaluate(_LOOK)
+        kind = page_kind(url=self.page.url, title=look["title"], data_page=look["dataPage"], payable=look["payable"])
+        if kind == PAYABLE and self.journey.ms_to_payable is None and look["nav"]:
+            self.journey.ms_to_payable = float(look["nav"])
+        self.journey.pages.append(kind)
+        if self.browser.screenshots:
+            png = self.page.screenshot(animations="disabled", caret="hide", scale="device", type="png")
+            name = f"{self.journey.path}-{len(self.journey.pages)}-{kind}"
+            self.journey.screens.append(Screen(name, kind, png))
+        return kind
+
+    def open(self, url: str) -> str:
+        """The parent clicks the link in the email."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        self.journey.clicks += 1
+        try:
+            response = self.page.goto(url, wait_until="load")
+        except PlaywrightError as exc:
+            if "net::ERR_" not in str(exc):
+                raise
+            response = None
+        return self._record(response)
+
+    def press_pay(self) -> str:
+        """The parent presses Pay on the checkout page."""
+        self.journey.clicks += 1
+        with self.page.expect_navigation(wait_until="load") as navigation:
+            self.page.click('form button[value="succeeded"]')
+        return self._record(navigation.value)
+
+    def close(self) -> None:
+        self.page.context.close()
+
+
+# -- one variant --------------------------------------------------------------------------------------
+
+
+def _spec(n: int) -> OrderSpec:
+    return OrderSpec(parent_id=500 + n, player_id=9000 + n, product_id="utah-invitational-2026", amount=15000)
+
+
+def _paid_sessions(flow: Flow, order_id: int) -> int:
+    return sum(1 for s in flow.stripe_sessions(order_id) if s.payment_status == "paid")
+
+
+def _finish(flow: Flow, journey: Journey, order_id: int) -> Journey:
+    flow.emu.flush_webhooks()  # Stripe delivers the webhooks that Pay queued
+    flow.settle()
+    journey.order_status = flow.order_status(order_id)
+    journey.paid_sessions = _paid_sessions(flow, order_id)
+    return journey
+
+
+def _email_url(flow: Flow, order_id: int) -> Optional[str]:
+    email = flow.store.latest_email(order_id)
+    return email.url if email is not None else None
+
+
+def _walk(browser: JourneyBrowser, flow: Flow, journey: Journey, order_id: int, *,
+          stripe_failing: bool = False) -> Journey:
+    """Open the newest email for the order and pay if the page allows it. With ``stripe_failing`` every
+    Stripe API call fails during the first click; a "try again" page brings the parent back a minute later."""
+    url = _email_url(flow, order_id)
+    if url is None:
+        return _finish(flow, journey, order_id)
+    walk = _Walk(browser, journey)
+    try:
+        if stripe_failing:
+            flow.emu.set_faults(route="*", error="500", rate=1.0)
+        try:
+            kind = walk.open(url)
+        finally:
+            if stripe_failing:
+                flow.emu.set_faults(clear=True)
+        if kind == "try_again":
+            flow.emu.advance(RETRY_WAIT)
+            kind = walk.open(_email_url(flow, order_id) or url)
+        if kind == PAYABLE and journey.path != "already_paid":
+            walk.press_pay()
+    finally:
+        walk.close()
+    return _finish(flow, journey, order_id)
+
+
+def _advance_to(emu: Emulator, t0: int, offset: int) -> None:
+    target = t0 + offset
+    if emu.now() < target:
+        emu.advance(target - emu.now())
+
+
+def walk_variant(browser: JourneyBrowser, variant: str, *, times: Iterable[str] = tuple(CLICK_TIMES),
+                 paths: Iterable[str] = PATHS, seed: int = 0) -> list[Journey]:
+    """Every requested path at every requested click time for one variant (one seeded emulator)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown flow variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    times = sorted(times, key=lambda t: CLICK_TIMES[t]) if all(t in CLICK_TIMES for t in times) else list(times)
+    unknown = [t for t in times if t not in CLICK_TIMES] + [p for p in paths if p not in PATHS]
+    if unknown:
+        raise ValueError(f"unknown click time or path {unknown[0]!r}; times are {', '.join(CLICK_TIMES)}, "
+                         f"paths are {', '.join(PATHS)}")
+    paths = [p for p in PATHS if p in set(paths)]
+    journeys: list[Journey] = []
+    in_place = [p for p in paths if p != "backend_down"]
+    if in_place:
+        journeys += _walk_in_place(browser, variant, times, in_place, seed)
+    if "backend_down" in paths:
+        for when in times:
+            journeys.append(_walk_backend_down(browser, variant, when, seed))
+    return journeys
+
+
+def _walk_in_place(browser: JourneyBrowser, variant: str, times: list[str], paths: list[str],
+                   seed: int) -> list[Journey]:
+    emu = Emulator(seed=seed)
+    flow = build_flow(variant, emulator=emu, over_http=True)
+    try:
+        t0 = emu.now()
+        needs_order = [p for p in paths if p != "already_paid"]
+        slots = [(when, path) for when in times for path in needs_order]
+        orders = flow.create_orders([_spec(n) for n in range(len(slots))])
+        order_of = {slot: o.id for slot, o in zip(slots, orders)}
+        flow.blast(orders)
+        journeys: list[Journey] = []
+        for when in times:
+            _advance_to(emu, t0, CLICK_TIMES[when])
+            for path in paths:
+                journey = Journey(variant, when, path)
+                if path == "pay":
+                    _walk(browser, flow, journey, order_of[(when, "pay")])
+                elif path == "already_paid":
+                    # the same parent, the same email, after the pay journey
+                    _walk(browser, flow, journey, order_of[(when, "pay")])
+                elif path == "order_canceled":
+                    flow.cancel_order(order_of[(when, path)])
+                    _walk(browser, flow, journey, order_of[(when, path)])
+                elif path == "stripe_failing":
+                    _walk(browser, flow, journey, order_of[(when, path)], stripe_failing=True)
+                journeys.append(journey)
+        return journeys
+    finally:
+        flow.close()
+
+
+def _walk_backend_down(browser: JourneyBrowser, variant: str, when: str, seed: int) -> Journey:
+    emu = Emulator(seed=seed)
+    flow = build_flow(variant, emulator=emu, over_http=True)
+    try:
+        t0 = emu.now()
+        order = flow.create_orders([_spec(0)])[0]
+        flow.blast([order])
+        _advance_to(emu, t0, CLICK_TIMES[when])
+        if flow.http_server is not None:
+            flow.http_server.close()  # the club's backend is down: its port refuses connections
+        return _walk(browser, flow, Journey(variant, when, "backend_down"), order.id)
+    finally:
+        flow.close()
+
+
+# -- every variant ------------------------------------------------------------------------------------
+
+
+def run_journeys(variants: Iterable[str] = VARIANTS, *, times: Iterable[str] = tuple(CLICK_TIMES),
+                 paths: Iterable[str] = PATHS, seed: int = 0, executable: str = CHROMIUM_PATH,
+                 screenshots: bool = True) -> list[Journey]:
+    """Walk every variant in one browser. Safe to call from a notebook (runs off the kernel's event loop)."""
+    variants, times, paths = list(variants), list(times), list(paths)
+    require_chromium(executable)
+
+    def work() -> list[Journey]:
+        with JourneyBrowser(executable, screenshots=screenshots) as browser:
+            return [j for v in variants for j in walk_variant(browser, v, times=times, paths=paths, seed=seed)]
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:  # Playwright's sync API needs no loop
+        return pool.submit(work).result()
+
+
+# -- evidence -----------------------------------------------------------------------------------------
+
+
+def journeys_table(journeys: Iterable[Journey]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame([j.row() for j in journeys])
+
+
+def screen_files(journeys: Iterable[Journey]) -> dict[str, bytes]:
+    """``journeys/screens/<variant>-<when>-<step>.png`` -> PNG bytes."""
+    return {f"journeys/screens/{j.variant}-{j.click_at}-{s.name}.png": s.png for j in journeys for s in j.screens}
+
+
+def _find(journeys: list[Journey], variant: str, when: str, path: str) -> Optional[Journey]:
+    return next((j for j in journeys if (j.variant, j.click_at, j.path) == (variant, when, path)), None)
+
+
+def summary(journeys: Iterable[Journey]) -> dict[str, Any]:
+    """Per variant: what the parent sees on day 31 and the cost of paying at 1 hour (null: cannot pay)."""
+    journeys = list(journeys)
+    by_variant: dict[str, Any] = {}
+    for variant in dict.fromkeys(j.variant for j in journeys):
+        entry: dict[str, Any] = {}
+        for when in CLICK_TIMES:
+            pay = _find(journeys, variant, when, "pay")
+            if pay is None:
+                continue
+            entry[f"page_{when}"] = pay.pages[0] if pay.pages else NO_EMAIL
+            entry[f"clicks_to_pay_{when}"] = pay.clicks if pay.reached_payable else None
+            entry[f"redirects_{when}"] = pay.redirects
+            entry[f"order_status_{when}"] = pay.order_status
+        if "page_31d" in entry:
+            entry["day31_page"] = entry["page_31d"]
+        for path in PATHS[1:]:
+            seen = [j for j in journeys if j.variant == variant and j.path == path]
+            if seen:
+                entry[f"{path}_pages"] = {j.click_at: (" > ".join(j.pages) or NO_EMAIL) for j in seen}
+                entry[f"{path}_order_status"] = {j.click_at: j.order_status for j in seen}
+        by_variant[variant] = entry
+    return {"by_variant": by_variant}
+
+
+def contact_sheet(journeys: Iterable[Journey], when: str = "31d") -> Any:
+    """A row of what a parent who opens the email at ``when`` first sees under each option."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    shown = [j for j in journeys if j.click_at == when and j.path == "pay"]
+    if not shown:
+        raise ValueError(f"no pay journeys at {when!r} to show")
+    fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 2.6), squeeze=False)
+    for ax, journey in zip(axes[0], shown):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if journey.screens:
+            ax.imshow(mpimg.imread(io.BytesIO(journey.screens[0].png), format="png"), interpolation="lanczos")
+        else:
+            ax.set_facecolor("#eeeeee")
+            ax.text(0.5, 0.5, "no email was sent\n(Stripe refused\nthe link at blast time)", ha="center",
+                    va="center", fontsize=8, transform=ax.transAxes)
+        ax.set_title(f"{journey.variant}\n{journey.final_page if not journey.pages else journey.pages[0]}",
+                     fontsize=8)
+    fig.suptitle(f"What a parent who opens the email at {when} sees first, per option", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,217 @@
+"""The retry cohort: parents who open checkout, press Back, come back later, and finally pay.
+
+Parents 111, 118 and 127 each canceled 2 to 4 sessions before paying; the exact counts are unknown, so
+every combination is replayed through every variant, with the emulator's clock moving between visits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pandas as pd
+
+from ..emulator import Emulator
+from ..flows.harness import VARIANTS, build_flow
+from ..flows.orders import OrderSpec
+
+START = 1_767_225_600  # 2026-01-01T00:00:00Z: a fixed simulated start, so ids and times are reproducible
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class CohortConfig:
+    parents: tuple[int, ...]
+    cancels: tuple[int, ...]  # the counts each parent may have
+    return_after_hours: tuple[float, ...]
+    first_click_after_hours: float
+    amount_cents: int
+
+    @classmethod
+    def from_yaml(cls, cohort: dict[str, Any], fees: dict[str, Any]) -> "CohortConfig":
+        return cls(
+            parents=tuple(int(p) for p in cohort["parents"]),
+            cancels=tuple(range(int(cohort["cancels_min"]), int(cohort["cancels_max"]) + 1)),
+            return_after_hours=tuple(float(h) for h in cohort["return_after_hours"]),
+            first_click_after_hours=float(cohort["first_click_after_hours"]),
+            amount_cents=int(round(float(fees["amounts_usd"]["monthly_fee"]) * 100)),
+        )
+
+    def combinations(self) -> Iterable[tuple[int, ...]]:
+        return itertools.product(self.cancels, repeat=len(self.parents))
+
+
+def stories(cfg: CohortConfig) -> list[tuple[tuple[int, ...], int, int]]:
+    """The distinct parent stories: each parent with each cancel count (9 for 3 parents and counts 2-4)."""
+    return [((), parent, k) for parent in cfg.parents for k in cfg.cancels]
+
+
+def every_combination(cfg: CohortConfig) -> list[tuple[tuple[int, ...], int, int]]:
+    """Every combination spelled out: 27 combinations of three parents are 81 (combination, parent) orders."""
+    return [(combo, parent, k) for combo in cfg.combinations() for parent, k in zip(cfg.parents, combo)]
+
+
+def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
+           plan: list[tuple[tuple[int, ...], int, int]] | None = None) -> list[dict]:
+    """Replay `plan` (default: every combination) through one variant in one emulator run. Every entry is an
+    independent order; all act in lockstep. One row per (combination, parent)."""
+    emu = Emulator(seed=seed, start=START)
+    flow = build_flow(variant, emulator=emu)
+    plan = every_combination(cfg) if plan is None else plan
+    try:
+        orders = flow.create_orders(
+            [OrderSpec(parent_id=parent, player_id=parent * 10, product_id="monthly-fee", amount=cfg.amount_cents)
+             for _combo, parent, _k in plan]
+        )
+        flow.blast(orders)
+        emu.advance(int(cfg.first_click_after_hours * HOUR))
+        clicks = {o.id: 0 for o in orders}
+        pages: dict[int, list[str]] = {o.id: [] for o in orders}
+        # Lockstep rounds: in round r a parent with more than r cancels opens checkout and presses Back, the
+        # parent whose count is r opens it and pays, and parents already done do nothing.
+        for rnd in range(max(cfg.cancels) + 1):
+            for order, (_combo, _parent, k) in zip(orders, plan):
+                if rnd > k:
+                    continue
+                view = flow.click(order.id)
+                clicks[order.id] += 1
+                pages[order.id].append(view.page)
+                if view.page != "checkout":
+                    continue
+                if rnd < k:
+                    flow.cancel(view)
+                else:
+                    flow.pay(view)
+            emu.advance(int(return_after_h * HOUR))
+        emu.advance(2 * 24 * HOUR)  # every abandoned session reaches its expiry; webhooks drain
+        flow.settle()
+        by_order: dict[int, list] = {o.id: [] for o in orders}
+        for session in _all_sessions(flow):
+            oid = _order_of(session)
+            if oid in by_order:
+                by_order[oid].append(session)
+        rows = []
+        for order, (combo, parent, k) in zip(orders, plan):
+            sessions = by_order[order.id]
+            status = [s.status for s in sessions]
+            view = flow.order(order.id)
+            completed = [s.id for s in sessions if s.status == "complete"]
+            rows.append({
+                "variant": variant,
+                "return_after_hours": return_after_h,
+                "combination": "-".join(str(c) for c in combo),
+                "parent_id": parent,
+                "cancels": k,
+                "clicks": clicks[order.id],
+                "pages_seen": " > ".join(pages[order.id]),
+                "sessions_minted": len(sessions),
+                "sessions_completed": status.count("complete"),
+                "sessions_expired": status.count("expired"),
+                "sessions_open": status.count("open"),
+                "paid": view.status == "paid",
+                "matched_to_order": bool(completed) and view.paid_via in completed,
+                "pending_reason": _reason(view.pending_reason),
+            })
+        return rows
+    finally:
+        flow.close()
+
+
+def _all_sessions(flow) -> list:
+    return list(flow.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter())
+
+
+def _order_of(session) -> int | None:
+    from ..flows.orders import parse_order_reference
+
+    metadata = session.metadata.to_dict() if session.metadata else {}
+    if metadata.get("order_id", "").isdigit():
+        return int(metadata["order_id"])
+    return parse_order_reference(session.client_reference_id)
+
+
+def _reason(text: str | None) -> str:
+    """The pending reason without Stripe object ids (they differ per run of the same story)."""
+    import re
+
+    return re.sub(r"\b(cs|plink|pi)_test_[A-Za-z0-9]+", "<id>", text or "")
+
+
+def compose(story_rows: pd.DataFrame, cfg: CohortConfig) -> pd.DataFrame:
+    """The 27 combinations built from the replayed stories. Valid because no flow lets one order's visits
+    change another order's links, tokens or sessions (tests/experiments check a full replay agrees)."""
+    rows = []
+    keyed = {(r["variant"], r["return_after_hours"], r["parent_id"], r["cancels"]): r
+             for r in story_rows.to_dict("records")}
+    for (variant, delay) in sorted({(r["variant"], r["return_after_hours"]) for r in keyed.values()}):
+        for combo in cfg.combinations():
+            for parent, k in zip(cfg.parents, combo):
+                row = dict(keyed[(variant, delay, parent, k)])
+                row["combination"] = "-".join(str(c) for c in combo)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run(cfg: CohortConfig, seed: int, variants: Iterable[str] = VARIANTS, *, literal: bool = False) -> pd.DataFrame:
+    """Every combination for every variant and return delay. `literal=True` replays all 81 orders per run;
+    the default replays the 9 distinct stories and composes the combinations from them."""
+    rows: list[dict] = []
+    for v_index, variant in enumerate(variants):
+        for d_index, return_after_h in enumerate(cfg.return_after_hours):
+            plan = every_combination(cfg) if literal else stories(cfg)
+            rows.extend(replay(variant, return_after_h, cfg, seed + 100 * v_index + d_index, plan))
+    frame = pd.DataFrame(rows)
+    return frame if literal else compose(frame, cfg)
+
+
+def summarise(per_parent: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and return delay: sessions minted per paid order, leftovers, clicks, payment and match."""
+    g = per_parent.groupby(["variant", "return_after_hours"])
+    out = g.agg(
+        parents=("parent_id", "size"),
+        paid=("paid", "sum"),
+        matched=("matched_to_order", "sum"),
+        sessions_minted=("sessions_minted", "sum"),
+        sessions_left_expired=("sessions_expired", "sum"),
+        sessions_left_open=("sessions_open", "sum"),
+        clicks=("clicks", "sum"),
+    ).reset_index()
+    out["sessions_per_paid_order"] = out["sessions_minted"] / out["paid"].where(out["paid"] > 0)
+    out["paid_share"] = out["paid"] / out["parents"]
+    out["match_share_of_paid"] = out["matched"] / out["paid"].where(out["paid"] > 0)
+    return out
+
+
+def decision_metric(summary: pd.DataFrame) -> dict[str, float | None]:
+    """sessions_per_paid_order_retry_cohort: Checkout Sessions in Stripe per paid order over every
+    combination and both return delays; an order that never gets paid counts as its sessions with no payment."""
+    out: dict[str, float | None] = {}
+    for variant, rows in summary.groupby("variant"):
+        paid = int(rows["paid"].sum())
+        out[variant] = float(rows["sessions_minted"].sum() / paid) if paid else None
+    return out
+
+
+def figure(summary: pd.DataFrame):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pivot = summary.pivot(index="variant", columns="return_after_hours", values="sessions_per_paid_order")
+    pivot = pivot.reindex([v for v in VARIANTS if v in pivot.index])
+    fig, ax = plt.subplots(figsize=(8.5, 4.0))
+    pivot.plot.barh(ax=ax, color=["#5dade2", "#1b4f72"])
+    ax.invert_yaxis()
+    ax.set_xlabel("Checkout Sessions created per paid order (retry cohort, every combination)")
+    ax.set_ylabel("")
+    ax.legend([f"returns after {h:g} h" for h in pivot.columns], fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+    for i, variant in enumerate(pivot.index):
+        for j, hours in enumerate(pivot.columns):
+            if pd.isna(pivot.loc[variant, hours]):
+                ax.text(0.05, i - 0.12 + 0.25 * j, f"nobody paid (returns after {hours:g} h)", va="center", fontsize=7)
+    ax.set_title("Retry cohort (Back pressed 2-4 times): sessions created per paid order")
+    fig.tight_layout()
+    return fig

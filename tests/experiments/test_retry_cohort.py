@@ -1,0 +1,47 @@
+"""The retry cohort: the composed combinations equal a literal replay, and each design's session count."""
+
+import yaml
+import pytest
+
+from blastpay import config
+from blastpay.experiments import retry_cohort as rc
+
+COLUMNS = ["return_after_hours", "combination", "parent_id", "cancels", "clicks", "pages_seen", "sessions_minted",
+           "sessions_expired", "sessions_open", "paid", "matched_to_order", "pending_reason"]
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return rc.CohortConfig.from_yaml(
+        yaml.safe_load((config.EXPERIMENTS_DIR / "cohort.yaml").read_text()),
+        yaml.safe_load((config.EXPERIMENTS_DIR / "fees.yaml").read_text()),
+    )
+
+
+@pytest.mark.parametrize("variant", ["payment_link_per_product", "lazy_mint_db"])
+def test_composed_combinations_equal_a_literal_replay_of_all_81_orders(cfg, variant):
+    composed = rc.run(cfg, 7, variants=[variant])
+    literal = rc.run(cfg, 7, variants=[variant], literal=True)
+    key = COLUMNS[:3]
+    assert len(composed) == len(literal) == 27 * 3 * len(cfg.return_after_hours)
+    a = composed[COLUMNS].sort_values(key).reset_index(drop=True)
+    b = literal[COLUMNS].sort_values(key).reset_index(drop=True)
+    assert a.equals(b)
+
+
+def test_each_design_creates_the_sessions_it_promises(cfg):
+    rows = rc.run(cfg, 11, variants=["lazy_mint_hmac", "payment_link_per_order", "ttl_24h"])
+    same_day = rows[rows.return_after_hours == 2]
+    by = {(r.variant, r.cancels): r for r in same_day.itertuples()}
+    for k in cfg.cancels:
+        # lazy mint sends every return to the order's open session: one session, however often Back is pressed
+        assert by[("lazy_mint_hmac", k)].sessions_minted == 1
+        # a Payment Link creates a session per visit and has no back link: k abandoned sessions plus the paid one
+        assert by[("payment_link_per_order", k)].sessions_minted == k + 1
+        assert by[("payment_link_per_order", k)].sessions_expired == k
+        # a Checkout Session URL in the email is the same session on every visit within its 24 hours
+        assert by[("ttl_24h", k)].sessions_minted == 1
+    assert same_day.paid.all() and same_day.matched_to_order.all()
+    next_day = rows[(rows.return_after_hours == 26) & (rows.variant == "ttl_24h")]
+    assert not next_day.paid.any()
+    assert next_day.pages_seen.str.startswith("checkout > expired").all()
