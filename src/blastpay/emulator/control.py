@@ -84,7 +84,9 @@ class Emulator:
         self._wire.set_faults(**check_fields(FAULTS, (), as_form))
 
     def reset(self) -> None:
-        self._wire.reset()
+        """Forget every object, event, delivery and fault; the clock returns to ``start``."""
+        with self._backend.lock:
+            self._wire.reset()
 
     @property
     def webhook_transport(self) -> Callable[[str, dict[str, str], bytes], int]:

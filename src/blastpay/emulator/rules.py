@@ -40,7 +40,7 @@ RULES: tuple[Rule, ...] = (
     _r("session.expires_at.max_24h",
        "Creating a Checkout Session with expires_at more than 24 hours after creation fails with InvalidRequestError "
        "(param expires_at) and Stripe's message.",
-       "https://github.com/alexmorrisnz/moodle-paygw_stripe/pull/72",
+       f"{SESSION_PARAMS}; message as reported in https://github.com/alexmorrisnz/moodle-paygw_stripe/pull/72",
        "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
        "stripe-docs", f"{CONFORMANCE}::test_expires_at_more_than_24_hours_is_refused"),
     _r("session.expires_at.min_30min",
@@ -367,3 +367,7 @@ def render_markdown() -> str:
     lines += ["", "## Assumptions", ""]
     lines += [f"- `{r.id}`: {r.statement}" for r in assumptions]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

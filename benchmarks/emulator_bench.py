@@ -1,0 +1,232 @@
+"""Throughput of the Stripe emulator through the real SDK, with baselines measured in the same run.
+
+Prints one ``name: value`` line per figure:
+- ``inprocess_<op>_per_s``: SDK calls/s against the in-process emulator;
+- ``floor_<op>_per_s``: the same SDK calls against a transport that returns canned JSON (what the SDK costs);
+- ``inprocess_vs_floor_<op>``: the ratio (target >= 0.5);
+- ``http_<op>_per_s`` / ``localstripe_<op>_per_s``: loopback HTTP, emulator vs localstripe on the operations
+  both have (Customer and Product create/retrieve), and ``http_vs_localstripe_<op>`` (target >= 10); once
+  with the SDK's default HTTP client and once (``keepalive_`` prefix) with a lean keep-alive client;
+- ``us_per_call_<op>_at_<n>`` and ``flatness_<op>``: per-call cost with 100 vs 100,000 stored objects
+  (ratio 100k / 100; target within 1.2).
+
+Usage: .venv/bin/python benchmarks/emulator_bench.py [--quick]
+Everything binds 127.0.0.1; every loop is bounded.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import stripe
+from requests.structures import CaseInsensitiveDict
+
+from blastpay.emulator import Emulator
+
+CUSTOMER = {"id": "cus_canned", "object": "customer", "created": 1, "email": "a@example.test", "livemode": False,
+            "metadata": {}, "name": "Canned", "description": None, "phone": None}
+CUSTOMER_LIST = {"object": "list", "data": [dict(CUSTOMER, id=f"cus_{i}") for i in range(10)], "has_more": True,
+                 "url": "/v1/customers"}
+
+
+class CannedHTTPClient(stripe.HTTPClient):
+    """Answers every request with fixed JSON: the cost of the SDK itself."""
+
+    name = "canned"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._one = json.dumps(CUSTOMER).encode()
+        self._many = json.dumps(CUSTOMER_LIST).encode()
+        self._headers = CaseInsensitiveDict({"Content-Type": "application/json", "Request-Id": "req_1"})
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[override]
+        body = self._many if method == "get" and url.split("?")[0].endswith("/v1/customers") else self._one
+        return body, 200, self._headers
+
+    def close(self) -> None:
+        pass
+
+
+class KeepAliveHTTPClient(stripe.HTTPClient):
+    """A minimal keep-alive ``http.client`` transport for the SDK, used for both loopback servers.
+
+    The SDK's default (requests) spends about a millisecond per call on the client side
+    (environment proxy and netrc look-ups), which would hide the servers' own cost.
+    """
+
+    name = "keepalive"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._connections: dict[str, http.client.HTTPConnection] = {}
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[override]
+        parts = urlsplit(url)
+        connection = self._connections.get(parts.netloc)
+        if connection is None:
+            connection = self._connections[parts.netloc] = http.client.HTTPConnection(parts.netloc, timeout=30)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method.upper(), target, body=post_data, headers=dict(headers or {}))
+        response = connection.getresponse()
+        body = response.read()
+        return body, response.status, CaseInsensitiveDict(response.getheaders())
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+
+
+def rate(call: Callable[[int], Any], n: int, repeats: int = 5) -> float:
+    """Calls per second: the best of ``repeats`` runs of ``n`` calls (least disturbed by other load)."""
+    return best_rate(call, n, repeats)
+
+
+def sdk_ops(client: stripe.StripeClient, with_list: bool = True) -> dict[str, Callable[[int], Any]]:
+    seed_customer = client.v1.customers.create({"email": "seed@example.test", "name": "Seed"})
+    seed_product = client.v1.products.create({"name": "Seed product"})
+    ops: dict[str, Callable[[int], Any]] = {
+        "customer_create": lambda i: client.v1.customers.create({"email": f"p{i}@example.test", "name": "Parent"}),
+        "customer_retrieve": lambda i: client.v1.customers.retrieve(seed_customer.id),
+        "product_create": lambda i: client.v1.products.create({"name": f"Fee {i}"}),
+        "product_retrieve": lambda i: client.v1.products.retrieve(seed_product.id),
+    }
+    if with_list:
+        ops["customer_list"] = lambda i: client.v1.customers.list({"limit": 10})
+    return ops
+
+
+def best_rate(call: Callable[[int], Any], n: int, repeats: int = 7) -> float:
+    """Best of ``repeats`` runs: the least disturbed by other load on the machine."""
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for i in range(n):
+            call(i)
+        best = max(best, n / (time.perf_counter() - started))
+    return best
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_localstripe(port: int) -> subprocess.Popen[bytes]:
+    launcher = (
+        "import localstripe.server as s\n"
+        "from aiohttp import web\n"
+        f"web.run_app(s.app, host='127.0.0.1', port={port}, print=None)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=tempfile.mkdtemp(prefix="localstripe-bench-"))
+    for _ in range(200):  # bounded wait for the port to open (about 10 s)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("localstripe did not start listening on 127.0.0.1")
+
+
+def per_call_us(emu: Emulator, stored: int, n: int) -> dict[str, float]:
+    """Seed ``stored`` customers and sessions, then time SDK calls at that size."""
+    backend = emu._backend  # seeding through the SDK would take minutes; the measured calls go through it
+    with backend.lock:
+        price = backend.create_price({"currency": "usd", "unit_amount": 100, "product_data": {"name": "x"}})
+        have = len(backend.stores["customer"])
+        for i in range(have, stored):
+            backend.create_customer({"email": f"c{i}@example.test"})
+            backend.create_session({"line_items": [{"price": price["id"], "quantity": 1}]})
+    client = emu.client()
+    customer = client.v1.customers.list({"limit": 1}).data[0]
+    session = client.v1.checkout.sessions.list({"limit": 1}).data[0]
+    ops = {
+        "customer_create": lambda i: client.v1.customers.create({"email": "x@example.test"}),
+        "customer_retrieve": lambda i: client.v1.customers.retrieve(customer.id),
+        "customer_list": lambda i: client.v1.customers.list({"limit": 10, "starting_after": customer.id}),
+        "session_create": lambda i: client.v1.checkout.sessions.create(
+            {"line_items": [{"price": price["id"], "quantity": 1}]}),
+        "session_retrieve": lambda i: client.v1.checkout.sessions.retrieve(session.id),
+    }
+    return {name: 1e6 / rate(op, n, repeats=7) for name, op in ops.items()}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls and a 10,000-object store (smoke run)")
+    args = parser.parse_args(argv)
+    n_local, n_http, n_peer = (300, 100, 30) if args.quick else (3000, 600, 150)
+    big = 10_000 if args.quick else 100_000
+
+    def show(name: str, value: float) -> None:
+        print(f"{name}: {value:.3f}" if value < 100 else f"{name}: {value:.0f}", flush=True)
+
+    # in process vs the floor
+    floor_client = stripe.StripeClient("sk_test_floor", http_client=CannedHTTPClient(),
+                                       base_addresses={"api": "http://canned.test"}, max_network_retries=0)
+    floor_ops = sdk_ops(floor_client)
+    emu = Emulator(seed=1)
+    local_ops = sdk_ops(emu.client())
+    for name in ("customer_create", "customer_retrieve", "customer_list"):
+        floor = rate(floor_ops[name], n_local)
+        inproc = rate(local_ops[name], n_local)
+        show(f"floor_{name}_per_s", floor)
+        show(f"inprocess_{name}_per_s", inproc)
+        show(f"inprocess_vs_floor_{name}", inproc / floor)
+
+    # loopback HTTP: the emulator vs localstripe, through the SDK's default client (requests)
+    # and through a lean keep-alive client; each server gets the same client.
+    clients = {"": lambda: None, "keepalive_": KeepAliveHTTPClient}
+    served = Emulator(seed=2)
+    http_rates: dict[str, float] = {}
+    with served.serve("127.0.0.1", 0) as handle:
+        for label, make in clients.items():
+            client = stripe.StripeClient("sk_test_http", base_addresses={"api": handle.base_url},
+                                         http_client=make(), max_network_retries=0)
+            for name, op in sdk_ops(client).items():
+                http_rates[label + name] = rate(op, n_http)
+    port = free_port()
+    peer = start_localstripe(port)
+    peer_rates: dict[str, float] = {}
+    try:
+        for label, make in clients.items():
+            client = stripe.StripeClient("sk_test_peer", base_addresses={"api": f"http://127.0.0.1:{port}"},
+                                         http_client=make(), max_network_retries=0)
+            for name, op in sdk_ops(client, with_list=False).items():
+                peer_rates[label + name] = rate(op, n_peer)
+    finally:
+        peer.terminate()
+        peer.wait(timeout=20)
+    for name, value in http_rates.items():
+        show(f"http_{name}_per_s", value)
+    for name, value in peer_rates.items():
+        show(f"localstripe_{name}_per_s", value)
+        show(f"http_vs_localstripe_{name}", http_rates[name] / value)
+
+    # flatness: 100 vs 100,000 stored objects
+    flat = Emulator(seed=3)
+    small = per_call_us(flat, 100, n_local // 3)
+    large = per_call_us(flat, big, n_local // 3)
+    for name in small:
+        show(f"us_per_call_{name}_at_100", small[name])
+        show(f"us_per_call_{name}_at_{big}", large[name])
+        show(f"flatness_{name}", large[name] / small[name])
+    show("stored_objects_large", big)
+    show("cpu_count", os.cpu_count() or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
