@@ -86,14 +86,10 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
             emu.advance(int(return_after_h * HOUR))
         emu.advance(2 * 24 * HOUR)  # every abandoned session reaches its expiry; webhooks drain
         flow.settle()
-        by_order: dict[int, list] = {o.id: [] for o in orders}
-        for session in _all_sessions(flow):
-            oid = _order_of(session)
-            if oid in by_order:
-                by_order[oid].append(session)
+        by_order = flow.sessions_by_order()
         rows = []
         for order, (combo, parent, k) in zip(orders, plan):
-            sessions = by_order[order.id]
+            sessions = by_order.get(order.id, [])
             status = [s.status for s in sessions]
             view = flow.order(order.id)
             completed = [s.id for s in sessions if s.status == "complete"]
@@ -116,19 +112,6 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
         return rows
     finally:
         flow.close()
-
-
-def _all_sessions(flow) -> list:
-    return list(flow.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter())
-
-
-def _order_of(session) -> int | None:
-    from ..flows.orders import parse_order_reference
-
-    metadata = session.metadata.to_dict() if session.metadata else {}
-    if metadata.get("order_id", "").isdigit():
-        return int(metadata["order_id"])
-    return parse_order_reference(session.client_reference_id)
 
 
 def _reason(text: str | None) -> str:

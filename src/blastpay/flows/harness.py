@@ -206,9 +206,10 @@ class Flow:
         return ttl.blast_sessions(self.client, self.store, orders, policy=ttl.TTL_POLICIES[self.variant], now=now,
                                   success_url=SUCCESS_URL, cancel_url=CANCEL_URL)
 
-    def click(self, order_id: int) -> ParentView:
-        """The parent opens the newest link emailed for the order, now."""
-        email = self.store.latest_email(order_id)
+    def click(self, order_id: int, email_kind: Optional[str] = None) -> ParentView:
+        """The parent opens the newest link emailed for the order, now (or the newest of `email_kind`:
+        "blast" or "recovery", for a parent who opens an older email although a newer one arrived)."""
+        email = self.store.latest_email(order_id, email_kind)
         if email is None:
             reason = self.store.get_order(order_id).pending_reason or "no email was sent for this order"
             return ParentView(order_id, "no_link", message=reason)
@@ -290,6 +291,19 @@ class Flow:
             if metadata.get("order_id") == str(order_id) or s.client_reference_id == ref:
                 found.append(s)
         return found
+
+    def sessions_by_order(self) -> dict[int, list[Any]]:
+        """Every Checkout Session in Stripe, grouped by the order it belongs to (one listing, not one per order)."""
+        from blastpay.flows.orders import parse_order_reference
+
+        out: dict[int, list[Any]] = {}
+        for s in self.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter():
+            metadata = s.metadata.to_dict() if s.metadata else {}
+            raw = metadata.get("order_id", "")
+            order_id = int(raw) if raw.isdigit() else parse_order_reference(s.client_reference_id)
+            if order_id is not None:
+                out.setdefault(order_id, []).append(s)
+        return out
 
     def metrics(self) -> dict[str, Any]:
         s = self.store

@@ -349,12 +349,13 @@ class OrderStore:
         with self.transaction() as session:
             session.add(OutboundEmail(order_id=order_id, kind=kind, url=url, sent_at=now))
 
-    def latest_email(self, order_id: int) -> Optional[OutboundEmail]:
+    def latest_email(self, order_id: int, kind: Optional[str] = None) -> Optional[OutboundEmail]:
+        """The newest email sent for the order (of `kind`, "blast" or "recovery", if given)."""
         with self.transaction() as session:
-            row = session.scalars(
-                select(OutboundEmail).where(OutboundEmail.order_id == order_id)
-                .order_by(OutboundEmail.id.desc()).limit(1)
-            ).first()
+            query = select(OutboundEmail).where(OutboundEmail.order_id == order_id)
+            if kind is not None:
+                query = query.where(OutboundEmail.kind == kind)
+            row = session.scalars(query.order_by(OutboundEmail.id.desc()).limit(1)).first()
             if row is not None:
                 session.expunge(row)
             return row
