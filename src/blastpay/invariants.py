@@ -126,8 +126,8 @@ def _way_to_pay(order: Order, email: Optional[OutboundEmail], objects: dict[str,
         return None
     if row.kind == RECOVERY_URL:
         original = stripe_view.client.v1.checkout.sessions.retrieve(row.stripe_id.split("#", 1)[0])
-        recovery = ((original.after_expiration or {}).get("recovery") or {}) if original.after_expiration else {}
-        expires = recovery.get("expires_at") if recovery else None
+        after = original.after_expiration.to_dict() if original.after_expiration else {}
+        expires = (after.get("recovery") or {}).get("expires_at")
         if not expires or expires <= now:
             return f"the emailed recovery URL for {original.id} expired at {expires} (now {now})"
         if original.amount_total != order.amount:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 from unittest import mock
@@ -66,3 +70,156 @@ def load_figures(root: Path) -> Optional[dict[str, Any]]:
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+# -- races ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RaceResult:
+    """One burst of simultaneous requests against one order and what it left behind."""
+
+    clicks: int
+    pages: tuple[str, ...]  # what each click saw: the Checkout Session id it was sent to, or a page name
+    sessions_in_stripe: int  # Checkout Sessions Stripe holds for the order
+    open_sessions_in_stripe: int  # of those, still payable after the clean-up tasks ran
+    order_status: str
+    violations: tuple[str, ...]  # check_invariants after the race
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def _burst(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call at once (threads released together by a barrier); their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except BaseException as exc:  # reported after every thread joined
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+class RaceRig:
+    """A lazy-mint backend (store at ``database_url``) over an emulator, with a known webhook secret.
+    ``opener`` and ``poster`` default to calling the app's logic in process; tests that serve the app
+    on loopback replace them with HTTP calls."""
+
+    def __init__(self, database_url: str, *, binding: str = "hmac", seed: int = 0) -> None:
+        from blastpay.emulator import Emulator
+        from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
+        from blastpay.flows.lazy_mint import LazyMintConfig, create_app
+        from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher
+
+        self.emu = Emulator(seed=seed)
+        self.stripe = self.emu.client()
+        self.store = OrderStore(database_url)
+        endpoint = self.stripe.v1.webhook_endpoints.create({"url": "http://backend.test" + WEBHOOK_PATH,
+                                                           "enabled_events": ENABLED_EVENTS})
+        self.secret = endpoint.secret
+        self.binding = tokens.make_binding(binding, tokens.parse_token_keys(EXPERIMENT_TOKEN_KEYS))
+        self.app = create_app(store=self.store, stripe_client=self.stripe, binding=self.binding, clock=self.emu.now,
+                              config=LazyMintConfig(public_base_url="http://backend.test", success_url=SUCCESS_URL,
+                                                    cancel_url=CANCEL_URL), webhook_secrets=[self.secret])
+        self.lazy = self.app.state.lazy_mint
+        self.matcher = WebhookMatcher(self.store, secrets=[self.secret], clock=self.emu.now)
+        self.emu.webhook_transport = lambda url, headers, body: 200 if self._deliver(headers, body) else 500
+        self.opener: Callable[[str], str] = self._open_in_process
+        self.poster: Callable[[bytes, str], int] = self._post_in_process
+
+    # the attributes check_invariants reads
+    @property
+    def observer(self) -> Any:
+        return self.stripe
+
+    def clock(self) -> int:
+        return self.emu.now()
+
+    def _deliver(self, headers: dict[str, str], body: bytes) -> bool:
+        return self.poster(body, headers["Stripe-Signature"]) < 300
+
+    def _open_in_process(self, token: str) -> str:
+        outcome = self.lazy.open(token)
+        return outcome.url.rsplit("/", 1)[-1] if outcome.page == "redirect" and outcome.url else outcome.page
+
+    def _post_in_process(self, body: bytes, signature: str) -> int:
+        from blastpay.flows.webhook_matcher import WebhookRejected
+
+        try:
+            self.matcher.handle(body, signature)
+        except WebhookRejected:
+            return 400
+        return 200
+
+    def new_order(self) -> tuple[int, str]:
+        """A pending order, blasted: its token is emailed (the email is what makes it payable)."""
+        (order,) = self.store.create_orders([OrderSpec(parent_id=1, player_id=1, product_id="utah-invitational-2026",
+                                                       amount=15000)], now=self.emu.now())
+        link = self.lazy.blast([order], now=self.emu.now())[order.id]
+        return order.id, (link.url or "").rsplit("/", 1)[-1]
+
+    def _result(self, order_id: int, pages: list[str]) -> RaceResult:
+        from blastpay.flows.stripe_tasks import run_tasks
+        from blastpay.invariants import check_invariants
+
+        run_tasks(self.store, self.stripe, self.emu.now)
+        ours = [s for s in self.stripe.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter()
+                if s.metadata and s.metadata.to_dict().get("order_id") == str(order_id)]
+        return RaceResult(clicks=len(pages), pages=tuple(pages), sessions_in_stripe=len(ours),
+                          open_sessions_in_stripe=sum(1 for s in ours if s.status == "open"),
+                          order_status=self.store.get_order(order_id).status,
+                          violations=tuple(check_invariants(self)))
+
+    def click_race(self, clicks: int) -> RaceResult:
+        """``clicks`` simultaneous first clicks on one order's link."""
+        order_id, token = self.new_order()
+        pages = _burst([lambda: self.opener(token)] * clicks)
+        return self._result(order_id, pages)
+
+    def click_vs_webhook_race(self, *, near_expiry: bool = True, order: str = "together") -> RaceResult:
+        """The parent pays the order's session; its webhook arrives while the parent (or a mail scanner)
+        clicks the link again. With ``near_expiry`` the paid session had under 30 minutes left, so a
+        click that wins the race mints a second session, which the payment's clean-up must retire.
+        ``order`` is "together" (released at once by a barrier), "click_first" or "webhook_first"
+        (the two interleavings the database lock allows, forced)."""
+        if order not in ("together", "click_first", "webhook_first"):
+            raise ValueError(f"order must be together, click_first or webhook_first, got {order!r}")
+        import json as _json
+
+        from blastpay.emulator.webhooks import signature_header
+
+        order_id, token = self.new_order()
+        first = self.opener(token)
+        if near_expiry:
+            self.emu.advance(24 * 3600 - 20 * 60)
+        self.emu.set_faults(webhook="drop", count=1)
+        self.emu.pay(first)
+        (event,) = self.stripe.v1.events.list({"type": "checkout.session.completed", "limit": 1}).data
+        body = _json.dumps(event.to_dict()).encode()
+        signature = signature_header(self.secret, body, int(time.time()))
+        click, hook = (lambda: self.opener(token)), (lambda: str(self.poster(body, signature)))
+        if order == "together":
+            page = _burst([click, hook])[0]
+        elif order == "click_first":
+            page = click()
+            hook()
+        else:
+            hook()
+            page = click()
+        return self._result(order_id, [page])
+
+    def close(self) -> None:
+        self.store.dispose()
