@@ -6,6 +6,10 @@ webhook retries over simulated days), and then ``check_invariants``. Each cell r
 parent saw, whether money and order state stayed right, whether the parent still has a working way
 to pay, and what recovers the order.
 
+Speed: webhooks are delivered straight into the same ``WebhookMatcher.handle`` the endpoint calls
+(signed, verified, applied), and a click on ``/pay/{token}`` calls the same ``LazyMint.open`` the route
+calls, without the HTTP hop; the flows' own tests cover that hop.
+
 Our backend being down is modelled here, outside the flows: while it is down a click on a link to
 our backend (``/pay/{token}``) shows the browser's connection error, and every webhook delivery to
 it fails (answered 503), so the emulator retries on its schedule. Stripe failing is the emulator's
@@ -14,6 +18,7 @@ own fault injection on ``/v1`` routes (500 or 429); Stripe's hosted pages are no
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional
@@ -22,7 +27,7 @@ from urllib.parse import urlsplit
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, ParentView, build_flow
 from blastpay.flows.orders import CANCELED, PAID, PENDING, RECOVERY_URL, Order, OrderSpec, OrderView
-from blastpay.flows.harness import _DATA_PAGE  # the page marker the lazy-mint pages carry
+from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WebhookMatcher, WebhookRejected
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 START = 1_767_225_600  # 2026-01-01T00:00:00Z, the emulator's default clock start
@@ -68,6 +73,45 @@ class Backend:
     webhooks_up: bool = True
 
 
+class DirectWebhooks:
+    """The flow's webhooks, delivered by the emulator straight into a ``WebhookMatcher`` on its store.
+
+    A fresh endpoint is registered (its secret is what the matcher verifies) and the flow's own endpoint
+    is disabled, so each event is applied once. ``rewrite``, if given, changes an event before the matcher
+    sees it (the event is re-signed): a way to model a matcher that reads fewer fields.
+    """
+
+    URL = "http://backend.direct/webhooks/stripe"
+
+    def __init__(self, flow: Flow, backend: Optional[Backend] = None,
+                 rewrite: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None) -> None:
+        for endpoint in flow.observer.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
+            flow.observer.v1.webhook_endpoints.update(endpoint.id, {"disabled": True})
+        created = flow.observer.v1.webhook_endpoints.create({"url": self.URL, "enabled_events": ENABLED_EVENTS})  # type: ignore[typeddict-item]
+        self.secret = created.secret
+        self.matcher = WebhookMatcher(flow.store, secrets=[self.secret], clock=flow.clock)
+        self.backend = backend or Backend()
+        self.rewrite = rewrite
+        flow.emu.webhook_transport = self
+
+    def __call__(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        if not (self.backend.up and self.backend.webhooks_up):
+            return 503
+        signature = headers.get("Stripe-Signature")
+        if self.rewrite is not None:
+            import time
+
+            from blastpay.emulator.webhooks import signature_header
+
+            body = json.dumps(self.rewrite(json.loads(body))).encode()
+            signature = signature_header(self.secret, body, int(time.time()))
+        try:
+            self.matcher.handle(body, signature)
+        except WebhookRejected:
+            return 400
+        return 200
+
+
 def open_url(flow: Flow, order_id: int, url: Optional[str], backend: Optional[Backend] = None,
              route_live: bool = True) -> ParentView:
     """The parent opens ``url`` (any link an email carried, not only the newest), as ``Flow.click`` does.
@@ -84,13 +128,14 @@ def open_url(flow: Flow, order_id: int, url: Optional[str], backend: Optional[Ba
             return ParentView(order_id, "unreachable", message="the club's server does not answer", url=url)
         if not route_live:
             return ParentView(order_id, "not_found", message="no such page on the club's server yet", url=url)
-        response = flow.web.get(urlsplit(url).path, follow_redirects=False)
-        if response.status_code != 303:
-            match = _DATA_PAGE.search(response.text)
+        if flow.lazy is None or not urlsplit(url).path.startswith("/pay/"):
+            return ParentView(order_id, "not_found", message="no such page on the club's server", url=url)
+        outcome = flow.lazy.open(urlsplit(url).path.removeprefix("/pay/"))
+        if outcome.page != "redirect":
             flow.settle()
-            return ParentView(order_id, match.group(1) if match else f"http_{response.status_code}",
-                              stripe_calls=flow.http.calls - before, url=url)
-        url, hops = response.headers["location"], 1
+            return ParentView(order_id, outcome.page, message=outcome.detail or "", stripe_calls=flow.http.calls - before,
+                              url=url)
+        url, hops = outcome.url or "", 1
     seen = flow.emu.visit(url)
     flow.settle()
     return ParentView(order_id, seen["page"], session_id=seen.get("session"), message=seen.get("message", ""),
@@ -170,41 +215,56 @@ def has_working_link(flow: Flow, order_id: int) -> bool:
     return False
 
 
-def invariant_violations(flow: Flow) -> list[Violation]:
+def _owner(s: Any) -> Optional[int]:
+    """The order a payment names (metadata.order_id, else client_reference_id), if any."""
+    metadata = s.metadata.to_dict() if s.metadata else {}
+    value = metadata.get("order_id") or (s.client_reference_id or "").removeprefix("order_")
+    return int(value) if str(value).isdigit() else None
+
+
+def invariant_violations(flow: Flow, order_ids: Optional[set[int]] = None, since: Optional[int] = None) -> list[Violation]:
     """Every order paid exactly once with one captured payment, or unpaid with a working way to pay or a
     recorded reason; no captured payment lacks a paid order. Double charges the matcher recorded as an
-    anomaly are listed as reported."""
+    anomaly are listed as reported.
+
+    ``order_ids`` limits the check to those orders and the payments attributed to them; a payment that
+    names no order at all is then included when it was created at or after ``since``.
+    """
     orders = {o.id: o for o in _orders(flow)}
     anomalies = flow.store.anomalies()
     anomaly_of = {a.stripe_object_id: a for a in anomalies if a.stripe_object_id}
-    payments = captured_payments(flow)
     paid_by = {o.paid_via: o for o in orders.values() if o.status == PAID and o.paid_via}
     out: list[Violation] = []
     captured_ids = set()
-    for s in payments:
+    for s in captured_payments(flow):
         captured_ids.add(s.id)
+        anomaly = anomaly_of.get(s.id)
+        owner = paid_by[s.id].id if s.id in paid_by else (
+            anomaly.order_id if anomaly is not None and anomaly.order_id is not None else _owner(s))
+        if order_ids is not None:
+            if owner is None and (since is None or s.created < since):
+                continue
+            if owner is not None and owner not in order_ids:
+                continue
         if s.id in paid_by:
             order = paid_by[s.id]
             if s.amount_total != order.amount:
                 out.append(Violation(PAYMENT_WITHOUT_PAID_ORDER, order.id,
                                      f"{s.id} took {s.amount_total} for an order of {order.amount}"))
             continue
-        anomaly = anomaly_of.get(s.id)
         if anomaly is not None and anomaly.kind == "double_payment":
             out.append(Violation(DOUBLE_CHARGE_REPORTED, anomaly.order_id,
                                  f"{s.id} took {s.amount_total} again (recorded as double_payment)"))
             continue
-        metadata = s.metadata.to_dict() if s.metadata else {}
-        owner = metadata.get("order_id") or s.client_reference_id
-        if anomaly is None and owner is not None and any(
-                str(o.id) == str(owner).removeprefix("order_") and o.status == PAID for o in orders.values()):
-            out.append(Violation(DOUBLE_CHARGE_UNREPORTED, int(str(owner).removeprefix("order_")),
+        if anomaly is None and owner is not None and owner in orders and orders[owner].status == PAID:
+            out.append(Violation(DOUBLE_CHARGE_UNREPORTED, owner,
                                  f"{s.id} took {s.amount_total} for an already paid order, nothing recorded"))
             continue
         why = f"recorded as {anomaly.kind}" if anomaly is not None else "no webhook applied it"
-        out.append(Violation(PAYMENT_WITHOUT_PAID_ORDER, anomaly.order_id if anomaly else None,
-                             f"{s.id} took {s.amount_total} {s.currency}; {why}"))
+        out.append(Violation(PAYMENT_WITHOUT_PAID_ORDER, owner, f"{s.id} took {s.amount_total} {s.currency}; {why}"))
     for order in orders.values():
+        if order_ids is not None and order.id not in order_ids:
+            continue
         if order.status == PAID and order.paid_via not in captured_ids:
             out.append(Violation(PAID_ORDER_WITHOUT_PAYMENT, order.id, f"marked paid via {order.paid_via}, "
                                                                         "which took no money"))
@@ -213,18 +273,20 @@ def invariant_violations(flow: Flow) -> list[Violation]:
     return out
 
 
-def check_invariants(flow: Flow) -> list[str]:
-    """One line per invariant violation in ``flow`` (empty when money and order state are right)."""
-    return [v.text() for v in invariant_violations(flow)]
+def check_invariants(flow: Flow, order_ids: Optional[set[int]] = None, since: Optional[int] = None) -> list[str]:
+    """One line per invariant violation in ``flow`` (empty when money and order state are right).
+    ``order_ids`` and ``since`` scope the check as in ``invariant_violations``."""
+    return [v.text() for v in invariant_violations(flow, order_ids, since)]
 
 
 def money_safe(violations: list[Violation]) -> bool:
     return all(v.kind in NOT_MONEY for v in violations)
 
 
-def parent_can_pay(flow: Flow) -> bool:
-    """Every order is closed (paid or canceled) or has a working way to pay now."""
-    return all(o.status in (PAID, CANCELED) or has_working_link(flow, o.id) for o in _orders(flow))
+def parent_can_pay(flow: Flow, order_ids: Optional[set[int]] = None) -> bool:
+    """Every order (of ``order_ids``, if given) is closed (paid or canceled) or has a working way to pay now."""
+    return all(o.status in (PAID, CANCELED) or has_working_link(flow, o.id) for o in _orders(flow)
+               if order_ids is None or o.id in order_ids)
 
 
 # -- cells --------------------------------------------------------------------------------------
@@ -250,9 +312,8 @@ class Cell:
         return d
 
 
-def _specs(n: int) -> list[OrderSpec]:
-    return [OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id="utah-invitational-2026", amount=AMOUNT)
-            for i in range(n)]
+def _specs(n: int, product: str) -> list[OrderSpec]:
+    return [OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id=product, amount=AMOUNT) for i in range(n)]
 
 
 def _pages(views: list[ParentView]) -> str:
@@ -260,20 +321,34 @@ def _pages(views: list[ParentView]) -> str:
     return ", ".join(f"{page} x{n}" if n > 1 else page for page, n in sorted(counts.items()))
 
 
-class _Run:
-    """One cell's flow, with our backend's availability wired into webhook delivery."""
+class VariantBench:
+    """One variant's emulator and flow, shared by its fault cells (run one after another), with our
+    backend's availability wired into webhook delivery."""
 
-    def __init__(self, variant: str, n_orders: int, seed: int) -> None:
+    def __init__(self, variant: str, seed: int) -> None:
+        if variant not in VARIANTS:
+            raise FailureModeError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+        self.variant = variant
         self.emu = Emulator(seed=seed, start=START)
         self.flow = build_flow(variant, emulator=self.emu)
-        self.flow.web.__enter__()  # one event-loop portal for the whole cell instead of one per request
         self.backend = Backend()
-        deliver = self.emu.webhook_transport
-        backend = self.backend
-        self.emu.webhook_transport = lambda url, headers, body: deliver(url, headers, body) if backend.up and backend.webhooks_up else 503
-        self.orders = self.flow.create_orders(_specs(n_orders))
-        self.variant = variant
-        self.hosted = not variant.startswith("lazy_mint")
+        DirectWebhooks(self.flow, self.backend)
+
+    def close(self) -> None:
+        self.flow.close()
+
+
+class _Run:
+    """One cell: its own orders (of a product named after the fault) on the variant's shared flow."""
+
+    def __init__(self, bench: VariantBench, fault: str, n_orders: int) -> None:
+        self.emu, self.flow, self.backend, self.variant = bench.emu, bench.flow, bench.backend, bench.variant
+        self.emu.set_faults(clear=True)
+        self.backend.up = self.backend.webhooks_up = True
+        self.since = self.emu.now()
+        self.orders = self.flow.create_orders(_specs(n_orders, product=fault))
+        self.order_ids = {o.id for o in self.orders}
+        self.hosted = not self.variant.startswith("lazy_mint")
 
     def click(self, order_id: int, url: Optional[str] = None) -> ParentView:
         return open_url(self.flow, order_id, url if url is not None else newest_url(self.flow, order_id), self.backend)
@@ -302,15 +377,16 @@ def _finish(run: _Run, fault: str, parent_sees: str, recovers: str,
         parent_sees = "no email: Stripe refused the 30-day session at blast time (reason recorded on each order)"
         recovers = "nothing recovers it: Stripe refuses a 30-day expires_at whatever the fault"
         recovery = None
-    violations = invariant_violations(run.flow)
-    can_pay = parent_can_pay(run.flow)
+    violations = invariant_violations(run.flow, run.order_ids, run.since)
+    can_pay = parent_can_pay(run.flow, run.order_ids)
     verified = can_pay and not violations
     if recovery is not None and not verified:
         verified = recovery()
-    metrics = run.flow.metrics()
-    anomalies = ", ".join(f"{k} x{v}" for k, v in sorted(metrics["anomalies_by_kind"].items()))
+    kinds = Counter(a.kind for a in run.flow.store.anomalies() if a.created_at >= run.since)
+    anomalies = ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items()))
+    paid = sum(run.flow.order_status(o.id) == PAID for o in run.orders)
     return Cell(fault, run.variant, parent_sees, money_safe(violations), can_pay, recovers, bool(verified),
-                tuple(v.text() for v in violations), len(run.orders), metrics["orders_paid"], anomalies)
+                tuple(v.text() for v in violations), len(run.orders), paid, anomalies)
 
 
 def _pay_all_later(run: _Run) -> bool:
@@ -321,7 +397,7 @@ def _pay_all_later(run: _Run) -> bool:
             run.click_and_pay(o.id)
     run.drain()
     return all(run.flow.order_status(o.id) in (PAID, CANCELED) for o in run.orders) and \
-        money_safe(invariant_violations(run.flow))
+        money_safe(invariant_violations(run.flow, run.order_ids, run.since))
 
 
 def cell_backend_down_at_click(run: _Run) -> Cell:
@@ -501,31 +577,39 @@ _CELLS: dict[str, Callable[[_Run], Cell]] = {
 }
 
 
-def run_cell(fault: str, variant: str, *, orders: int = 2, seed: int = 0) -> Cell:
-    """Run one (fault, variant) cell on a fresh emulator and flow."""
+def run_cell(fault: str, variant: str, *, orders: int = 2, seed: int = 0,
+             bench: Optional[VariantBench] = None) -> Cell:
+    """Run one (fault, variant) cell: on ``bench`` (a variant's shared flow) or on a fresh one."""
     if fault not in _CELLS:
         raise FailureModeError(f"unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
-    if variant not in VARIANTS:
-        raise FailureModeError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     if orders < 2:
         raise FailureModeError(f"a cell needs at least 2 orders (one faulted, one control), got {orders}")
-    run = _Run(variant, orders, seed)
+    own = bench is None
+    bench = bench or VariantBench(variant, seed)
+    if bench.variant != variant:
+        raise FailureModeError(f"the bench runs {bench.variant!r}, not {variant!r}")
     try:
-        return _CELLS[fault](run)
+        return _CELLS[fault](_Run(bench, fault, orders))
     finally:
-        run.flow.web.__exit__(None, None, None)
-        run.flow.close()
+        if own:
+            bench.close()
 
 
 def run_matrix(*, faults: tuple[str, ...] = FAULTS, variants: tuple[str, ...] = tuple(VARIANTS), orders: int = 2,
                seed: int = 0, progress: Any = None) -> list[Cell]:
+    """Every fault x variant cell; each variant's cells share one flow and run in the order of ``faults``."""
     cells = []
-    for fault in faults:
-        for variant in variants:
-            cells.append(run_cell(fault, variant, orders=orders, seed=seed))
-            if progress is not None:
-                progress.update(1)
-    return cells
+    for variant in variants:
+        bench = VariantBench(variant, seed)
+        try:
+            for fault in faults:
+                cells.append(run_cell(fault, variant, orders=orders, bench=bench))
+                if progress is not None:
+                    progress.update(1)
+        finally:
+            bench.close()
+    order = {f: i for i, f in enumerate(faults)}
+    return sorted(cells, key=lambda c: order[c.fault])
 
 
 def matrix_table(cells: list[Cell]):

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from blastpay.emulator import Emulator
 from blastpay.emulator.state import CLIENT_REFERENCE_ID
-from blastpay.experiments.failure_modes import START, newest_url, open_url, pay_if_checkout
+from blastpay.experiments.failure_modes import START, DirectWebhooks, newest_url, open_url, pay_if_checkout
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.orders import OrderSpec, ProcessedEvent, order_reference
 from blastpay.flows.webhook_matcher import PAYMENT_EVENTS
@@ -74,6 +74,7 @@ class CellResult:
     double_fulfilments: int
     duplicate_deliveries: int
     out_of_order_deliveries: int
+    failed_delivery_attempts: int
     payment_rows: tuple[Payment, ...]
 
     @property
@@ -107,17 +108,18 @@ def _failing_first_attempts(deliver, attempts_to_fail: int):
     return transport
 
 
-def _deliveries_stats(emu: Emulator) -> tuple[int, int]:
-    """(extra successful deliveries of an already delivered event, deliveries older than one before them)."""
-    delivered = [d for d in emu.deliveries if d["outcome"] == "delivered" and d["type"] in PAYMENT_EVENTS]
-    counts = Counter(d["event"] for d in delivered)
-    duplicates = sum(n - 1 for n in counts.values())
-    order = [d["event"] for d in delivered]
-    # event ids are not time-ordered; use each event's first emission in the delivery log instead
-    emitted = {e: i for i, e in enumerate(dict.fromkeys(d["event"] for d in sorted(
-        emu.deliveries, key=lambda d: (d["at"], d["attempt"]))))}
-    out_of_order = sum(1 for a, b in zip(order, order[1:]) if emitted.get(b, 0) < emitted.get(a, 0))
-    return duplicates, out_of_order
+def _deliveries_stats(flow: Flow, deliveries: list[dict[str, Any]]) -> tuple[int, int, int]:
+    """Of the payment-event deliveries: extra successful deliveries of an already delivered event,
+    deliveries of an event emitted before the one delivered just before it, and failed attempts."""
+    payment = [d for d in deliveries if d["type"] in PAYMENT_EVENTS]
+    delivered = [d["event"] for d in payment if d["outcome"] == "delivered"]
+    duplicates = sum(n - 1 for n in Counter(delivered).values())
+    newest_first = [e.id for e in flow.observer.v1.events.list({"limit": 100, "type": "checkout.session.completed"})
+                    .auto_paging_iter()]
+    emitted = {event_id: -i for i, event_id in enumerate(newest_first)}
+    out_of_order = sum(1 for a, b in zip(delivered, delivered[1:]) if emitted.get(b, 0) < emitted.get(a, 0))
+    failed = sum(1 for d in payment if d["outcome"] != "delivered")
+    return duplicates, out_of_order, failed
 
 
 def _explain(flow: Flow, order_id: int, session: Any) -> str:
@@ -141,19 +143,32 @@ def _explain(flow: Flow, order_id: int, session: Any) -> str:
     return "order not paid by this session"
 
 
-def run_condition(variant: str, condition: str, *, orders: int = 10, seed: int = 0) -> CellResult:
-    """Blast ``orders`` orders for ``variant``; every parent pays under ``condition``."""
-    if condition not in CONDITIONS:
-        raise MatchRateError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
-    if variant not in VARIANTS:
-        raise MatchRateError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    if orders < 1:
-        raise MatchRateError(f"a cell needs at least one order, got {orders}")
-    emu = Emulator(seed=seed, start=START)
-    flow = build_flow(variant, emulator=emu)
-    flow.web.__enter__()
-    try:
-        specs = [OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id="utah-invitational-2026", amount=AMOUNT)
+class MatchBench:
+    """One variant's emulator and flow; its conditions run one after another, each on its own orders
+    (of a product named after the condition)."""
+
+    def __init__(self, variant: str, seed: int = 0) -> None:
+        if variant not in VARIANTS:
+            raise MatchRateError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+        self.variant = variant
+        self.emu = Emulator(seed=seed, start=START)
+        self.flow = build_flow(variant, emulator=self.emu)
+        self.direct = DirectWebhooks(self.flow)
+
+    def close(self) -> None:
+        self.flow.close()
+
+    def run(self, condition: str, orders: int) -> CellResult:
+        """Blast ``orders`` orders; every parent pays under ``condition``."""
+        if condition not in CONDITIONS:
+            raise MatchRateError(f"unknown condition {condition!r}; expected one of {', '.join(CONDITIONS)}")
+        if orders < 1:
+            raise MatchRateError(f"a cell needs at least one order, got {orders}")
+        emu, flow = self.emu, self.flow
+        emu.set_faults(clear=True)
+        emu.webhook_transport = self.direct
+        first_delivery = len(emu.deliveries)
+        specs = [OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id=condition, amount=AMOUNT)
                  for i in range(orders)]
         created = flow.create_orders(specs)
         if condition == "duplicated":
@@ -163,7 +178,7 @@ def run_condition(variant: str, condition: str, *, orders: int = 10, seed: int =
         elif condition == "delayed_6h":
             emu.set_faults(webhook="delay", seconds=6 * HOUR, count=10 * orders)
         elif condition == "dropped_then_retried":
-            emu.webhook_transport = _failing_first_attempts(emu.webhook_transport, 2)
+            emu.webhook_transport = _failing_first_attempts(self.direct, 2)
         flow.blast(created)
         emu.advance(30 * HOUR if condition == "late_click_30h" else HOUR)
         paid: list[tuple[int, str]] = []
@@ -177,13 +192,21 @@ def run_condition(variant: str, condition: str, *, orders: int = 10, seed: int =
         emu.flush_webhooks()
         emu.advance(3 * DAY + HOUR)  # every delay and retry has run its course
         flow.settle()
-        return _evaluate(flow, emu, variant, condition, orders, paid)
+        emu.set_faults(clear=True)
+        emu.webhook_transport = self.direct
+        return _evaluate(flow, emu.deliveries[first_delivery:], self.variant, condition, created, paid)
+
+
+def run_condition(variant: str, condition: str, *, orders: int = 10, seed: int = 0) -> CellResult:
+    """One (variant, condition) cell on a fresh emulator and flow."""
+    bench = MatchBench(variant, seed)
+    try:
+        return bench.run(condition, orders)
     finally:
-        flow.web.__exit__(None, None, None)
-        flow.close()
+        bench.close()
 
 
-def _evaluate(flow: Flow, emu: Emulator, variant: str, condition: str, orders: int,
+def _evaluate(flow: Flow, deliveries: list[dict[str, Any]], variant: str, condition: str, created: list[Any],
               paid: list[tuple[int, str]]) -> CellResult:
     rows = []
     for order_id, session_id in paid:
@@ -194,25 +217,33 @@ def _evaluate(flow: Flow, emu: Emulator, variant: str, condition: str, orders: i
         rows.append(Payment(variant, condition, order_id, session_id, matched,
                             "" if matched else _explain(flow, order_id, session),
                             session.client_reference_id, metadata.get("order_id")))
+    ids = [o.id for o in created]
     with flow.store.transaction() as db:
-        applied = Counter(db.scalars(select(ProcessedEvent.order_id).where(ProcessedEvent.outcome == "paid")))
+        applied = Counter(db.scalars(select(ProcessedEvent.order_id).where(ProcessedEvent.outcome == "paid",
+                                                                           ProcessedEvent.order_id.in_(ids))))
     double = sum(n - 1 for n in applied.values() if n > 1)
-    duplicates, out_of_order = _deliveries_stats(emu)
-    return CellResult(variant, condition, orders, len(rows), sum(r.matched for r in rows), double, duplicates,
-                      out_of_order, tuple(rows))
+    duplicates, out_of_order, failed = _deliveries_stats(flow, deliveries)
+    return CellResult(variant, condition, len(created), len(rows), sum(r.matched for r in rows), double, duplicates,
+                      out_of_order, failed, tuple(rows))
 
 
 def run_all(*, variants: tuple[str, ...] = tuple(VARIANTS), conditions: tuple[str, ...] = CONDITIONS,
             orders: int = 10, seed: int = 0, progress: Any = None) -> list[CellResult]:
+    """Every variant x condition cell; a variant Stripe refuses (``ttl_30d``) takes no payment to match."""
     results = []
     for variant in variants:
-        for condition in conditions:
-            if variant in INFEASIBLE:
-                results.append(CellResult(variant, condition, orders, 0, 0, 0, 0, 0, ()))
-            else:
-                results.append(run_condition(variant, condition, orders=orders, seed=seed))
-            if progress is not None:
-                progress.update(1)
+        bench = None if variant in INFEASIBLE else MatchBench(variant, seed)
+        try:
+            for condition in conditions:
+                if bench is None:
+                    results.append(CellResult(variant, condition, orders, 0, 0, 0, 0, 0, 0, ()))
+                else:
+                    results.append(bench.run(condition, orders))
+                if progress is not None:
+                    progress.update(1)
+        finally:
+            if bench is not None:
+                bench.close()
     return results
 
 
@@ -221,7 +252,7 @@ def by_condition_table(results: list[CellResult]):
 
     frame = pd.DataFrame([r.row() for r in results])
     return frame[["variant", "condition", "orders", "payments", "matched", "match_rate", "double_fulfilments",
-                  "duplicate_deliveries", "out_of_order_deliveries"]]
+                  "duplicate_deliveries", "out_of_order_deliveries", "failed_delivery_attempts"]]
 
 
 def unmatched_table(results: list[CellResult]):
