@@ -1,24 +1,71 @@
-"""Builds the ADR's template context from the evidence tree and the sources registry."""
+"""Builds the ADR's template context from the evidence tree and the sources registry.
+
+Everything the template prints comes from here: evidence JSON/CSV files, registry entries, the approval
+record, and a few values derived from them in plain arithmetic (never a typed number).
+"""
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from . import config
 from .approval import approval_context
+from .decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES
+from .narrative_guard import Guard
 from .pipeline import evidence_hash
 from .render import Citations, EvidenceView
 from .sources import Registry
 
 
+def read_csv(ev: EvidenceView, rel: str) -> list[dict[str, str]]:
+    ev.read.add(rel)
+    path = ev.root / rel
+    if not path.is_file():
+        from .evidence import EvidenceError
+
+        raise EvidenceError(f"{path}: evidence file missing (run `make evidence`)")
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     params = config.load_run_params()
-    return {
+    decision = ev("decision/decision.json")
+    latency = ev("latency/summary.json")
+    central = latency["by_scenario"]["central"]
+    chosen = decision["recommended_variant"]
+    today = "ttl_24h"
+    ctx: dict[str, Any] = {
         "ev": ev,
         "cite": Citations(registry),
         "registry": registry,
+        "guard": Guard(decision["recommended_option"], OPTION_TITLES),
         "as_of": params.as_of.isoformat(),
         "evidence_hash": evidence_hash(ev.root),
         "facts": ev("stripe-facts/facts.json"),
+        "rules": ev("stripe-facts/emulator_rules.json"),
+        "decision": decision,
+        "chosen": chosen,
+        "today": today,
+        "option_of": OPTION_OF,
+        "option_titles": OPTION_TITLES,
+        "variant_titles": VARIANT_TITLES,
+        "latency": latency,
+        "central": central,
+        "models": ev("latency/models.json"),
+        "validation": read_csv(ev, "latency/model_validation.csv"),
+        "cohort": ev("retry-cohort/decision_metric.json"),
+        "cohort_rows": read_csv(ev, "retry-cohort/summary.csv"),
+        "cost": ev("cost/summary.json"),
+        "match": ev("webhook-match/summary.json"),
+        "faults": ev("failure-modes/summary.json"),
+        "fault_matrix": read_csv(ev, "failure-modes/matrix.csv"),
+        "migration": ev("migration/summary.json"),
+        "checklist": ev("decision/migration_checklist.json"),
+        "reliability": ev("reliability/summary.json"),
+        "journeys": ev("journeys/summary.json"),
+        "robustness": read_csv(ev, "decision/robustness.csv"),
         **approval_context(ev.root),
     }
+    return ctx

@@ -215,7 +215,7 @@ def _default_check() -> list[str]:
     return run_check(progress=lambda msg: print(msg, file=sys.stderr))
 
 
-def _default_render(evidence_dir: Path) -> dict[str, bytes]:
+def _default_render(evidence_dir: Path) -> dict[str, bytes | None]:
     from .render import render_documents
 
     return render_documents(evidence_dir)
@@ -288,6 +288,8 @@ def approve(
     root = docs_root if docs_root is not None else config.ROOT
     written = [str(record_path)]
     for rel, data in docs.items():
+        if data is None:  # the evidence calls for no such document (e.g. no follow-up issue)
+            continue
         write_atomic(root / rel, data)
         written.append(str(root / rel))
     return ApprovalResult(record=record, written=written)

@@ -93,7 +93,7 @@ def registry_values(registry: Registry, cited: Iterable[str]) -> set[float]:
     return values
 
 
-NUMBER = re.compile(r"\$?\d[\d,]*(?:\.\d+)?%?")
+NUMBER = re.compile(r"(?<![\w.$-])\$?\d[\d,]*(?:\.\d+)?%?")
 # Text that holds no claims of its own: URLs, code spans, hashes, dates, issue references, option numbers.
 STRUCTURAL = [
     re.compile(r"<[^>\s]+>"),

@@ -181,6 +181,8 @@ def generate(stage: Path, *, full: bool = False, progress: Callable[[str], None]
     except (RenderError, SourcesError, EvidenceError) as exc:
         raise PipelineError(str(exc)) from None
     for rel, data in docs.items():
+        if data is None:
+            continue
         target = stage / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -206,8 +208,11 @@ def install(stage: Path, root: Path) -> None:
 
     for rel in GENERATED_DOCS:
         dest = root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(stage / rel, dest)
+        if (stage / rel).exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, dest)
+        elif dest.exists():
+            dest.unlink()  # the evidence no longer calls for this document
 
 
 def run_evidence(*, full: bool = False, progress: Callable[[str], None] = print) -> GenerateResult:

@@ -61,6 +61,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["pct"] = lambda x, nd=1: f"{100 * float(x):.{nd}f}%"
     env.filters["usd"] = lambda cents: f"${float(cents) / 100:,.2f}"
+    env.filters["usd_d"] = lambda dollars: f"${float(dollars):,.2f}"
     env.filters["cell"] = lambda text: " ".join(str(text).split()).replace("|", "\\|")
     env.filters["num"] = lambda x, nd=0: f"{float(x):,.{nd}f}"
     return env
@@ -83,6 +84,7 @@ def render_template(name: str, context: dict[str, Any]) -> str:
     except jinja2.TemplateNotFound:
         raise RenderError(f"{config.TEMPLATES_DIR / name}: template not found") from None
     except (jinja2.TemplateError, SourcesError, EvidenceError, KeyError, TypeError, ValueError) as exc:
+        # NarrativeError is a ValueError: a contradiction between prose and evidence names its template line.
         line = _template_line(exc, name)
         where = f"{config.TEMPLATES_DIR / name}" + (f":{line}" if line else "")
         msg = getattr(exc, "message", None) or str(exc)
@@ -94,22 +96,49 @@ Renderer = Callable[[EvidenceView, Registry], str]
 
 
 def _adr(ev: EvidenceView, registry: Registry) -> str:
+    """The ADR, then the narrative guard over its text: every number must trace to evidence or a cited source."""
+    from .adr import adr_context
+    from .narrative_guard import NarrativeError, check_rendered
+
+    context = adr_context(ev, registry)
+    text = render_template("adr.md.j2", context)
+    try:
+        check_rendered(text, ev.root, registry, context["cite"].used, "docs/adr-payment-blast-pattern.md")
+    except NarrativeError as exc:
+        raise RenderError(str(exc)) from None
+    return text
+
+
+def _followup(ev: EvidenceView, registry: Registry) -> str | None:
+    """The follow-up feature issue, when the recommendation needs implementing (options 1 and 2)."""
     from .adr import adr_context
 
     context = adr_context(ev, registry)
-    return render_template("adr.md.j2", context)
+    if context["decision"]["recommended_option"] not in ("payment_links", "lazy_mint"):
+        return None
+    return render_template("follow-up-feature-issue.md.j2", context)
 
 
-GENERATED_DOCS: dict[str, Renderer] = {
+def _stripe_behaviour(ev: EvidenceView, registry: Registry) -> str:
+    from .emulator.rules import render_markdown
+
+    return render_markdown()
+
+
+# A renderer returning None means the document must not exist (e.g. no follow-up issue for option 3).
+GENERATED_DOCS: dict[str, Callable[[EvidenceView, Registry], str | None]] = {
     "docs/adr-payment-blast-pattern.md": _adr,
+    "docs/follow-up-feature-issue.md": _followup,
+    "docs/stripe-behaviour.md": _stripe_behaviour,
 }
 
 
-def render_documents(evidence_dir: Path) -> dict[str, bytes]:
+def render_documents(evidence_dir: Path) -> dict[str, bytes | None]:
     registry = load_registry(config.SOURCES_DIR)
-    out: dict[str, bytes] = {}
+    out: dict[str, bytes | None] = {}
     for rel, renderer in GENERATED_DOCS.items():
-        out[rel] = renderer(EvidenceView(evidence_dir), registry).encode()
+        text = renderer(EvidenceView(evidence_dir), registry)
+        out[rel] = None if text is None else text.encode()
     return out
 
 
