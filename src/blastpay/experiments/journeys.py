@@ -17,8 +17,9 @@ Paths walked (``PATHS``):
 - ``backend_down``: the club's backend is stopped (its socket closed) before the parent opens the email.
 
 Outside the system under test: the club's own website. Success and Back URLs point at
-``https://club.example``; the browser answers those with a stand-in page (``club_page``) and refuses
-every other request that is not to loopback, so nothing leaves the machine.
+``https://club.example``; the browser resolves that name to a stand-in HTTPS server on loopback
+(``ClubSite``, a throwaway self-signed certificate made with ``openssl``; the browser context accepts
+it) and every other host name to nothing, so no request leaves the machine.
 """
 
 from __future__ import annotations
@@ -28,8 +29,13 @@ import concurrent.futures
 import io
 import os
 import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from blastpay.emulator import Emulator
@@ -138,6 +144,47 @@ class Journey:
 # -- the browser ------------------------------------------------------------------------------------
 
 
+class _ClubHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = club_page(CLUB_SITE + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ClubSite:
+    """The stand-in club website: HTTPS on 127.0.0.1 with a throwaway self-signed certificate."""
+
+    def __init__(self) -> None:
+        if shutil.which("openssl") is None:
+            raise BrowserMissing("openssl not found: install it with `bash .ci/browser` (Debian package openssl)")
+        self._dir = tempfile.TemporaryDirectory(prefix="club-site-")
+        key, cert = os.path.join(self._dir.name, "key.pem"), os.path.join(self._dir.name, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=club.example",
+                        "-addext", "subjectAltName=DNS:club.example"], check=True, capture_output=True)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _ClubHandler)
+        self._server.daemon_threads = True
+        self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._dir.cleanup()
+
+
 class JourneyBrowser:
     """One headless Chromium for many journeys; each journey gets a fresh context (no shared cookies)."""
 
@@ -146,42 +193,42 @@ class JourneyBrowser:
 
         self.executable = require_chromium(executable)
         self.screenshots = screenshots
+        self.club = ClubSite()
+        # club.example goes to the stand-in; every other name resolves to nothing (loopback IPs need no lookup)
+        rules = f"--host-resolver-rules=MAP club.example:443 127.0.0.1:{self.club.port}, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
         self._pw = sync_playwright().start()
         try:
-            self._browser = self._pw.chromium.launch(executable_path=self.executable, args=LAUNCH_ARGS)
+            self._browser = self._pw.chromium.launch(executable_path=self.executable,
+                                                     args=LAUNCH_ARGS + [rules, "--no-proxy-server"])
         except Exception:
             self._pw.stop()
+            self.club.close()
             raise
 
-    def new_page(self) -> Any:
-        context = self._browser.new_context(viewport=VIEWPORT, device_scale_factor=DEVICE_SCALE_FACTOR,
-                                            reduced_motion="reduce", locale="en-US", timezone_id="UTC",
-                                            java_script_enabled=True, service_workers="block")
-        context.route("**/*", _loopback_only)
-        return context.new_page()
+        self._page: Any = None
+
+    def fresh_page(self) -> Any:
+        """The one tab journeys use, with cookies cleared (a new context per journey costs ~0.2 s)."""
+        if self._page is None:
+            context = self._browser.new_context(viewport=VIEWPORT, device_scale_factor=DEVICE_SCALE_FACTOR,
+                                                reduced_motion="reduce", locale="en-US", timezone_id="UTC",
+                                                ignore_https_errors=True, service_workers="block")
+            self._page = context.new_page()
+        self._page.context.clear_cookies()
+        return self._page
 
     def close(self) -> None:
         try:
             self._browser.close()
         finally:
             self._pw.stop()
+            self.club.close()
 
     def __enter__(self) -> "JourneyBrowser":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _loopback_only(route: Any) -> None:
-    url = route.request.url
-    host = urlsplit(url).hostname or ""
-    if url.startswith(CLUB_SITE + "/"):
-        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=club_page(url))
-    elif host in ("127.0.0.1", "localhost", "::1"):
-        route.continue_()
-    else:
-        route.abort("blockedbyclient")
 
 
 _LOOK = """() => ({
@@ -198,7 +245,7 @@ class _Walk:
 
     def __init__(self, browser: JourneyBrowser, journey: Journey) -> None:
         self.browser, self.journey = browser, journey
-        self.page = browser.new_page()
+        self.page = browser.fresh_page()
 
     def _record(self, response: Any) -> str:
         request = response.request if response is not None else None
@@ -227,6 +274,7 @@ class _Walk:
             if "net::ERR_" not in str(exc):
                 raise
             response = None
+            self.page.wait_for_url("chrome-error://**", wait_until="load")  # Chromium's own error page
         return self._record(response)
 
     def press_pay(self) -> str:
@@ -235,9 +283,6 @@ class _Walk:
         with self.page.expect_navigation(wait_until="load") as navigation:
             self.page.click('form button[value="succeeded"]')
         return self._record(navigation.value)
-
-    def close(self) -> None:
-        self.page.context.close()
 
 
 # -- one variant --------------------------------------------------------------------------------------
@@ -272,21 +317,18 @@ def _walk(browser: JourneyBrowser, flow: Flow, journey: Journey, order_id: int, 
     if url is None:
         return _finish(flow, journey, order_id)
     walk = _Walk(browser, journey)
+    if stripe_failing:
+        flow.emu.set_faults(route="*", error="500", rate=1.0)
     try:
-        if stripe_failing:
-            flow.emu.set_faults(route="*", error="500", rate=1.0)
-        try:
-            kind = walk.open(url)
-        finally:
-            if stripe_failing:
-                flow.emu.set_faults(clear=True)
-        if kind == "try_again":
-            flow.emu.advance(RETRY_WAIT)
-            kind = walk.open(_email_url(flow, order_id) or url)
-        if kind == PAYABLE and journey.path != "already_paid":
-            walk.press_pay()
+        kind = walk.open(url)
     finally:
-        walk.close()
+        if stripe_failing:
+            flow.emu.set_faults(clear=True)
+    if kind == "try_again":
+        flow.emu.advance(RETRY_WAIT)
+        kind = walk.open(_email_url(flow, order_id) or url)
+    if kind == PAYABLE and journey.path != "already_paid":
+        walk.press_pay()
     return _finish(flow, journey, order_id)
 
 
@@ -296,47 +338,62 @@ def _advance_to(emu: Emulator, t0: int, offset: int) -> None:
         emu.advance(target - emu.now())
 
 
-def walk_variant(browser: JourneyBrowser, variant: str, *, times: Iterable[str] = tuple(CLICK_TIMES),
-                 paths: Iterable[str] = PATHS, seed: int = 0) -> list[Journey]:
-    """Every requested path at every requested click time for one variant (one seeded emulator)."""
+Plan = Mapping[str, Sequence[str]]  # click time -> paths walked at that time
+
+FULL_PLAN: dict[str, tuple[str, ...]] = {when: PATHS for when in CLICK_TIMES}
+# The evidence default (keeps the notebook near 15 s): every path at 1 hour; the plain pay journey at
+# 25 hours and 31 days. FULL_PLAN walks every path at every time.
+DEFAULT_PLAN: dict[str, tuple[str, ...]] = {"1h": PATHS, "25h": ("pay",), "31d": ("pay",)}
+
+
+def check_plan(plan: Plan) -> list[tuple[str, list[str]]]:
+    """The plan in time order with paths in PATHS order; ValueError naming an unknown time or path."""
+    for when, paths in plan.items():
+        if when not in CLICK_TIMES:
+            raise ValueError(f"unknown click time {when!r}; expected one of {', '.join(CLICK_TIMES)}")
+        for path in paths:
+            if path not in PATHS:
+                raise ValueError(f"unknown journey path {path!r}; expected one of {', '.join(PATHS)}")
+    return [(when, [p for p in PATHS if p in set(plan[when])]) for when in sorted(plan, key=CLICK_TIMES.get)]
+
+
+def walk_variant(browser: JourneyBrowser, variant: str, plan: Plan = DEFAULT_PLAN, *, seed: int = 0) -> list[Journey]:
+    """The plan's journeys for one variant: one seeded emulator for the in-place paths, one per outage."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown flow variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    times = sorted(times, key=lambda t: CLICK_TIMES[t]) if all(t in CLICK_TIMES for t in times) else list(times)
-    unknown = [t for t in times if t not in CLICK_TIMES] + [p for p in paths if p not in PATHS]
-    if unknown:
-        raise ValueError(f"unknown click time or path {unknown[0]!r}; times are {', '.join(CLICK_TIMES)}, "
-                         f"paths are {', '.join(PATHS)}")
-    paths = [p for p in PATHS if p in set(paths)]
+    steps = check_plan(plan)
     journeys: list[Journey] = []
-    in_place = [p for p in paths if p != "backend_down"]
-    if in_place:
-        journeys += _walk_in_place(browser, variant, times, in_place, seed)
-    if "backend_down" in paths:
-        for when in times:
+    in_place = [(when, [p for p in paths if p != "backend_down"]) for when, paths in steps]
+    if any(paths for _, paths in in_place):
+        journeys += _walk_in_place(browser, variant, in_place, seed)
+    for when, paths in steps:
+        if "backend_down" in paths:
             journeys.append(_walk_backend_down(browser, variant, when, seed))
     return journeys
 
 
-def _walk_in_place(browser: JourneyBrowser, variant: str, times: list[str], paths: list[str],
+def _walk_in_place(browser: JourneyBrowser, variant: str, steps: list[tuple[str, list[str]]],
                    seed: int) -> list[Journey]:
     emu = Emulator(seed=seed)
     flow = build_flow(variant, emulator=emu, over_http=True)
     try:
         t0 = emu.now()
-        needs_order = [p for p in paths if p != "already_paid"]
-        slots = [(when, path) for when in times for path in needs_order]
+        slots = [(when, path) for when, paths in steps for path in paths if path != "already_paid"]
+        slots += [(when, "pay") for when, paths in steps if "already_paid" in paths and "pay" not in paths]
         orders = flow.create_orders([_spec(n) for n in range(len(slots))])
         order_of = {slot: o.id for slot, o in zip(slots, orders)}
         flow.blast(orders)
         journeys: list[Journey] = []
-        for when in times:
+        for when, paths in steps:
             _advance_to(emu, t0, CLICK_TIMES[when])
             for path in paths:
                 journey = Journey(variant, when, path)
                 if path == "pay":
                     _walk(browser, flow, journey, order_of[(when, "pay")])
                 elif path == "already_paid":
-                    # the same parent, the same email, after the pay journey
+                    # the same parent opens the same email again, after paying (skipped if they could not pay)
+                    if "pay" not in paths or flow.order_status(order_of[(when, "pay")]) != "paid":
+                        continue
                     _walk(browser, flow, journey, order_of[(when, "pay")])
                 elif path == "order_canceled":
                     flow.cancel_order(order_of[(when, path)])
@@ -367,16 +424,19 @@ def _walk_backend_down(browser: JourneyBrowser, variant: str, when: str, seed: i
 # -- every variant ------------------------------------------------------------------------------------
 
 
-def run_journeys(variants: Iterable[str] = VARIANTS, *, times: Iterable[str] = tuple(CLICK_TIMES),
-                 paths: Iterable[str] = PATHS, seed: int = 0, executable: str = CHROMIUM_PATH,
-                 screenshots: bool = True) -> list[Journey]:
+def run_journeys(variants: Iterable[str] = VARIANTS, plan: Plan = DEFAULT_PLAN, *, seed: int = 0,
+                 executable: str = CHROMIUM_PATH, screenshots: bool = True) -> list[Journey]:
     """Walk every variant in one browser. Safe to call from a notebook (runs off the kernel's event loop)."""
-    variants, times, paths = list(variants), list(times), list(paths)
+    variants = list(variants)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown flow variant {unknown[0]!r}; expected one of {', '.join(VARIANTS)}")
+    check_plan(plan)
     require_chromium(executable)
 
     def work() -> list[Journey]:
         with JourneyBrowser(executable, screenshots=screenshots) as browser:
-            return [j for v in variants for j in walk_variant(browser, v, times=times, paths=paths, seed=seed)]
+            return [j for v in variants for j in walk_variant(browser, v, plan, seed=seed)]
 
     try:
         asyncio.get_running_loop()
@@ -422,6 +482,9 @@ def summary(journeys: Iterable[Journey]) -> dict[str, Any]:
             entry["day31_page"] = entry["page_31d"]
         for path in PATHS[1:]:
             seen = [j for j in journeys if j.variant == variant and j.path == path]
+            if path == "already_paid" and entry.get("order_status_1h") != "paid" and not seen:
+                entry["already_paid_pages"] = None  # never paid, so never "already paid"
+                continue
             if seen:
                 entry[f"{path}_pages"] = {j.click_at: (" > ".join(j.pages) or NO_EMAIL) for j in seen}
                 entry[f"{path}_order_status"] = {j.click_at: j.order_status for j in seen}
