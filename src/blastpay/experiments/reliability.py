@@ -8,6 +8,7 @@ CI, never by the evidence run).
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
 import time
@@ -223,3 +224,78 @@ class RaceRig:
 
     def close(self) -> None:
         self.store.dispose()
+
+
+# -- fuzzing -------------------------------------------------------------------------------------
+
+_JSON_ODDITIES: tuple[Any, ...] = (None, True, False, 0, -1, 2 ** 63, 1e308, "", "x" * 5000, "order_1", "1e3", "-5",
+                                   "\u0000", "\u202e", [], [1, "a"], {}, {"order_id": "1"}, {"nested": {"deeper": []}})
+
+
+def _mutate(value: Any, rng: random.Random, depth: int = 0) -> Any:
+    """``value`` with one random change somewhere inside (replace, delete, or retype a field)."""
+    if isinstance(value, dict) and value and depth < 6:
+        key = rng.choice(sorted(value, key=str))
+        out = dict(value)
+        roll = rng.random()
+        if roll < 0.15:
+            del out[key]
+        elif roll < 0.45:
+            out[key] = rng.choice(_JSON_ODDITIES)
+        else:
+            out[key] = _mutate(value[key], rng, depth + 1)
+        return out
+    if isinstance(value, list) and value and depth < 6:
+        i = rng.randrange(len(value))
+        return value[:i] + [_mutate(value[i], rng, depth + 1)] + value[i + 1:]
+    return rng.choice(_JSON_ODDITIES)
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    cases: int
+    statuses: dict[int, int]  # HTTP status -> how many cases got it
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def fuzz_app(rig: "RaceRig", web: Any, *, cases: int, seed: int) -> FuzzResult:
+    """Send ``cases`` requests, half to ``/pay/{token}`` (mutated real tokens, random strings) and half
+    to the webhook endpoint (genuine events with one field mutated, correctly signed so the payload
+    reaches the matcher; a tenth with a mutated signature header). ``web`` is a TestClient or httpx
+    client for ``rig.app``. Deterministic for a seed."""
+    import json as _json
+
+    from blastpay.emulator.webhooks import signature_header
+    from urllib.parse import quote
+
+    rng = random.Random(seed)
+    order_id, token = rig.new_order()
+    session_id = rig.opener(token)
+    rig.emu.set_faults(webhook="drop", count=1)
+    rig.emu.pay(session_id)
+    events = [e.to_dict() for e in rig.stripe.v1.events.list({"limit": 100}).auto_paging_iter()]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=.~%+ "
+    statuses: dict[int, int] = {}
+    for n in range(cases):
+        if n % 2 == 0:
+            if rng.random() < 0.5:
+                chars = list(token)
+                for _ in range(rng.randint(1, 4)):
+                    chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+                candidate = "".join(chars)
+            else:
+                candidate = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 200)))
+            response = web.get("/pay/" + quote(candidate, safe=""), follow_redirects=False)
+        else:
+            event = _mutate(rng.choice(events), rng)
+            body = _json.dumps(event).encode()
+            signature = signature_header(rig.secret, body, int(time.time()))
+            if rng.random() < 0.1:
+                signature = signature[: rng.randrange(len(signature))] + rng.choice(alphabet)
+            response = web.post("/webhooks/stripe", content=body,
+                                headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    return FuzzResult(cases=cases, statuses=dict(sorted(statuses.items())))
