@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import io
 import os
 import shutil
 import ssl
 import subprocess
 import tempfile
+import textwrap
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,10 +103,12 @@ def club_page(url: str) -> str:
 
 @dataclass(frozen=True)
 class Screen:
-    """One page the parent saw: ``name`` is ``<path>-<n>-<kind>``; ``png`` is the screenshot."""
+    """One page the parent saw: ``name`` is ``<path>-<n>-<kind>``; ``text`` is what the page says (the
+    browser's innerText); ``png`` is Chromium's screenshot (empty when screenshots are off)."""
 
     name: str
     kind: str
+    text: str
     png: bytes
 
 
@@ -235,6 +237,7 @@ _LOOK = """() => ({
   title: document.title,
   dataPage: (document.querySelector('[data-page]') || {dataset: {}}).dataset.page || null,
   payable: !!document.querySelector('form button[value="succeeded"]'),
+  text: document.body ? document.body.innerText : '',
   nav: (() => { const e = performance.getEntriesByType('navigation')[0];
                 return e ? e.domContentLoadedEventEnd : null; })(),
 })"""
@@ -257,10 +260,11 @@ class _Walk:
         if kind == PAYABLE and self.journey.ms_to_payable is None and look["nav"]:
             self.journey.ms_to_payable = float(look["nav"])
         self.journey.pages.append(kind)
+        png = b""
         if self.browser.screenshots:
             png = self.page.screenshot(animations="disabled", caret="hide", scale="device", type="png")
-            name = f"{self.journey.path}-{len(self.journey.pages)}-{kind}"
-            self.journey.screens.append(Screen(name, kind, png))
+        text = "\n".join(line.strip() for line in look["text"].splitlines() if line.strip())
+        self.journey.screens.append(Screen(f"{self.journey.path}-{len(self.journey.pages)}-{kind}", kind, text, png))
         return kind
 
     def open(self, url: str) -> str:
@@ -341,9 +345,14 @@ def _advance_to(emu: Emulator, t0: int, offset: int) -> None:
 Plan = Mapping[str, Sequence[str]]  # click time -> paths walked at that time
 
 FULL_PLAN: dict[str, tuple[str, ...]] = {when: PATHS for when in CLICK_TIMES}
-# The evidence default (keeps the notebook near 15 s): every path at 1 hour; the plain pay journey at
-# 25 hours and 31 days. FULL_PLAN walks every path at every time.
-DEFAULT_PLAN: dict[str, tuple[str, ...]] = {"1h": PATHS, "25h": ("pay",), "31d": ("pay",)}
+# The evidence default (keeps the notebook near 15 s): pay at every click time; already paid, canceled and
+# Stripe failing at 1 hour; the backend down on day 31 (walked in place, as the flow's last journey).
+# FULL_PLAN walks every path at every time.
+DEFAULT_PLAN: dict[str, tuple[str, ...]] = {
+    "1h": ("pay", "already_paid", "order_canceled", "stripe_failing"),
+    "25h": ("pay",),
+    "31d": ("pay", "backend_down"),
+}
 
 
 def check_plan(plan: Plan) -> list[tuple[str, list[str]]]:
@@ -363,10 +372,11 @@ def walk_variant(browser: JourneyBrowser, variant: str, plan: Plan = DEFAULT_PLA
         raise ValueError(f"unknown flow variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     steps = check_plan(plan)
     journeys: list[Journey] = []
-    in_place = [(when, [p for p in paths if p != "backend_down"]) for when, paths in steps]
-    if any(paths for _, paths in in_place):
-        journeys += _walk_in_place(browser, variant, in_place, seed)
-    for when, paths in steps:
+    # stopping the backend ends a flow, so only the last click time walks it in place; earlier ones get their own
+    last = len(steps) - 1
+    in_place = [(when, [p for p in paths if p != "backend_down" or i == last]) for i, (when, paths) in enumerate(steps)]
+    journeys += _walk_in_place(browser, variant, in_place, seed)
+    for when, paths in steps[:last]:
         if "backend_down" in paths:
             journeys.append(_walk_backend_down(browser, variant, when, seed))
     return journeys
@@ -400,6 +410,10 @@ def _walk_in_place(browser: JourneyBrowser, variant: str, steps: list[tuple[str,
                     _walk(browser, flow, journey, order_of[(when, path)])
                 elif path == "stripe_failing":
                     _walk(browser, flow, journey, order_of[(when, path)], stripe_failing=True)
+                elif path == "backend_down":  # always the flow's last journey (see walk_variant)
+                    if flow.http_server is not None:
+                        flow.http_server.close()  # the club's backend is down: its port refuses connections
+                    _walk(browser, flow, journey, order_of[(when, path)])
                 journeys.append(journey)
         return journeys
     finally:
@@ -455,9 +469,42 @@ def journeys_table(journeys: Iterable[Journey]) -> Any:
     return pd.DataFrame([j.row() for j in journeys])
 
 
-def screen_files(journeys: Iterable[Journey]) -> dict[str, bytes]:
-    """``journeys/screens/<variant>-<when>-<step>.png`` -> PNG bytes."""
-    return {f"journeys/screens/{j.variant}-{j.click_at}-{s.name}.png": s.png for j in journeys for s in j.screens}
+def screenshot_files(journeys: Iterable[Journey]) -> dict[str, bytes]:
+    """Chromium's screenshots, ``<variant>-<when>-<step>.png`` -> PNG bytes. Byte-identical between runs on
+    one machine, but they change with the Chromium build and fonts, so they are not committed evidence."""
+    return {f"{j.variant}-{j.click_at}-{s.name}.png": s.png for j in journeys for s in j.screens if s.png}
+
+
+def _draw_card(ax: Any, kind: str, text: str, fontsize: float) -> None:
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    payable = kind == PAYABLE
+    ax.set_facecolor("#eef7ee" if payable else "#fbeeee" if kind in ("expired", "inactive", CANNOT_CONNECT,
+                                                                      "try_again", NO_EMAIL) else "#f4f4f4")
+    lines = [textwrap.fill(line, 44) for line in text.splitlines()][:9]
+    ax.text(0.04, 0.95, "\n".join(lines), ha="left", va="top", fontsize=fontsize, family="DejaVu Sans",
+            transform=ax.transAxes)
+
+
+def page_card(screen: Screen) -> Any:
+    """A figure of what one page says (its text, as the browser rendered it), tinted by page kind."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.2, 2.0))
+    _draw_card(ax, screen.kind, screen.text, 6.5)
+    ax.set_title(f"{screen.name}  [{screen.kind}]", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def page_cards(journeys: Iterable[Journey]) -> dict[str, Screen]:
+    """``journeys/screens/<variant>-<when>-<step>.png`` -> the screen it shows (render with ``page_card``)."""
+    return {f"journeys/screens/{j.variant}-{j.click_at}-{s.name}.png": s for j in journeys for s in j.screens}
 
 
 def _find(journeys: list[Journey], variant: str, when: str, path: str) -> Optional[Journey]:
@@ -493,28 +540,25 @@ def summary(journeys: Iterable[Journey]) -> dict[str, Any]:
 
 
 def contact_sheet(journeys: Iterable[Journey], when: str = "31d") -> Any:
-    """A row of what a parent who opens the email at ``when`` first sees under each option."""
+    """A row of what a parent who opens the email at ``when`` first sees under each option (page text as
+    the browser rendered it; a grey card where no email was sent)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
 
     shown = [j for j in journeys if j.click_at == when and j.path == "pay"]
     if not shown:
         raise ValueError(f"no pay journeys at {when!r} to show")
-    fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(shown), figsize=(2.5 * len(shown), 2.8), squeeze=False)
     for ax, journey in zip(axes[0], shown):
-        ax.set_xticks([])
-        ax.set_yticks([])
         if journey.screens:
-            ax.imshow(mpimg.imread(io.BytesIO(journey.screens[0].png), format="png"), interpolation="lanczos")
+            first = journey.screens[0]
+            _draw_card(ax, first.kind, first.text, 6)
         else:
-            ax.set_facecolor("#eeeeee")
-            ax.text(0.5, 0.5, "no email was sent\n(Stripe refused\nthe link at blast time)", ha="center",
-                    va="center", fontsize=8, transform=ax.transAxes)
-        ax.set_title(f"{journey.variant}\n{journey.final_page if not journey.pages else journey.pages[0]}",
-                     fontsize=8)
-    fig.suptitle(f"What a parent who opens the email at {when} sees first, per option", fontsize=10)
+            _draw_card(ax, NO_EMAIL, "No email was sent:\nStripe refused the link\nat blast time.", 6)
+        kind = journey.pages[0] if journey.pages else NO_EMAIL
+        ax.set_title(f"{journey.variant}\n{kind}", fontsize=7)
+    fig.suptitle(f"What a parent who opens the email at {when} sees, per option", fontsize=9)
     fig.tight_layout()
     return fig
