@@ -4,8 +4,8 @@ For each flow variant a seeded Stripe emulator and the backend app are served on
 blasted at t0 and the emulator clock is moved (never slept) to each click time. The browser opens the
 emailed link, follows every redirect, lands on a page and, when the page is payable, presses Pay. Each
 journey records what the parent saw: the kinds of pages, clicks, redirects, the final page, the order's
-status afterwards, a screenshot of every page, and (for benchmarks only) the browser-measured time from
-opening the link to a payable page.
+status afterwards, every page's text as the browser rendered it and (optionally) Chromium's screenshot
+of it, and (for benchmarks only) the browser-measured time from opening the link to a payable page.
 
 Paths walked (``PATHS``):
 
