@@ -122,9 +122,11 @@ def _server_timing(value: str) -> dict[str, float]:
     return out
 
 
-def _percentile(values: list[float], q: float) -> float:
+def _percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (nearest rank); None when nothing was measured."""
+    values = [v for v in values if v == v]
     if not values:
-        return float("nan")
+        return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
 
@@ -168,15 +170,20 @@ def drive(base_url: str, plan: list[str], rate: float, max_seconds: float) -> di
     wall = time.perf_counter() - started
     client.close()
     sent = len(route) + errors
+
+    def ms(values: list[float], q: float) -> float | None:
+        value = _percentile(values, q)
+        return None if value is None else round(value, 3)
+
     return {
         "requests": sent,
         "achieved_rps": round(sent / wall, 1),
-        "route_p50_ms": round(_percentile(route, 50), 3),
-        "route_p99_ms": round(_percentile(route, 99), 3),
-        "stripe_per_call_p50_ms": round(_percentile(stripe_ms, 50), 3),
-        "stripe_per_call_p99_ms": round(_percentile(stripe_ms, 99), 3),
-        "client_p50_ms": round(_percentile(client_ms, 50), 3),
-        "client_p99_ms": round(_percentile(client_ms, 99), 3),
+        "route_p50_ms": ms(route, 50),
+        "route_p99_ms": ms(route, 99),
+        "stripe_per_call_p50_ms": ms(stripe_ms, 50),
+        "stripe_per_call_p99_ms": ms(stripe_ms, 99),
+        "client_p50_ms": ms(client_ms, 50),
+        "client_p99_ms": ms(client_ms, 99),
         "minted": len(stripe_ms),
         "errors": errors,
         "server_errors": sum(n for s, n in statuses.items() if s >= 500),
@@ -197,7 +204,8 @@ def _plan(tokens: list[str], count: int, offset: int) -> list[str]:
 
 def machine() -> dict[str, object]:
     return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(), "node": "loopback"}
+            "processor": platform.processor() or platform.machine(), "node": "loopback",
+            "load_average_1m_at_start": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,39 +8,8 @@ from conftest import DAY, HOUR, spec
 
 from blastpay.flows.harness import VARIANTS
 from blastpay.flows.orders import Order, OrderStore, OutboundEmail, StripeObject
+from blastpay.experiments.reliability import mini_blast
 from blastpay.invariants import check_invariants, invariant_report
-
-
-def mini_blast(emu, flow):
-    """Eight parents, one blast, the things parents and the club do in the following days."""
-    orders = flow.create_orders([spec(player_id=i, parent_id=100 + i) for i in range(1, 9)])
-    o = {i + 1: order.id for i, order in enumerate(orders)}
-    emu.set_faults(webhook="duplicate", count=2)  # the first two events are delivered twice
-    flow.blast(orders)
-    emu.advance(HOUR)
-    for n in (1, 2):  # pay within the hour
-        view = flow.click(o[n])
-        if view.page == "checkout":
-            flow.pay(view)
-    view = flow.click(o[3])  # opens, presses Back, returns later and pays
-    if view.page == "checkout":
-        flow.cancel(view)
-        emu.advance(20 * 60)
-        again = flow.click(o[3])
-        if again.page == "checkout":
-            flow.pay(again)
-    flow.cancel_order(o[4])  # the club cancels one order
-    flow.change_amount(o[5], 12000)  # and discounts another
-    view = flow.click(o[6])  # declined card, then nothing
-    if view.page == "checkout":
-        flow.pay(view, outcome="declined")
-    emu.advance(2 * DAY)  # o[7] pays late; past every 24 h session
-    view = flow.click(o[7])
-    if view.page == "checkout":
-        flow.pay(view)
-    emu.advance(DAY)
-    flow.settle()
-    return o
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -299,3 +299,99 @@ def fuzz_app(rig: "RaceRig", web: Any, *, cases: int, seed: int) -> FuzzResult:
                                 headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
     return FuzzResult(cases=cases, statuses=dict(sorted(statuses.items())))
+
+
+# -- invariants after a mini-blast ---------------------------------------------------------------
+
+def mini_blast(emu: Any, flow: Any) -> dict[int, int]:
+    """Eight parents, one blast, and what parents and the club do over the next three days: pay at
+    once, press Back then pay, a canceled order, a discounted order, a declined card, a late payer,
+    one who never clicks; the first two webhook events are delivered twice. {parent number: order id}."""
+    hour, day = 3600, 86400
+    orders = flow.create_orders([OrderSpec(parent_id=100 + i, player_id=i, product_id="utah-invitational-2026",
+                                           amount=15000) for i in range(1, 9)])
+    o = {i + 1: order.id for i, order in enumerate(orders)}
+    emu.set_faults(webhook="duplicate", count=2)
+    flow.blast(orders)
+    emu.advance(hour)
+    for n in (1, 2):
+        view = flow.click(o[n])
+        if view.page == "checkout":
+            flow.pay(view)
+    view = flow.click(o[3])
+    if view.page == "checkout":
+        flow.cancel(view)
+        emu.advance(20 * 60)
+        again = flow.click(o[3])
+        if again.page == "checkout":
+            flow.pay(again)
+    flow.cancel_order(o[4])
+    flow.change_amount(o[5], 12000)
+    view = flow.click(o[6])
+    if view.page == "checkout":
+        flow.pay(view, outcome="declined")
+    emu.advance(2 * day)
+    view = flow.click(o[7])
+    if view.page == "checkout":
+        flow.pay(view)
+    emu.advance(day)
+    flow.settle()
+    return o
+
+
+def invariants_per_variant(seed: int = 0) -> list[dict[str, Any]]:
+    """The mini-blast through every flow variant, then the invariant checker: one row per variant."""
+    from blastpay.emulator import Emulator
+    from blastpay.flows.harness import VARIANTS, build_flow
+    from blastpay.invariants import invariant_report
+
+    rows = []
+    for variant in VARIANTS:
+        emu = Emulator(seed=seed)
+        flow = build_flow(variant, emulator=emu)
+        try:
+            o = mini_blast(emu, flow)
+            report = invariant_report(flow)
+            rows.append({"variant": variant, "orders": len(o),
+                         "paid": sum(flow.order_status(i) == "paid" for i in o.values()),
+                         "checks": report.checks, "passed": report.passed, "violations": len(report.violations)})
+        finally:
+            flow.close()
+    return rows
+
+
+def races(database_url: str, *, rounds: int = 3) -> list[dict[str, Any]]:
+    """Click races (2 and 10 simultaneous clicks) and click-versus-webhook races in every interleaving,
+    in process against ``database_url``: one row per race."""
+    rig = RaceRig(database_url)
+    rows = []
+    try:
+        for clicks in (2, 10):
+            for _ in range(rounds):
+                r = rig.click_race(clicks)
+                rows.append({"race": f"{clicks}_clicks", "sessions_in_stripe": r.sessions_in_stripe,
+                             "distinct_pages": len(set(r.pages)), "order_status": r.order_status,
+                             "violations": len(r.violations)})
+        for order in ("together", "click_first", "webhook_first"):
+            for near in (True, False):
+                r = rig.click_vs_webhook_race(order=order, near_expiry=near)
+                rows.append({"race": f"click_vs_webhook_{order}{'_near_expiry' if near else ''}",
+                             "sessions_in_stripe": r.sessions_in_stripe, "distinct_pages": 1,
+                             "order_status": r.order_status, "violations": len(r.violations),
+                             "open_sessions_after": r.open_sessions_in_stripe})
+    finally:
+        rig.close()
+    return rows
+
+
+def fuzz(cases: int, seed: int) -> FuzzResult:
+    """The mutation fuzzer against the lazy-mint app in process (SQLite in memory)."""
+    from fastapi.testclient import TestClient
+
+    rig = RaceRig("sqlite://")
+    web = TestClient(rig.app, base_url="http://backend.test", raise_server_exceptions=False)
+    try:
+        return fuzz_app(rig, web, cases=cases, seed=seed)
+    finally:
+        web.close()
+        rig.close()
