@@ -116,6 +116,15 @@ def best_rate(call: Callable[[int], Any], n: int, repeats: int = 7) -> float:
     return best
 
 
+def paired(a: Callable[[int], Any], b: Callable[[int], Any], n: int, rounds: int = 7) -> tuple[float, float]:
+    """Best calls/s of ``a`` and of ``b``, measured in alternating rounds so drifting load hits both alike."""
+    best_a = best_b = 0.0
+    for _ in range(rounds):
+        best_a = max(best_a, best_rate(a, n, 1))
+        best_b = max(best_b, best_rate(b, n, 1))
+    return best_a, best_b
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -140,32 +149,50 @@ def start_localstripe(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("localstripe did not start listening on 127.0.0.1")
 
 
-def per_call_us(emu: Emulator, stored: int, n: int) -> dict[str, float]:
-    """Seed ``stored`` customers and sessions, then time SDK calls at that size."""
+def seeded(seed: int, stored: int) -> tuple[Emulator, str]:
+    """An emulator holding ``stored`` customers and ``stored`` checkout sessions; returns it and a price id."""
+    emu = Emulator(seed=seed)
     backend = emu._backend  # seeding through the SDK would take minutes; the measured calls go through it
     with backend.lock:
         price = backend.create_price({"currency": "usd", "unit_amount": 100, "product_data": {"name": "x"}})
-        have = len(backend.stores["customer"])
-        for i in range(have, stored):
+        for i in range(stored):
             backend.create_customer({"email": f"c{i}@example.test"})
             backend.create_session({"line_items": [{"price": price["id"], "quantity": 1}]})
+    return emu, price["id"]
+
+
+def store_ops(emu: Emulator, price_id: str) -> dict[str, Callable[[int], Any]]:
     client = emu.client()
     customer = client.v1.customers.list({"limit": 1}).data[0]
     session = client.v1.checkout.sessions.list({"limit": 1}).data[0]
-    ops = {
+    return {
         "customer_create": lambda i: client.v1.customers.create({"email": "x@example.test"}),
         "customer_retrieve": lambda i: client.v1.customers.retrieve(customer.id),
         "customer_list": lambda i: client.v1.customers.list({"limit": 10, "starting_after": customer.id}),
-        "session_create": lambda i: client.v1.checkout.sessions.create(
-            {"line_items": [{"price": price["id"], "quantity": 1}]}),
+        "session_create": lambda i: client.v1.checkout.sessions.create({"line_items": [{"price": price_id, "quantity": 1}]}),
         "session_retrieve": lambda i: client.v1.checkout.sessions.retrieve(session.id),
     }
-    return {name: 1e6 / rate(op, n, repeats=7) for name, op in ops.items()}
+
+
+def flatness(big: int, n: int, rounds: int = 7) -> dict[str, tuple[float, float]]:
+    """Per-call microseconds at 100 and at ``big`` stored objects.
+
+    The two emulators are measured in alternating rounds (best of each), so load that
+    drifts during the run hits both sizes alike.
+    """
+    small_ops = store_ops(*seeded(3, 100))
+    large_ops = store_ops(*seeded(4, big))
+    out = {}
+    for name in small_ops:
+        best_small, best_large = paired(small_ops[name], large_ops[name], n, rounds)
+        out[name] = (1e6 / best_small, 1e6 / best_large)
+    return out
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls and a 10,000-object store (smoke run)")
+    parser.add_argument("--only", choices=("floor", "http", "flat"), help="run one section")
     args = parser.parse_args(argv)
     n_local, n_http, n_peer = (300, 100, 30) if args.quick else (3000, 600, 150)
     big = 10_000 if args.quick else 100_000
@@ -173,19 +200,37 @@ def main(argv: list[str]) -> int:
     def show(name: str, value: float) -> None:
         print(f"{name}: {value:.3f}" if value < 100 else f"{name}: {value:.0f}", flush=True)
 
+    run = (lambda section: args.only in (None, section))
     # in process vs the floor
+    if run("floor"):
+        floor_section(n_local, show)
+    if run("http"):
+        http_section(n_http, n_peer, show)
+    if run("flat"):
+        for name, (small, large) in flatness(big, max(n_local // 6, 50)).items():
+            show(f"us_per_call_{name}_at_100", small)
+            show(f"us_per_call_{name}_at_{big}", large)
+            show(f"flatness_{name}", large / small)
+        show("stored_objects_large", big)
+    show("cpu_count", os.cpu_count() or 0)
+    return 0
+
+
+def floor_section(n_local: int, show: Callable[[str, float], None]) -> None:
     floor_client = stripe.StripeClient("sk_test_floor", http_client=CannedHTTPClient(),
                                        base_addresses={"api": "http://canned.test"}, max_network_retries=0)
     floor_ops = sdk_ops(floor_client)
     emu = Emulator(seed=1)
     local_ops = sdk_ops(emu.client())
     for name in ("customer_create", "customer_retrieve", "customer_list"):
-        floor = rate(floor_ops[name], n_local)
-        inproc = rate(local_ops[name], n_local)
+        floor, inproc = paired(floor_ops[name], local_ops[name], max(n_local // 5, 50))
         show(f"floor_{name}_per_s", floor)
         show(f"inprocess_{name}_per_s", inproc)
         show(f"inprocess_vs_floor_{name}", inproc / floor)
 
+
+
+def http_section(n_http: int, n_peer: int, show: Callable[[str, float], None]) -> None:
     # loopback HTTP: the emulator vs localstripe, through the SDK's default client (requests)
     # and through a lean keep-alive client; each server gets the same client.
     clients = {"": lambda: None, "keepalive_": KeepAliveHTTPClient}
@@ -197,35 +242,23 @@ def main(argv: list[str]) -> int:
                                          http_client=make(), max_network_retries=0)
             for name, op in sdk_ops(client).items():
                 http_rates[label + name] = rate(op, n_http)
-    port = free_port()
-    peer = start_localstripe(port)
     peer_rates: dict[str, float] = {}
-    try:
-        for label, make in clients.items():
+    for label, make in clients.items():  # a fresh localstripe per client: its writes slow down as it grows
+        port = free_port()
+        peer = start_localstripe(port)
+        try:
             client = stripe.StripeClient("sk_test_peer", base_addresses={"api": f"http://127.0.0.1:{port}"},
                                          http_client=make(), max_network_retries=0)
             for name, op in sdk_ops(client, with_list=False).items():
                 peer_rates[label + name] = rate(op, n_peer)
-    finally:
-        peer.terminate()
-        peer.wait(timeout=20)
+        finally:
+            peer.terminate()
+            peer.wait(timeout=20)
     for name, value in http_rates.items():
         show(f"http_{name}_per_s", value)
     for name, value in peer_rates.items():
         show(f"localstripe_{name}_per_s", value)
         show(f"http_vs_localstripe_{name}", http_rates[name] / value)
-
-    # flatness: 100 vs 100,000 stored objects
-    flat = Emulator(seed=3)
-    small = per_call_us(flat, 100, n_local // 3)
-    large = per_call_us(flat, big, n_local // 3)
-    for name in small:
-        show(f"us_per_call_{name}_at_100", small[name])
-        show(f"us_per_call_{name}_at_{big}", large[name])
-        show(f"flatness_{name}", large[name] / small[name])
-    show("stored_objects_large", big)
-    show("cpu_count", os.cpu_count() or 0)
-    return 0
 
 
 if __name__ == "__main__":
