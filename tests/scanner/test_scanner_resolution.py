@@ -185,3 +185,50 @@ def test_url_stored_on_a_model_and_emailed_elsewhere(tmp_path, write_repo):
     })
     flows = [(s.file, s.line, s.symbol) for s in scan(tmp_path).of_kind("url_flow")]
     assert flows == [("b.py", 2, "remind")]
+
+
+def test_webhook_handlers_found_through_event_constants_and_dispatch_dicts(tmp_path, write_repo):
+    write_repo(tmp_path, {
+        "hooks/__init__.py": "",
+        "hooks/events.py": "PAID = ('checkout.session.completed', 'checkout.session.async_payment_succeeded')\n",
+        "hooks/web.py": """
+from hooks.events import PAID
+
+
+def order_from(obj):
+    return obj["metadata"]["order_id"]
+
+
+def on_paid(obj):
+    return order_from(obj)
+
+
+def on_expired(obj):
+    return obj.get("client_reference_id")
+
+
+HANDLERS = {"checkout.session.expired": on_expired}
+
+
+def receive(event):
+    if event["type"] in PAID:
+        return on_paid(event["data"]["object"])
+    return HANDLERS[event["type"]](event["data"]["object"])
+
+
+def unrelated(event):
+    return {"type": "checkout.session.completed"}
+""",
+    })
+    hooks = {s.symbol: s.detail for s in scan(tmp_path).of_kind("webhook_handler")}
+    assert set(hooks) == {"receive", "on_paid", "on_expired"}
+    assert hooks["on_paid"]["events"] == ["checkout.session.async_payment_succeeded", "checkout.session.completed"]
+    assert hooks["on_paid"]["matches_on"] == ["metadata.order_id"]
+    assert hooks["on_expired"]["matches_on"] == ["client_reference_id"]
+    assert hooks["receive"]["role"] == "dispatcher"
+
+
+def test_template_strings_mentioning_link_names_are_not_url_variables(tmp_path, write_repo):
+    write_repo(tmp_path, {"t/a.html": '{{ labels["payment_link_per_order"] }}\n<a href="{{ stripe_checkout_url }}">x</a>\n'})
+    sites = [(s.line, s.detail["variables"]) for s in scan(tmp_path).of_kind("template")]
+    assert sites == [(2, ["stripe_checkout_url"])]

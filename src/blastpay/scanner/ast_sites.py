@@ -107,6 +107,7 @@ class Scope:
     is_route: bool = False
     attr_names: set[str] = field(default_factory=set)
     has_event_literal: bool = False
+    name_ids: set[str] = field(default_factory=set)
     call_targets: set[str] = field(default_factory=set)
     route: str = ""
 
@@ -190,6 +191,7 @@ class Analysis:
         self.scope_list: list[Scope] = []
         self.classes: dict[str, ClassInfo] = {}
         self._return_types: dict[str, str | None] = {}
+        self._name_cache: dict[tuple, str | None] = {}
         self.creators: dict[str, list[str]] = {}
         self.returns: dict[str, str] = {}
         self.url_attrs: set[str] = set()
@@ -309,6 +311,9 @@ class Analysis:
             if isinstance(node, ast.Attribute):
                 scope.attr_names.add(node.attr)
                 continue
+            if isinstance(node, ast.Name):
+                scope.name_ids.add(node.id)
+                continue
             if isinstance(node, ast.Constant):
                 if isinstance(node.value, str) and node.value.startswith(EVENT_PREFIX):
                     scope.has_event_literal = True
@@ -390,6 +395,16 @@ class Analysis:
         return None
 
     def _resolve_name(self, name: str, scope: Scope, depth: int) -> str | None:
+        """Memoised per (scope, name); a name met again while being resolved (a cycle) is unknown."""
+        key = (id(scope), name)
+        if key in self._name_cache:
+            return self._name_cache[key]
+        self._name_cache[key] = None
+        result = self._resolve_name_uncached(name, scope, depth)
+        self._name_cache[key] = result
+        return result
+
+    def _resolve_name_uncached(self, name: str, scope: Scope, depth: int) -> str | None:
         s: Scope | None = scope
         while s is not None and s.is_function:
             if name == s.self_name and s.cls is not None:
@@ -411,6 +426,15 @@ class Analysis:
         return self._resolve_global(scope.module, name, depth)
 
     def _resolve_global(self, module: Module, name: str, depth: int) -> str | None:
+        key = (id(module), "global", name)
+        if key in self._name_cache:
+            return self._name_cache[key]
+        self._name_cache[key] = None
+        result = self._resolve_global_uncached(module, name, depth)
+        self._name_cache[key] = result
+        return result
+
+    def _resolve_global_uncached(self, module: Module, name: str, depth: int) -> str | None:
         if name in module.defs:
             return module.defs[name]
         if name in module.globals and module.scope is not None:
@@ -456,12 +480,19 @@ class Analysis:
             method = self._find_method(cls, attr)
             if method:
                 return method
-            for c in self._class_chain(cls):
-                for value, scope in c.attrs.get(attr, []):
-                    r = self.resolve(value, scope, depth + 1)
-                    if r:
-                        return r
-            return f"{base}.{attr}"
+            key = (id(cls), "attr", attr)
+            if key not in self._name_cache:
+                self._name_cache[key] = None
+                found = None
+                for c in self._class_chain(cls):
+                    for value, scope in c.attrs.get(attr, []):
+                        found = self.resolve(value, scope, depth + 1)
+                        if found:
+                            break
+                    if found:
+                        break
+                self._name_cache[key] = found
+            return self._name_cache[key] or f"{base}.{attr}"
         if base in self.classes:
             method = self._find_method(self.classes[base], attr)
             if method:
@@ -753,8 +784,8 @@ class ExpiryClassifier:
             return q in ("time.time", "time.time_ns") or name in ("now", "utcnow", "today") or q.endswith((".now", ".utcnow"))
         if isinstance(expr, ast.Name):
             found = self._lookup(expr, scope, depth)
-            if found is not None:
-                return self.is_now(found[0], found[1], depth + 1)
+            if found is not None and self.is_now(found[0], found[1], depth + 1):
+                return True
             return expr.id.lower() in NOW_NAMES
         return False
 
@@ -906,6 +937,67 @@ def _event_literal(node: ast.AST) -> str | None:
     return None
 
 
+class EventValues:
+    """The ``checkout.session.*`` event types an expression stands for: literals,
+    tuples/sets of them, and names bound to those (module constants, imports)."""
+
+    def __init__(self, analysis: Analysis):
+        self.a = analysis
+        self.lookup = ExpiryClassifier(analysis)._lookup
+        self.constant_names: set[str] = set()
+        for module in analysis.modules:
+            if module.scope is not None and module.scope.has_event_literal:
+                for name, values in module.globals.items():
+                    if any(self.of(v, module.scope) for v in values):
+                        self.constant_names.add(name)
+
+    def of(self, expr: ast.AST | None, scope: Scope, depth: int = 0) -> set[str]:
+        if expr is None or depth > 8:
+            return set()
+        literal = _event_literal(expr)
+        if literal:
+            return {literal}
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+            return set().union(*(self.of(e, scope, depth + 1) for e in expr.elts)) if expr.elts else set()
+        if isinstance(expr, ast.Starred):
+            return self.of(expr.value, scope, depth + 1)
+        if isinstance(expr, ast.Call) and _call_name(expr) in ("frozenset", "set", "tuple", "list") and expr.args:
+            return self.of(expr.args[0], scope, depth + 1)
+        if isinstance(expr, (ast.Name, ast.Attribute)):
+            found = self.lookup(expr, scope, depth)
+            if found is not None:
+                return self.of(found[0], found[1], depth + 1)
+        return set()
+
+    def relevant(self, scope: Scope) -> bool:
+        return scope.has_event_literal or bool(scope.name_ids & self.constant_names)
+
+    def matched(self, node: ast.AST, scope: Scope) -> set[str]:
+        """Event types a node matches against: comparisons, match cases, dispatch-dict keys,
+        ``startswith("checkout.session.")`` and registration decorators/calls."""
+        found: set[str] = set()
+        if isinstance(node, ast.Compare):
+            for operand in [node.left, *node.comparators]:
+                found |= self.of(operand, scope)
+        elif isinstance(node, ast.match_case):
+            found.update(e for e in map(_event_literal, ast.walk(node.pattern)) if e)
+        elif isinstance(node, ast.Dict):
+            for k in node.keys:
+                found |= self.of(k, scope)
+        elif isinstance(node, ast.Call):
+            name = _call_name(node)
+            if name == "startswith" and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == EVENT_PREFIX:
+                found.add(EVENT_PREFIX + "*")
+            elif any(w in name.lower() for w in ("register", "subscribe", "handler", "listen", "route")) or name.lower().startswith("on"):
+                found |= self.of(node.args[0], scope) if node.args else set()
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call):
+                    for arg in deco.args:
+                        found |= self.of(arg, scope)
+        return found
+
+
 def _key_of(node: ast.AST) -> tuple[ast.expr, str] | None:
     """(base, key) for ``x["k"]``, ``x.k`` and ``x.get("k")``."""
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
@@ -951,36 +1043,52 @@ def matches_on(scope: Scope) -> list[str]:
     return sorted(found)
 
 
+def _matches_with_callees(a: Analysis, scope: Scope, depth: int = 2) -> list[str]:
+    """What a handler matches on, including helpers it calls inside the repository (two levels)."""
+    found = set(matches_on(scope))
+    seen = {scope.qname}
+    frontier = [scope]
+    for _ in range(depth):
+        nxt = []
+        for s in frontier:
+            for q in sorted(s.call_targets):
+                if q in a.scopes and q not in seen and not a.scopes[q].module.is_test:
+                    seen.add(q)
+                    nxt.append(a.scopes[q])
+                    found.update(matches_on(a.scopes[q]))
+        frontier = nxt
+    return sorted(found)
+
+
 def webhook_sites(a: Analysis) -> list[Site]:
     events: dict[str, set[str]] = {}
     dispatches: dict[str, set[str]] = {}
-    literal_scopes: set[str] = set()
+    ev = EventValues(a)
     for scope in a.scope_list:
-        if scope.module.is_test or not scope.has_event_literal:
+        if scope.module.is_test or not ev.relevant(scope):
             continue
         calls = {id(c): q for c, q in scope.calls}
         for node in scope.nodes:
-            ev = _event_literal(node)
-            if ev and scope.is_function:
-                events.setdefault(scope.qname, set()).add(ev)
-                literal_scopes.add(scope.qname)
+            here = ev.matched(node, scope)
+            if here and scope.is_function:
+                events.setdefault(scope.qname, set()).update(here)
             branches: list[tuple[set[str], list[ast.AST]]] = []
             if isinstance(node, ast.If):
-                evs = {e for e in map(_event_literal, ast.walk(node.test)) if e}
+                evs = set().union(*(ev.matched(n, scope) for n in ast.walk(node.test)))
                 if evs:
                     branches.append((evs, node.body))
             elif isinstance(node, ast.Match):
                 for case in node.cases:
-                    evs = {e for e in map(_event_literal, ast.walk(case.pattern)) if e}
+                    evs = ev.matched(case, scope)
                     if evs:
                         branches.append((evs, case.body))
             elif isinstance(node, ast.Dict):
                 for k, v in zip(node.keys, node.values):
-                    ev = _event_literal(k) if k is not None else None
-                    if ev:
+                    key_events = ev.of(k, scope) if k is not None else set()
+                    if key_events:
                         target = a.resolve(v, scope)
                         if target in a.scopes:
-                            events.setdefault(target, set()).add(ev)
+                            events.setdefault(target, set()).update(key_events)
                             if scope.is_function:
                                 dispatches.setdefault(scope.qname, set()).add(target)
             for evs, body in branches:
@@ -994,6 +1102,9 @@ def webhook_sites(a: Analysis) -> list[Site]:
     for scope in a.scope_list:
         if scope.module.is_test or not scope.is_function:
             continue
+        decorated = ev.matched(scope.node, scope.parent or scope)
+        if decorated:
+            events.setdefault(scope.qname, set()).update(decorated)
         name = scope.qualname.rsplit(".", 1)[-1].lower()
         if "handle" in name and any(h in name for h in HANDLER_NAME_HINTS):
             events.setdefault(scope.qname, set())
@@ -1002,7 +1113,7 @@ def webhook_sites(a: Analysis) -> list[Site]:
         scope = a.scopes[qname]
         if not scope.is_function or scope.module.is_test:
             continue
-        detail = {"events": sorted(events[qname]), "matches_on": matches_on(scope),
+        detail = {"events": sorted(events[qname]), "matches_on": _matches_with_callees(a, scope),
                   "role": "dispatcher" if qname in dispatches else "handler"}
         if qname in dispatches:
             detail["dispatches_to"] = sorted(dispatches[qname])

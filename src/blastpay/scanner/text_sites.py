@@ -26,11 +26,15 @@ def is_template(f: SourceFile) -> bool:
     return f.path.endswith(".txt") and ("{{" in f.text or "{%" in f.text)
 
 
+STRING_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def _url_variables(expression: str, variables: set[str]) -> list[str]:
+    """Identifiers in a template expression (string literals removed) that name a session URL."""
     found = []
-    for ident in IDENTIFIER.findall(expression):
+    for ident in IDENTIFIER.findall(STRING_LITERAL.sub(" ", expression)):
         last = ident.rsplit(".", 1)[-1]
-        if (ident in variables or last in variables or any(h in ident for h in variables)
+        if (ident in variables or last in variables or any(last.endswith("_" + v) for v in variables)
                 or (ident.endswith(SESSION_URL_SUFFIXES) and "session" in ident.lower())):
             found.append(ident)
     return found
