@@ -23,6 +23,7 @@ import argparse
 import contextvars
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -128,7 +129,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
 
 def drive(base_url: str, plan: list[str], rate: float, max_seconds: float) -> dict[str, float]:

@@ -1,0 +1,49 @@
+"""The pieces behind the reliability figures: the load file reader, the benchmark's arithmetic and plan."""
+
+import importlib.util
+import json
+
+from blastpay.experiments.reliability import LOAD_FILE, load_figures
+
+
+def _benchmark(repo_root):
+    spec = importlib.util.spec_from_file_location("pay_route_load", repo_root / "benchmarks" / "pay_route_load.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_figures_absent_then_read(tmp_path):
+    assert load_figures(tmp_path) is None
+    (tmp_path / LOAD_FILE).parent.mkdir(parents=True)
+    (tmp_path / LOAD_FILE).write_text(json.dumps({"measured_at": "2026-01-01", "stores": {}}))
+    assert load_figures(tmp_path)["measured_at"] == "2026-01-01"
+
+
+def test_committed_load_file_has_what_the_notebook_shows(repo_root):
+    figures = load_figures(repo_root)
+    assert figures is not None, "run: python benchmarks/pay_route_load.py --write"
+    assert {"measured_at", "machine", "command", "stores"} <= set(figures)
+    for run in figures["stores"].values():
+        assert {"baseline_404", "rate_50_rps", "rate_200_rps"} <= set(run["figures"])
+        assert run["figures"]["rate_200_rps"]["route_p99_ms"] is not None
+
+
+def test_benchmark_percentiles_timing_header_and_click_plan(repo_root):
+    bench = _benchmark(repo_root)
+    assert bench._percentile(list(range(1, 101)), 50) == 50 and bench._percentile(list(range(1, 101)), 99) == 99
+    assert bench._percentile([], 99) is None and bench._percentile([float("nan"), 3.0], 50) == 3.0
+    assert bench._server_timing("route;dur=1.5, stripe;dur=0.25") == {"route": 1.5, "stripe": 0.25}
+    tokens = [f"t{i}" for i in range(200)]
+    plan = bench._plan(tokens, 100, offset=10)
+    returning = [p for i, p in enumerate(plan) if p in plan[:i]]
+    assert len(plan) == 100 and len(set(plan)) == 80 and len(returning) == 20  # a fifth are returning clicks
+    assert all(p.removeprefix("/pay/") in tokens[10:90] for p in plan)
+
+
+def test_benchmark_refuses_bad_arguments_with_one_line(repo_root, capsys):
+    bench = _benchmark(repo_root)
+    assert bench.main(["--rates", "fast"]) == 2
+    assert bench.main(["--rates", "50", "--seconds", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("pay_route_load: ") for line in err)
