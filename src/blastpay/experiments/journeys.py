@@ -255,7 +255,7 @@ class _Walk:
         while request is not None and request.redirected_from is not None:
             self.journey.redirects += 1
             request = request.redirected_from
-        look = self.page.evaluate(_LOOK)
+        look = self._look()
         kind = page_kind(url=self.page.url, title=look["title"], data_page=look["dataPage"], payable=look["payable"])
         if kind == PAYABLE and self.journey.ms_to_payable is None and look["nav"]:
             self.journey.ms_to_payable = float(look["nav"])
@@ -266,6 +266,19 @@ class _Walk:
         text = "\n".join(line.strip() for line in look["text"].splitlines() if line.strip())
         self.journey.screens.append(Screen(f"{self.journey.path}-{len(self.journey.pages)}-{kind}", kind, text, png))
         return kind
+
+    def _look(self) -> dict[str, Any]:
+        """Read the page; Chromium's error page may still be replacing the failed one, so wait and retry."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        for _ in range(5):
+            try:
+                return self.page.evaluate(_LOOK)
+            except PlaywrightError as exc:
+                if "Execution context was destroyed" not in str(exc):
+                    raise
+                self.page.wait_for_load_state("load")
+        return self.page.evaluate(_LOOK)
 
     def open(self, url: str) -> str:
         """The parent clicks the link in the email."""
