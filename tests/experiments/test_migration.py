@@ -55,3 +55,14 @@ def test_a_cut_over_order_must_list_every_step_once():
         mig.check_steps(("deploy_new_path", "email_new_links"))
     with pytest.raises(mig.MigrationError, match="unknown cut-over step 'pray'"):
         mig.check_steps(("pray",))
+
+
+def test_summary_safe_order_is_in_checklist_kinds():
+    records = [mig.rehearse("payment_link_per_order", steps, order_name=name)
+               for name, steps in (("safe", mig.SAFE_ORDER), *mig.UNSAFE_ORDERS.items())]
+    s = mig.summary(records, variants=("payment_link_per_order", "ttl_30d"))
+    assert s["safe_order"] == mig.site_kind_order(mig.SAFE_ORDER) and s["safe_order_held"]
+    assert s["by_variant"]["ttl_30d"]["migration_rehearsal_violations"] is None
+    mine = s["by_variant"]["payment_link_per_order"]
+    assert mine["migration_rehearsal_violations"] == 0
+    assert mine["unsafe_order_violations"] == sum(len(r.violations) for r in records[1:]) > 0

@@ -339,11 +339,13 @@ def summary(records: list[Rehearsal], variants: tuple[str, ...] = tuple(VARIANTS
                if v["migration_rehearsal_violations"] is not None)
     return {
         "by_variant": by_variant,
-        "safe_order": list(SAFE_ORDER),
+        # scanner site kinds, ready for migration_checklist(inventory, option, order=...)
+        "safe_order": site_kind_order(SAFE_ORDER),
+        "safe_order_steps": list(SAFE_ORDER),
         "safe_order_held": held,
-        "safe_order_site_kinds": site_kind_order(SAFE_ORDER),
         "step_site_kinds": dict(STEP_SITE_KIND),
-        "unsafe_orders": [{"name": name, "steps": list(steps)} for name, steps in UNSAFE_ORDERS.items()],
+        "unsafe_orders": [{"name": name, "steps": list(steps), "site_kinds": site_kind_order(steps)}
+                          for name, steps in UNSAFE_ORDERS.items()],
     }
 
 
