@@ -296,16 +296,20 @@ class Analysis:
     def _collect(self, scope: Scope) -> None:
         scope.nodes = scope_nodes(scope.body)
         module = scope.module
+        attr_names, name_ids = scope.attr_names, scope.name_ids
         for node in scope.nodes:
-            if isinstance(node, ast.Attribute):
-                scope.attr_names.add(node.attr)
+            t = type(node)
+            if t is ast.Name:
+                name_ids.add(node.id)
                 continue
-            if isinstance(node, ast.Name):
-                scope.name_ids.add(node.id)
+            if t is ast.Attribute:
+                attr_names.add(node.attr)
                 continue
-            if isinstance(node, ast.Constant):
-                if isinstance(node.value, str) and node.value.startswith(EVENT_PREFIX):
+            if t is ast.Constant:
+                if type(node.value) is str and node.value.startswith(EVENT_PREFIX):
                     scope.has_event_literal = True
+                continue
+            if t is ast.Call or t is ast.keyword or t is ast.arguments or t is ast.arg or t is ast.Expr:
                 continue
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._add_import(module, node)
