@@ -107,7 +107,10 @@ def _url_flow(site: Site, option: str) -> dict:
 
 def _webhook(site: Site, option: str) -> dict:
     d = site.detail
-    matches = ", ".join(d.get("matches_on", [])) or "nothing recognised"
+    matches = ", ".join(d.get("matches_on", []))
+    if not matches and d.get("metadata_keys_named"):
+        matches = "metadata " + "/".join(d["metadata_keys_named"]) + " (as named, not yet scanned)"
+    matches = matches or "nothing recognised"
     if option == "payment_links":
         change = (f"Today matches on {matches}. Accept both shapes before cut-over: sessions created by the old helper "
                   "and sessions created by a Payment Link (same metadata.order_id, plus payment_link=plink_...). Keep "
@@ -137,13 +140,14 @@ def _template(site: Site, option: str) -> dict:
 
 def _doc(site: Site, option: str) -> dict:
     text = site.detail.get("text", "")
+    what = f"the lifetime statement {text!r}" if text else "every statement of how long a checkout session or link lives"
     if option == "payment_links":
         new = "payment links stay valid until deactivated (active=false) after payment or cancellation"
     elif option == "lazy_mint":
         new = "the emailed /pay/ link does not expire; each click mints a Checkout Session that lives at most 24 h"
     else:
         new = "Checkout Sessions expire at most 24 h after creation (Stripe limit); links in older emails are dead"
-    return {"change": f"Rewrite the lifetime statement ({text!r}) to say: {new}.",
+    return {"change": f"Rewrite {what} to say: {new}.",
             "verify": "Review: no remaining statement that a checkout session lasts longer than 24 hours (rescan lists none)."}
 
 
