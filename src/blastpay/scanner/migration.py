@@ -109,7 +109,7 @@ def _webhook(site: Site, option: str) -> dict:
     d = site.detail
     matches = ", ".join(d.get("matches_on", []))
     if not matches and d.get("metadata_keys_named"):
-        matches = "metadata " + "/".join(d["metadata_keys_named"]) + " (as named, not yet scanned)"
+        matches = "metadata " + "/".join(d["metadata_keys_named"]) + " (implied by the spike, not yet scanned)"
     matches = matches or "nothing recognised"
     if option == "payment_links":
         change = (f"Today matches on {matches}. Accept both shapes before cut-over: sessions created by the old helper "
