@@ -636,7 +636,7 @@ def summary(cells: list[Cell]) -> dict[str, Any]:
 
 def short_label(cell: Cell) -> str:
     if not cell.money_safe:
-        return "money!"
+        return "money\nwrong"
     if not cell.parent_can_pay:
         return "no way\nto pay"
     if any(v.startswith(DOUBLE_CHARGE_REPORTED) for v in cell.violations):

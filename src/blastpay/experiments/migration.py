@@ -91,6 +91,8 @@ INFEASIBLE = {"ttl_30d": "Stripe refuses expires_at 30 days after creation (at m
 
 DEAD_LINK, STRANDED, DOUBLE_CHARGE = "dead_link", "stranded", "double_charge"
 VIOLATION_KINDS = (PAYMENT_WITHOUT_PAID_ORDER, DOUBLE_CHARGE, PAID_ORDER_WITHOUT_PAYMENT, DEAD_LINK, STRANDED)
+SHORT_LABELS = {PAYMENT_WITHOUT_PAID_ORDER: "unmatched payment", DOUBLE_CHARGE: "paid twice",
+                PAID_ORDER_WITHOUT_PAYMENT: "paid, no money", DEAD_LINK: "dead link", STRANDED: "stranded"}
 
 
 class MigrationError(ValueError):
@@ -366,7 +368,7 @@ def figure(records: list[Rehearsal]):
     for i, v in enumerate(variants):
         for j, n in enumerate(names):
             counts = {k: c for k, c in by[(v, n)].counts().items() if c}
-            label = "\n".join(f"{k.replace('_', ' ')} {c}" for k, c in counts.items()) or "0"
+            label = "\n".join(f"{SHORT_LABELS[k]} x{c}" for k, c in counts.items()) or "0"
             ax.text(j, i, label, ha="center", va="center", fontsize=6.5)
     ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=20, ha="right", fontsize=7.5)
     ax.set_yticks(range(len(variants)), variants, fontsize=8)
