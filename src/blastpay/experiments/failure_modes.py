@@ -1,8 +1,9 @@
 """Failure modes: every flow variant run with one fault injected, and the money invariant checked after.
 
-A cell is one (fault, variant) pair: a fresh emulator and flow, a few orders blasted, the fault
+A cell is one (fault, variant) pair: a few orders of their own (a product named after the fault) blasted
+on the variant's emulator and flow (a variant's cells run one after another on one flow), the fault
 injected around the parents' clicks and payments, the automatic recovery given time to run (Stripe's
-webhook retries over simulated days), and then ``check_invariants``. Each cell records what the
+webhook retries over simulated days), and then ``check_invariants`` on the cell's orders. Each cell records what the
 parent saw, whether money and order state stayed right, whether the parent still has a working way
 to pay, and what recovers the order.
 

@@ -50,7 +50,7 @@ from blastpay.experiments.failure_modes import (
 )
 from blastpay.flows.checkout_session import checkout_session_params
 from blastpay.flows.email_link import send_link
-from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL, VARIANTS, Flow, build_flow
+from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL, VARIANTS, build_flow
 from blastpay.flows.orders import CHECKOUT_SESSION, PAID, PENDING, OrderSpec, OrderView
 from blastpay.flows.webhook_matcher import EXPIRY_EVENT, PAYMENT_EVENTS
 from blastpay.scanner.inventory import EXPIRES_AT, SESSION_CREATE, WEBHOOK_HANDLER
