@@ -13,12 +13,7 @@ _top_module = importlib.util.module_from_spec(_top)
 _top.loader.exec_module(_top_module)
 require_or_skip = _top_module.require_or_skip  # outside CI skip with a reason, in CI fail
 
-HOUR, DAY = 3600, 86400
-POSTGRES_ENV = "DATABASE_URL_POSTGRES"
-
-
-def spec(player_id=1, amount=15000, product_id="utah-invitational-2026", parent_id=111):
-    return OrderSpec(parent_id=parent_id, player_id=player_id, product_id=product_id, amount=amount, currency="usd")
+from reliability_helpers import DAY, HOUR, POSTGRES_ENV, spec  # noqa: F401  (re-exported for fixtures below)
 
 
 @pytest.fixture

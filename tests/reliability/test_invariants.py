@@ -4,7 +4,7 @@ violations of each kind."""
 import pytest
 from sqlalchemy import update
 
-from conftest import DAY, HOUR, spec
+from reliability_helpers import DAY, HOUR, spec
 
 from blastpay.flows.harness import VARIANTS
 from blastpay.flows.orders import Order, OrderStore, OutboundEmail, StripeObject

@@ -47,7 +47,10 @@ CHECKOUT_SESSION, PAYMENT_LINK, RECOVERY_URL = "checkout_session", "payment_link
 # A live object the store no longer hands out; its Stripe-side retirement is queued as a task.
 RETIRED = "retired"
 
-_ORDER_REF = re.compile(r"^order_([1-9][0-9]{0,17})$")
+# Order ids are INTEGER columns: a reference or metadata value beyond this range names no order (and must not
+# reach the database, where PostgreSQL would refuse it).
+MAX_ORDER_ID = 2**31 - 1
+_ORDER_REF = re.compile(r"^order_([1-9][0-9]{0,9})$")
 
 
 class StoreError(ValueError):
@@ -197,7 +200,9 @@ def parse_order_reference(value: object) -> Optional[int]:
     if not isinstance(value, str):
         return None
     match = _ORDER_REF.match(value)
-    return int(match.group(1)) if match else None
+    if not match or int(match.group(1)) > MAX_ORDER_ID:
+        return None
+    return int(match.group(1))
 
 
 def order_metadata(order: OrderView) -> dict[str, str]:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from blastpay.flows.orders import (
     CANCELED,
+    MAX_ORDER_ID,
     PAID,
     RECOVERY_URL,
     Order,
@@ -97,13 +98,20 @@ def verify_event(payload: bytes, sig_header: Optional[str], secrets: Sequence[st
     if not (isinstance(event, dict) and isinstance(event.get("id"), str) and isinstance(event.get("type"), str)
             and isinstance(obj, dict) and isinstance(obj.get("id"), str)):
         raise WebhookRejected("payload is not a Stripe event with data.object")
+    # Stripe's ids are short; longer values are not Stripe's and would not fit the columns they are kept in.
+    if len(event["id"]) > 255 or len(event["type"]) > 100 or len(obj["id"]) > 200:
+        raise WebhookRejected("event id, type or object id is longer than any Stripe id")
     return event
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _metadata_order_id(obj: dict[str, Any]) -> Optional[int]:
     metadata = obj.get("metadata")
     value = metadata.get("order_id") if isinstance(metadata, dict) else None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+    if isinstance(value, str) and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ORDER_ID:
         return int(value)
     return None
 
@@ -190,7 +198,7 @@ class WebhookMatcher:
         if order.status == CANCELED:
             return anomaly("paid_canceled_order", f"{obj['id']} paid {total} {currency} for canceled order "
                                                   f"{order.id} (matched by {key})")
-        if total != order.amount or (currency or "").lower() != order.currency:
+        if total != order.amount or (currency if isinstance(currency, str) else "").lower() != order.currency:
             return anomaly("amount_mismatch", f"{obj['id']} paid {total} {currency} for order {order.id} "
                                               f"of {order.amount} {order.currency}; order left pending")
         if not mark_paid(session, order.id, stripe_object_id=obj["id"], now=now):  # pragma: no cover - row is locked
@@ -208,8 +216,11 @@ class WebhookMatcher:
             set_object_status(session, obj["id"], "expired")
             order_id, _ = match_order(session, obj)
             event_row.order_id = order_id
-            recovery = (obj.get("after_expiration") or {}).get("recovery") or {}
+            recovery = _mapping(_mapping(obj.get("after_expiration")).get("recovery"))
             url = recovery.get("url")
+            expires = recovery.get("expires_at")
+            if not isinstance(expires, int) or isinstance(expires, bool):
+                expires = None
             if order_id is None:
                 return WebhookOutcome(event_id, etype, "expired", None)
             order = lock_order(session, order_id)
@@ -218,11 +229,11 @@ class WebhookMatcher:
             order.pending_reason = f"checkout session {obj['id']} expired unpaid"
             if not isinstance(url, str) or not url:
                 return WebhookOutcome(event_id, etype, "expired", order_id)
-            order.pending_reason += f"; recovery URL emailed, usable until {recovery.get('expires_at')}"
+            order.pending_reason += f"; recovery URL emailed, usable until {expires}"
             if session.scalars(select(StripeObject.id).where(StripeObject.stripe_id == f"{obj['id']}#recovery")).first():
                 return WebhookOutcome(event_id, etype, "expired", order_id)
             add_stripe_object(session, kind=RECOVERY_URL, stripe_id=f"{obj['id']}#recovery", url=url, status="active",
-                              now=now, order_id=order_id, expires_at=recovery.get("expires_at"))
+                              now=now, order_id=order_id, expires_at=expires)
             session.add(OutboundEmail(order_id=order_id, kind="recovery", url=url, sent_at=now))
             event_row.outcome = "recovery_emailed"
             return WebhookOutcome(event_id, etype, "recovery_emailed", order_id)

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import DAY, HOUR
+from reliability_helpers import DAY, HOUR
 from rig import Rig
 
 from blastpay.emulator.webhooks import signature_header
