@@ -52,6 +52,7 @@ def _normalise_notebook(nb) -> None:
 
 
 def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeout: int = 600) -> None:
+    """Run one notebook headless in its own kernel; the kernel gets `env` (the process's own is untouched)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -60,17 +61,18 @@ def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeou
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for a broken file
         raise PipelineError(f"{path}: unreadable notebook: {exc}") from None
-    name = path.stem
-    saved = dict(os.environ)
-    os.environ.update(env)
-    os.environ["BLASTPAY_NOTEBOOK"] = name
-    os.environ["BLASTPAY_EVIDENCE_DIR"] = str(evidence_dir)
-    os.environ["BLASTPAY_ROOT"] = str(config.ROOT)
+    kernel_env = {
+        **os.environ,
+        **env,
+        "BLASTPAY_NOTEBOOK": path.stem,
+        "BLASTPAY_EVIDENCE_DIR": str(evidence_dir),
+        "BLASTPAY_ROOT": str(config.ROOT),
+    }
     try:
         client = NotebookClient(
             nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
         )
-        client.execute()
+        client.execute(env=kernel_env, cwd=str(path.parent))
     except CellExecutionError as exc:
         cell = _failing_cell(nb)
         last = ANSI.sub("", str(exc)).strip().splitlines()
@@ -78,13 +80,78 @@ def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeou
         raise PipelineError(f"{path}: cell {cell} raised: {detail.strip()}") from None
     except Exception as exc:
         raise PipelineError(f"{path}: notebook could not run: {type(exc).__name__}: {exc}") from None
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     _normalise_notebook(nb)
     out = evidence_dir / EXECUTED_NOTEBOOKS / path.name
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
+
+
+def needs(path: Path) -> list[str]:
+    """The notebooks (stems) whose evidence this one reads, from its metadata `blastpay.needs`."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:
+        raise PipelineError(f"{path}: unreadable notebook: {exc}") from None
+    return list(nb.metadata.get("blastpay", {}).get("needs", []))
+
+
+def run_notebooks(
+    books: list[Path], evidence_dir: Path, env: dict[str, str], progress: Callable[[str], None], workers: int = 2
+) -> None:
+    """Run the notebooks, at most `workers` at a time, each only after the notebooks it needs.
+
+    Numbered order is the tie-break; a notebook may only need lower-numbered ones. The first failure stops
+    the run (notebooks already running finish; none starts after it).
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    stems = [b.stem for b in books]
+    deps = {b.stem: needs(b) for b in books}
+    for stem, wanted in deps.items():
+        bad = [w for w in wanted if w not in stems or stems.index(w) >= stems.index(stem)]
+        if bad:
+            raise PipelineError(f"notebooks/{stem}.ipynb: needs {', '.join(bad)}, which is not an earlier notebook")
+    by_stem = {b.stem: b for b in books}
+    done: set[str] = set()
+    started: dict = {}
+    failure: PipelineError | None = None
+    t_start = {stem: 0.0 for stem in stems}
+
+    def run(stem: str) -> str:
+        t_start[stem] = time.perf_counter()
+        execute_notebook(by_stem[stem], evidence_dir, env)
+        return stem
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = list(stems)
+        while pending or started:
+            if failure is None:
+                for stem in list(pending):
+                    if len(started) >= workers:
+                        break
+                    if all(d in done for d in deps[stem]):
+                        pending.remove(stem)
+                        progress(f"[{stems.index(stem) + 1}/{len(stems)}] notebooks/{stem}.ipynb ...")
+                        started[pool.submit(run, stem)] = stem
+            else:
+                pending.clear()
+            if not started:
+                break
+            finished, _ = wait(list(started), return_when=FIRST_COMPLETED)
+            for future in finished:
+                stem = started.pop(future)
+                try:
+                    future.result()
+                except PipelineError as exc:
+                    failure = failure or exc
+                    continue
+                done.add(stem)
+                progress(f"[{stems.index(stem) + 1}/{len(stems)}] {stem}.ipynb done in "
+                         f"{time.perf_counter() - t_start[stem]:.1f} s")
+    if failure is not None:
+        raise failure
 
 
 def _failing_cell(nb) -> int | str:
@@ -156,7 +223,9 @@ class GenerateResult:
     docs: dict[str, bytes]
 
 
-def generate(stage: Path, *, full: bool = False, progress: Callable[[str], None] = print) -> GenerateResult:
+def generate(
+    stage: Path, *, full: bool = False, progress: Callable[[str], None] = print, workers: int = 2
+) -> GenerateResult:
     """Run every notebook into stage/evidence and render the documents into stage/docs."""
     from .render import RenderError, render_documents
     from .sources import SourcesError, load_registry
@@ -169,12 +238,7 @@ def generate(stage: Path, *, full: bool = False, progress: Callable[[str], None]
     env = params.env()
     if full:
         env["BLASTPAY_FULL"] = "1"
-    books = notebooks()
-    for index, path in enumerate(books, 1):
-        t0 = time.perf_counter()
-        progress(f"[{index}/{len(books)}] {path.relative_to(config.ROOT)} ...")
-        execute_notebook(path, evidence_dir, env)
-        progress(f"[{index}/{len(books)}] {path.name} done in {time.perf_counter() - t0:.1f} s")
+    run_notebooks(notebooks(), evidence_dir, env, progress, workers=workers)
     write_manifest(evidence_dir, params)
     try:
         docs = render_documents(evidence_dir)

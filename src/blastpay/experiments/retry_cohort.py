@@ -176,6 +176,25 @@ def decision_metric(summary: pd.DataFrame) -> dict[str, float | None]:
     return out
 
 
+def by_delay(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Sessions per paid order per variant, for each return delay ("2", "26": hours)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for r in summary.itertuples():
+        value = None if pd.isna(r.sessions_per_paid_order) else float(r.sessions_per_paid_order)
+        out.setdefault(r.variant, {})[f"{r.return_after_hours:g}"] = value
+    return out
+
+
+def blast_refusals(per_parent: pd.DataFrame) -> dict[str, str]:
+    """What the Stripe API answered, for variants whose blast minted nothing (every order pending with the answer)."""
+    out = {}
+    for variant, rows in per_parent.groupby("variant"):
+        reasons = set(rows["pending_reason"])
+        if len(reasons) == 1 and next(iter(reasons)).startswith("checkout session not created"):
+            out[variant] = next(iter(reasons))
+    return out
+
+
 def figure(summary: pd.DataFrame):
     import matplotlib
 
