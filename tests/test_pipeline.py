@@ -64,8 +64,8 @@ def test_the_adr_cites_only_registry_ids_and_lists_their_urls(fresh_stage):
 
 @pytest.fixture
 def scratch_repo(tmp_path, repo_root):
-    for rel in ("experiments", "notebooks"):
-        shutil.copytree(repo_root / rel, tmp_path / rel)
+    for rel in ("experiments", "notebooks", "src"):
+        shutil.copytree(repo_root / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (tmp_path / "evidence").mkdir()
     (tmp_path / "evidence" / "sentinel.txt").write_text("committed evidence\n")
     (tmp_path / "docs").mkdir()
@@ -90,10 +90,10 @@ def test_a_notebook_that_raises_stops_the_run_naming_it_and_writes_nothing(scrat
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('broken input')")]
-    nbformat.write(nb, str(scratch_repo / "notebooks" / "99-broken.ipynb"))
+    nbformat.write(nb, str(scratch_repo / "notebooks" / "00-broken.ipynb"))
     result = _blastpay(scratch_repo, "evidence")
     assert result.returncode != 0
-    assert "99-broken.ipynb: cell 2 raised" in result.stderr
+    assert "00-broken.ipynb: cell 2 raised" in result.stderr
     assert "ValueError" in result.stderr and "broken input" in result.stderr
     assert _untouched(scratch_repo)
 

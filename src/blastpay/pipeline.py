@@ -70,7 +70,8 @@ def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeou
     }
     try:
         client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter on stderr
         )
         client.execute(env=kernel_env, cwd=str(path.parent))
     except CellExecutionError as exc:

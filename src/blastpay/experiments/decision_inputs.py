@@ -108,7 +108,7 @@ def figure(decision: Any, dims: list):
 
     variants = sorted(decision.scores, key=lambda v: decision.scores[v])
     total_weight = sum(d.weight for d in dims)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = plt.subplots(figsize=(11, 4.2))
     left = [0.0] * len(variants)
     colours = plt.get_cmap("tab10").colors
     for i, dim in enumerate(dims):
@@ -120,7 +120,7 @@ def figure(decision: Any, dims: list):
     ax.set_xlim(0, 1.08)
     ax.set_xlabel("weighted score (1 = best on every metric)")
     ax.set_title(f"Decision model: {decision.recommended_variant} scores highest")
-    ax.legend(fontsize=7, loc="lower right", framealpha=0.95)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.95)
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

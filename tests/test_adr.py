@@ -1,0 +1,100 @@
+"""The rendered ADR: one recommendation, every number traceable, and prose that cannot contradict the evidence."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from blastpay import config
+from blastpay.decision import Dimension, decide, load_weights
+from blastpay.experiments import decision_inputs
+from blastpay.narrative_guard import evidence_values, registry_values, untraceable_numbers
+from blastpay.render import RenderError, render_documents
+from blastpay.sources import load_registry
+
+ADR = "docs/adr-payment-blast-pattern.md"
+
+
+@pytest.fixture(scope="module")
+def adr(fresh_stage):
+    return (fresh_stage / ADR).read_text()
+
+
+def test_exactly_one_recommendation_and_no_hedging(adr):
+    assert len(re.findall(r"^Chosen option: ", adr, re.M)) == 1
+    assert "it depends" not in adr.lower()
+    decision = json.loads((config.ROOT / "evidence/decision/decision.json").read_text())
+    assert f'Chosen option: **"' in adr and decision["recommended_option_title"] in adr
+
+
+def test_every_number_in_the_adr_traces_to_evidence_or_a_cited_source(adr, fresh_stage):
+    registry = load_registry(config.SOURCES_DIR)
+    cited = set(re.findall(r"\[([a-z0-9][a-z0-9-]+)\]", adr)) & set(registry.ids())
+    allowed = evidence_values(fresh_stage / "evidence") | registry_values(registry, cited)
+    assert untraceable_numbers(adr, allowed) == []
+    numbers = re.findall(r"\d+\.\d+%", adr)
+    assert len(numbers) > 20, "the ADR should quote its evidence"
+
+
+def test_the_summary_fits_one_screen_and_says_what_why_and_cost(adr):
+    summary = adr.split("## Summary for Lucas", 1)[1].split("\n## ", 1)[0]
+    assert len(summary.strip().splitlines()) <= 45
+    for part in ("**What we do.**", "**Why.**", "**What it costs.**", "**How sure.**"):
+        assert part in summary
+
+
+def _copy_evidence(fresh_stage, tmp_path):
+    shutil.copytree(fresh_stage / "evidence", tmp_path / "evidence")
+    return tmp_path / "evidence"
+
+
+def test_evidence_that_picks_another_option_makes_rendering_fail_naming_the_contradiction(fresh_stage, tmp_path):
+    evidence = _copy_evidence(fresh_stage, tmp_path)
+    path = evidence / "decision" / "decision.json"
+    decision = json.loads(path.read_text())
+    decision["recommended_option"] = "payment_links"
+    decision["recommended_variant"] = "payment_link_per_order"
+    path.write_text(json.dumps(decision))
+    with pytest.raises(RenderError, match=r"adr.md.j2:\d+: NarrativeError: the prose argues for 'Lazy-mint"):
+        render_documents(evidence)
+
+
+def test_a_weight_change_that_flips_the_winner_fails_the_render(fresh_stage, tmp_path):
+    evidence = _copy_evidence(fresh_stage, tmp_path)
+    dims = load_weights(config.EXPERIMENTS_DIR / "weights.yaml")
+    metrics, infeasible = decision_inputs.collect(evidence)
+    # Weigh nothing but operational complexity: fewer moving parts and Stripe calls win.
+    heavy = [Dimension(d.name, 10.0 if d.name == "operational_complexity" else 0.0, d.why, d.metrics) for d in dims]
+    flipped = decide(metrics["central"], heavy, infeasible)
+    assert flipped.recommended_option != "lazy_mint"
+    path = evidence / "decision" / "decision.json"
+    decision = json.loads(path.read_text())
+    decision.update(recommended_option=flipped.recommended_option, recommended_variant=flipped.recommended_variant)
+    path.write_text(json.dumps(decision))
+    with pytest.raises(RenderError, match="but the evidence recommends"):
+        render_documents(evidence)
+
+
+def test_a_number_typed_into_the_prose_fails_the_render(fresh_stage, tmp_path, monkeypatch):
+    evidence = _copy_evidence(fresh_stage, tmp_path)
+    templates = tmp_path / "templates"
+    shutil.copytree(config.TEMPLATES_DIR, templates)
+    adr = templates / "adr.md.j2"
+    adr.write_text(adr.read_text().replace("## Context and Problem Statement",
+                                           "## Context and Problem Statement\n\nSome 97.3% of parents pay late.\n"))
+    monkeypatch.setattr(config, "TEMPLATES_DIR", templates)
+    with pytest.raises(RenderError, match=r"numbers not traceable .*'97.3%'"):
+        render_documents(evidence)
+
+
+def test_option_3_gets_no_follow_up_issue(fresh_stage, tmp_path):
+    from blastpay.render import EvidenceView, _followup
+
+    evidence = _copy_evidence(fresh_stage, tmp_path)
+    assert (fresh_stage / "docs" / "follow-up-feature-issue.md").read_text().startswith("# ")
+    path = evidence / "decision" / "decision.json"
+    decision = json.loads(path.read_text())
+    decision.update(recommended_option="ttl_30d", recommended_variant="ttl_24h")
+    path.write_text(json.dumps(decision))
+    assert _followup(EvidenceView(evidence), load_registry(config.SOURCES_DIR)) is None
