@@ -45,6 +45,7 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "evidence_hash": evidence_hash(ev.root),
         "facts": ev("stripe-facts/facts.json"),
         "rules": ev("stripe-facts/emulator_rules.json"),
+        "rule_rows": read_csv(ev, "stripe-facts/emulator_rules.csv"),
         "decision": decision,
         "chosen": chosen,
         "today": today,

@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     ev = sub.add_parser("evidence", help="run the notebooks headless, regenerate evidence/ and render the ADR")
-    ev.add_argument("--full", action="store_true", help="also run the large sweeps (1,000,000 parents per scenario)")
+    ev.add_argument("--full", action="store_true",
+                    help="run the large sweeps instead (1,000,000 parents per scenario, every browser journey, "
+                    "literal replays), with progress bars; written to evidence-full/, not over the committed evidence")
     ev.set_defaults(func=_evidence)
     ck = sub.add_parser("check", help="fail (exit 1) if committed evidence or documents differ from a regeneration")
     ck.add_argument("--quiet", action="store_true", help="print only the verdict")

@@ -280,12 +280,24 @@ def install(stage: Path, root: Path) -> None:
             dest.unlink()  # the evidence no longer calls for this document
 
 
+FULL_DIR = "evidence-full"
+
+
 def run_evidence(*, full: bool = False, progress: Callable[[str], None] = print) -> GenerateResult:
+    """Regenerate into a staging tree and move it into place. The committed evidence is the default run's;
+    `full` (the large sweeps) goes to evidence-full/ (not committed), with the documents rendered from it."""
     root = config.ROOT
     stage = Path(tempfile.mkdtemp(prefix=".evidence-stage-", dir=root))
     try:
         result = generate(stage, full=full, progress=progress)
-        install(stage, root)
+        if full:
+            target = root / FULL_DIR
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(stage, target)
+            stage.mkdir()  # so the cleanup below has something to remove
+            progress(f"full-sweep evidence and documents written to {FULL_DIR}/ (the committed evidence/ is untouched)")
+        else:
+            install(stage, root)
         return result
     finally:
         shutil.rmtree(stage, ignore_errors=True)
