@@ -41,13 +41,24 @@ def package_versions() -> dict[str, str]:
 
 
 def _normalise_notebook(nb) -> None:
-    """Drop what changes from run to run (timings, kernel ids) so the executed copy is reproducible."""
+    """Drop what changes from run to run or machine to machine (timings, kernel ids, stderr: warnings and
+    progress bars, which quote absolute paths) so the executed copy is reproducible from any checkout."""
+    root = str(config.ROOT)
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = {"display_name": "blastpay (.venv)", "language": "python", "name": "python3"}
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
         cell.pop("id", None)
+        if cell.get("cell_type") != "code":
+            continue
+        cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        for output in cell.outputs:
+            if "text" in output:
+                output["text"] = output["text"].replace(root, "<repo>")
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output["data"][mime] = value.replace(root, "<repo>")
     nb.nbformat_minor = 4
 
 
