@@ -22,6 +22,25 @@ def fresh_stage(tmp_path_factory):
     return stage
 
 
+@pytest.fixture
+def make_flow():
+    """build_flow over a fresh seeded emulator; every flow is closed after the test."""
+    from blastpay.emulator import Emulator
+    from blastpay.flows.harness import build_flow
+
+    made = []
+
+    def make(variant, **kwargs):
+        emu = Emulator(seed=0)
+        flow = build_flow(variant, emulator=emu, **kwargs)
+        made.append(flow)
+        return emu, flow
+
+    yield make
+    for flow in made:
+        flow.close()
+
+
 def require_or_skip(condition: bool, reason: str) -> None:
     """Outside CI a missing system service skips with a printed reason; in CI it fails."""
     if condition:

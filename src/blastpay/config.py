@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
+from .yaml_input import read_mapping
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -55,16 +55,7 @@ class RunParams:
 
 def load_run_params(path: Path = RUN_PARAMS_FILE) -> RunParams:
     """Read experiments/run.yaml: `as_of` (ISO date used instead of "now") and `seed`."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: missing run parameters file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with as_of and seed")
+    data = read_mapping(path, ConfigError, "run parameters file")
     as_of, seed = data.get("as_of"), data.get("seed")
     if not isinstance(as_of, date):
         raise ConfigError(f"{path}: as_of must be an ISO date (YYYY-MM-DD), got {as_of!r}")

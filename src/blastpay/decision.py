@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .config import ConfigError
+from .yaml_input import read_mapping
 
 # Which spike option each implemented variant belongs to.
 OPTION_OF: dict[str, str] = {
@@ -69,15 +69,8 @@ class Decision:
 
 
 def load_weights(path: Path) -> list[Dimension]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: weights file missing") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
-    dims = (data or {}).get("dimensions") if isinstance(data, dict) else None
+    data = read_mapping(path, ConfigError, "weights file")
+    dims = data.get("dimensions")
     if not isinstance(dims, dict) or not dims:
         raise ConfigError(f"{path}: expected a `dimensions` mapping")
     out = []

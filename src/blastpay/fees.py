@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
-import yaml
+from blastpay.yaml_input import read_mapping
 
 OPTIONS = ("payment_links", "lazy_mint", "checkout_ttl", "invoicing")
 METHODS = ("card", "ach_debit")
@@ -188,14 +188,7 @@ def surcharge_evidence(registry: Any) -> pd.DataFrame:
 
 def load_fee_params(path: Path) -> dict[str, Any]:
     """Read experiments/fees.yaml and check it."""
-    try:
-        cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FeeError(f"{path}: fee parameters file not found") from None
-    except yaml.YAMLError as exc:
-        raise FeeError(f"{path}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(cfg, dict):
-        raise FeeError(f"{path}: expected a mapping")
+    cfg = read_mapping(path, FeeError, "fee parameters file")
     for key in ("amounts_usd", "recurring", "payment_method_mix", "stripe_tax", "post_payment_invoice",
                 "orders_per_blast"):
         if key not in cfg:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-import yaml
 from scipy.optimize import least_squares
 from scipy.special import ndtr
+from blastpay.yaml_input import read_mapping
 
 COMPONENTS = ("attentive", "daily_check", "deferred")
 SCENARIOS = ("optimistic", "central", "pessimistic")
@@ -195,14 +195,7 @@ class LatencyModel:
 
 def load_scenarios(path: Path) -> dict[str, Any]:
     """Read experiments/latency_scenarios.yaml and check its shape."""
-    try:
-        cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: latency scenarios file not found") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(cfg, dict):
-        raise ScenarioError(f"{path}: expected a mapping")
+    cfg = read_mapping(path, ScenarioError, "latency scenarios file")
     for key in ("target_sd", "prior_log_sd", "tolerance", "components", "scenarios"):
         if key not in cfg:
             raise ScenarioError(f"{path}: missing {key}")

@@ -3,33 +3,12 @@ import os
 from pathlib import Path
 
 import pytest
-
-from blastpay.emulator import Emulator
-from blastpay.flows.harness import build_flow
-from blastpay.flows.orders import OrderSpec
+from reliability_helpers import POSTGRES_ENV
 
 _top = importlib.util.spec_from_file_location("tests_top_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
 _top_module = importlib.util.module_from_spec(_top)
 _top.loader.exec_module(_top_module)
 require_or_skip = _top_module.require_or_skip  # outside CI skip with a reason, in CI fail
-
-from reliability_helpers import DAY, HOUR, POSTGRES_ENV, spec  # noqa: F401  (re-exported for fixtures below)
-
-
-@pytest.fixture
-def make_flow():
-    """build_flow over a fresh seeded emulator; every flow is closed after the test."""
-    made = []
-
-    def make(variant, **kwargs):
-        emu = Emulator(seed=0)
-        flow = build_flow(variant, emulator=emu, **kwargs)
-        made.append(flow)
-        return emu, flow
-
-    yield make
-    for flow in made:
-        flow.close()
 
 
 @pytest.fixture
