@@ -285,6 +285,8 @@ def fuzz_app(rig: "RaceRig", web: Any, *, cases: int, seed: int) -> FuzzResult:
                 chars = list(token)
                 for _ in range(rng.randint(1, 4)):
                     chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+                if chars == list(token):  # every replacement hit the same character: change one for sure
+                    chars[-1] = "A" if chars[-1] != "A" else "B"
                 candidate = "".join(chars)
             else:
                 candidate = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 200)))
