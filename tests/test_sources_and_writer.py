@@ -89,3 +89,13 @@ def test_template_errors_name_the_template_and_line(tmp_path, monkeypatch):
     (tmp_path / "s.md.j2").write_text("ok\nok\n{% if %}\n")
     with pytest.raises(RenderError, match=r"s.md.j2:3: TemplateSyntaxError"):
         render_template("s.md.j2", {})
+
+
+def test_figures_convert_between_units_and_refuse_the_rest(tmp_path):
+    text = GOOD.replace("0.5, unit: share", "2.9, unit: percent") + GOOD.replace("a-fact", "lifetime").replace(
+        "0.5, unit: share", "30, unit: days")
+    reg = _registry(tmp_path, text)
+    assert reg.figure_in("a-fact", "share") == 2.9 / 100.0
+    assert reg.figure_in("lifetime", "hours") == 720.0
+    with pytest.raises(SourcesError, match="source 'lifetime' has unit 'days'; usd or cents expected"):
+        reg.figure_in("lifetime", "usd")

@@ -32,7 +32,6 @@ sessions minted, and `stranded` (clicked at least once, never paid, and the last
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -127,13 +126,12 @@ def variant_specs(registry: Any, *, reuse_margin_h: float = LAZY_MINT_REUSE_MARG
 
 
 def _hours(registry: Any, source_id: str) -> float:
-    fig = registry.get(source_id).get("figure") or {}
-    unit, value = fig.get("unit"), registry.figure(source_id)
-    if unit == "hours":
-        return value
-    if unit == "days":
-        return value * 24.0
-    raise BlastModelError(f"source {source_id!r} has unit {unit!r}; hours or days expected")
+    from blastpay.sources import SourcesError
+
+    try:
+        return registry.figure_in(source_id, "hours")
+    except SourcesError as exc:
+        raise BlastModelError(str(exc)) from None
 
 
 def _default_registry() -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
+from blastpay.sources import SourcesError
 from blastpay.yaml_input import read_mapping
 
 OPTIONS = ("payment_links", "lazy_mint", "checkout_ttl", "invoicing")
@@ -45,24 +46,19 @@ class FeeError(ValueError):
     """Bad fee input or a registry figure in an unexpected unit."""
 
 
+def _figure(registry: Any, sid: str, unit: str) -> float:
+    try:
+        return registry.figure_in(sid, unit)
+    except SourcesError as exc:
+        raise FeeError(str(exc)) from None
+
+
 def _fraction(registry: Any, sid: str) -> float:
-    unit = (registry.get(sid).get("figure") or {}).get("unit")
-    value = registry.figure(sid)
-    if unit == "percent":
-        return value / 100.0
-    if unit == "share":
-        return value
-    raise FeeError(f"source {sid!r} has unit {unit!r}; percent or share expected")
+    return _figure(registry, sid, "share")
 
 
 def _usd(registry: Any, sid: str) -> float:
-    unit = (registry.get(sid).get("figure") or {}).get("unit")
-    value = registry.figure(sid)
-    if unit == "usd":
-        return value
-    if unit == "cents":
-        return value / 100.0
-    raise FeeError(f"source {sid!r} has unit {unit!r}; usd or cents expected")
+    return _figure(registry, sid, "usd")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import ndtr
 from blastpay.yaml_input import read_mapping
+from blastpay.sources import SourcesError
 
 COMPONENTS = ("attentive", "daily_check", "deferred")
 SCENARIOS = ("optimistic", "central", "pessimistic")
@@ -34,17 +35,10 @@ class ScenarioError(ValueError):
 
 def share_of(registry: Any, source_id: str) -> float:
     """A registry figure as a fraction: unit share as is, percent divided by 100."""
-    entry = registry.get(source_id)
-    fig = entry.get("figure")
-    if not fig:
-        raise ScenarioError(f"source {source_id!r} has no figure")
-    unit = fig.get("unit")
-    value = registry.figure(source_id)
-    if unit == "share":
-        return value
-    if unit == "percent":
-        return value / 100.0
-    raise ScenarioError(f"source {source_id!r} has unit {unit!r}; a share or percent was expected")
+    try:
+        return registry.figure_in(source_id, "share")
+    except SourcesError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def _cumulative_share(registry: Any, source_id: str) -> float:

@@ -27,6 +27,12 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 REQUIRED = ("id", "title", "url", "quote", "read")
 OPTIONAL = ("via", "secondary", "figure", "figure_context", "note")
 UNITS = {"share", "percent", "usd", "cents", "hours", "days", "count", "seconds"}
+# The units a figure can be read in, and for each the stored units it converts from: (multiply, divide).
+CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
+    "share": {"share": (1.0, 1.0), "percent": (1.0, 100.0)},
+    "usd": {"usd": (1.0, 1.0), "cents": (1.0, 100.0)},
+    "hours": {"hours": (1.0, 1.0), "days": (24.0, 1.0)},
+}
 
 
 class SourcesError(ValueError):
@@ -53,6 +59,17 @@ class Registry:
         if fig is None:
             raise SourcesError(f"source {source_id!r} ({self.origin[source_id]}) has no figure")
         return float(fig["value"])
+
+    def figure_in(self, source_id: str, unit: str) -> float:
+        """The figure converted to `unit` ("share", "usd" or "hours"); SourcesError if its unit does not convert."""
+        fig = self.get(source_id).get("figure")
+        if fig is None:
+            raise SourcesError(f"source {source_id!r} ({self.origin[source_id]}) has no figure")
+        accepted = CONVERSIONS[unit]
+        if fig.get("unit") not in accepted:
+            raise SourcesError(f"source {source_id!r} has unit {fig.get('unit')!r}; {' or '.join(accepted)} expected")
+        multiply, divide = accepted[fig["unit"]]
+        return float(fig["value"]) * multiply / divide
 
     def __contains__(self, source_id: object) -> bool:
         return source_id in self.entries
