@@ -20,8 +20,11 @@ def postgres_url():
 
     from blastpay.flows.orders import Base
 
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
+    def drop_all() -> None:  # a fresh engine each time: a test may kill every connection it can see
+        engine = create_engine(url)
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+
+    drop_all()
     yield url
-    Base.metadata.drop_all(engine)
-    engine.dispose()
+    drop_all()

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 
 from blastpay.experiments.reliability import LOAD_FILE, load_figures
 
@@ -9,6 +10,7 @@ from blastpay.experiments.reliability import LOAD_FILE, load_figures
 def _benchmark(repo_root):
     spec = importlib.util.spec_from_file_location("pay_route_load", repo_root / "benchmarks" / "pay_route_load.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 
@@ -27,6 +29,7 @@ def test_committed_load_file_has_what_the_notebook_shows(repo_root):
     for run in figures["stores"].values():
         assert {"baseline_404", "rate_50_rps", "rate_200_rps"} <= set(run["figures"])
         assert run["figures"]["rate_200_rps"]["route_p99_ms"] is not None
+        assert run["workers"] >= 1 and len(run["figures"]["rate_200_rps"]["route_p99_ms_each_run"]) == run["runs"]
 
 
 def test_benchmark_percentiles_timing_header_and_click_plan(repo_root):
@@ -47,3 +50,17 @@ def test_benchmark_refuses_bad_arguments_with_one_line(repo_root, capsys):
     assert bench.main(["--rates", "50", "--seconds", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("pay_route_load: ") for line in err)
+
+
+def test_benchmark_pools_runs_and_keeps_each_runs_p99(repo_root):
+    bench = _benchmark(repo_root)
+    calm = bench.Samples(route=[1.0] * 98 + [2.0] * 2, stripe=[0.5] * 80, client=[3.0] * 100, statuses={303: 100},
+                         errors=0, wall=1.0, app_cpu_seconds=0.3, emulator_cpu_seconds=0.03)
+    stalled = bench.Samples(route=[1.0] * 90 + [500.0] * 10, stripe=[0.5] * 80, client=[3.0] * 100,
+                            statuses={303: 98, 503: 2}, errors=1, wall=1.0, app_cpu_seconds=0.5)
+    figures = bench.summarise([calm, stalled])
+    assert figures["runs"] == 2 and figures["requests"] == 201
+    assert figures["route_p99_ms_each_run"] == [2.0, 500.0]  # the stalled run shows as spread
+    assert figures["route_p99_ms"] == 500.0 and figures["route_p50_ms"] == 1.0  # 5% of the pool stalled
+    assert figures["server_errors"] == 2 and figures["errors"] == 1 and figures["minted"] == 160
+    assert figures["app_cpu_ms_per_request"] == round(800 / 201, 3)

@@ -90,3 +90,30 @@ def test_ten_clicks_racing_the_webhook_on_a_paid_session(served):
         assert len(minted) <= 1  # the clicks that beat the webhook share one new session
         after = served._result(order_id, [])
         assert after.order_status == "paid" and after.open_sessions_in_stripe == 0 and after.violations == ()
+
+
+def test_dropped_database_connection_answers_try_again_then_recovers(postgres_url):
+    """The server kills the app's pooled connection (a restart, an admin): the click in flight gets the
+    503 "try again" page with Retry-After, nothing is written, and the parent's retry mints the session."""
+    from sqlalchemy import create_engine, text
+    from fastapi.testclient import TestClient
+
+    rig = RaceRig(postgres_url)
+    try:
+        client = TestClient(rig.app, raise_server_exceptions=False)
+        order_id, token = rig.new_order()
+        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            killed = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        admin.dispose()
+        assert killed >= 1
+        first = client.get(f"/pay/{token}", follow_redirects=False)
+        assert first.status_code == 503 and first.headers["retry-after"] == "60"
+        assert 'data-page="try_again"' in first.text
+        assert rig.store.stripe_objects(order_id=order_id) == []
+        retry = client.get(f"/pay/{token}", follow_redirects=False)
+        assert retry.status_code == 303 and "/c/pay/cs_" in retry.headers["location"]
+        client.close()
+    finally:
+        rig.close()

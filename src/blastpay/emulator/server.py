@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -125,6 +126,24 @@ class ServerHandle:
         self.close()
 
 
+FULL_COLLECTION_THRESHOLD = 1_000_000
+
+
+def quiet_full_collections() -> None:
+    """Stop the served process's automatic full garbage collections; young generations still run.
+
+    The emulator keeps every object it creates for as long as it runs, as Stripe does, so a full
+    collection scans an ever-growing heap and frees nothing: with a few thousand Checkout Sessions
+    stored, one such pass held every connection for about 50 ms (``benchmarks/pay_route_load.py``
+    showed it as bursts of slow requests). Only ``blastpay sandbox serve`` does this, never the
+    library: an in-process emulator leaves its host's collector alone.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)
+
+
 def serve_main(argv: list[str]) -> int:
     """``blastpay sandbox serve --host 127.0.0.1 --port N [--seed S] [--start UNIX]``."""
     from . import Emulator
@@ -144,6 +163,7 @@ def serve_main(argv: list[str]) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    quiet_full_collections()
     stop = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:

@@ -73,6 +73,51 @@ def load_figures(root: Path) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text())
 
 
+def load_rows(load: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per store and load group: workers, rate, pooled p50/p99, each run's p99, CPU per request."""
+    keep = ("achieved_rps", "route_p50_ms", "route_p99_ms", "stripe_per_call_p50_ms", "app_cpu_ms_per_request",
+            "server_errors")
+    return [{"store": store, "workers": run.get("workers"), "load": group,
+             **{k: values.get(k) for k in keep},
+             "route_p99_ms_each_run": ", ".join(f"{v:g}" for v in values.get("route_p99_ms_each_run", []))}
+            for store, run in sorted(load["stores"].items()) for group, values in sorted(run["figures"].items())]
+
+
+def load_figure(load: dict[str, Any]):
+    """Route p99 of every run, per store and rate, against the target (log scale: a stalled run is
+    orders of magnitude above a healthy one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    target = float(load.get("target_route_p99_ms", 20.0))
+    fig, ax = plt.subplots(figsize=(8.5, 3.8))
+    labels = []
+    for store, run in sorted(load["stores"].items()):
+        rates = sorted((int("".join(filter(str.isdigit, g))), g) for g in run["figures"] if g != "baseline_404")
+        for _, group in rates:
+            values = run["figures"][group]
+            row = len(labels)
+            workers = run.get("workers")
+            labels.append(f"{store.removesuffix(f'_{workers}_workers')} ({workers} worker{'s' if workers != 1 else ''}), "
+                          f"{group.removeprefix('rate_').replace('_rps', ' req/s')}")
+            each = values.get("route_p99_ms_each_run") or [values["route_p99_ms"]]
+            ax.scatter(each, [row] * len(each), color="#2874a6", alpha=0.6, label="one run" if row == 0 else None)
+            ax.scatter([values["route_p99_ms"]], [row], marker="|", s=400, color="#1b4f72",
+                       label="all runs pooled" if row == 0 else None)
+    ax.axvline(target, color="#c0392b", linestyle="--", label=f"target ({target:g} ms)")
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("p99 of the route's own work (ms, log scale; Stripe's time excluded)")
+    ax.grid(True, axis="x", alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("/pay/{token} under a blast: route p99 per run")
+    fig.tight_layout()
+    return fig
+
+
 # -- races ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@
 - otherwise a session is minted through the blessed helper (24 h ``expires_at``) and recorded, and
   the answer is 303 to its URL. An older open session with less than the margin left is retired
   (expired by a queued task) so the order keeps one live session;
-- Stripe failing -> "try again in a minute", 503 with ``Retry-After``, and the transaction is rolled
-  back (no row written).
+- Stripe failing, or the database failing or dropping its connection -> "try again in a minute", 503
+  with ``Retry-After``, and the transaction is rolled back (no row written).
 
 The GET never consumes the token, so a mail scanner's pre-click at delivery is harmless: at worst it
 mints the session the parent then reuses. Concurrency: the whole decision runs in one transaction
@@ -34,8 +34,8 @@ from typing import Optional
 
 import stripe
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from blastpay.flows.checkout_session import SESSION_MAX_TTL, create_checkout_session
@@ -48,10 +48,11 @@ from blastpay.flows.orders import (
     OrderSpec,
     OrderStore,
     OrderView,
-    StripeObject,
-    add_stripe_object,
     add_task,
-    lock_order,
+    insert_stripe_object,
+    lock_order_view,
+    open_checkout_sessions,
+    set_object_status_by_id,
 )
 from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys, TOKEN_KEYS_ENV
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher, create_webhook_router
@@ -105,37 +106,37 @@ class LazyMint:
         try:
             with self.store.transaction() as session:
                 order_id = self.binding.resolve(session, token)
-                order = lock_order(session, order_id) if order_id is not None else None
+                order = lock_order_view(session, order_id) if order_id is not None else None
                 if order is None:
                     return PayOutcome("not_found")
                 if order.status == PAID:
                     return PayOutcome("already_paid", order_id=order.id)
                 if order.status == CANCELED:
                     return PayOutcome("canceled", order_id=order.id)
-                open_sessions = session.scalars(
-                    select(StripeObject).where(StripeObject.order_id == order.id,
-                                               StripeObject.kind == CHECKOUT_SESSION,
-                                               StripeObject.status == "open")
-                    .order_by(StripeObject.id.desc())
-                ).all()
+                open_sessions = open_checkout_sessions(session, order.id)
                 for row in open_sessions:
                     if row.expires_at is not None and row.expires_at - now >= self.config.reuse_margin and row.url:
                         return PayOutcome("redirect", url=row.url, order_id=order.id)
                 for row in open_sessions:
                     if row.expires_at is not None and row.expires_at > now:
                         add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)
-                        row.status = RETIRED
+                        set_object_status_by_id(session, row.id, RETIRED)
                     else:
-                        row.status = "expired"
+                        set_object_status_by_id(session, row.id, "expired")
                 created = create_checkout_session(
-                    self.client, OrderView.of(order), expires_at=now + self.config.session_ttl,
+                    self.client, order, expires_at=now + self.config.session_ttl,
                     success_url=self.config.success_url, cancel_url=self.config.cancel_url,
                 )
-                add_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url, status="open",
-                                  now=now, order_id=order.id, expires_at=created.expires_at)
+                insert_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url,
+                                     status="open", now=now, order_id=order.id, expires_at=created.expires_at)
                 return PayOutcome("redirect", url=created.url, order_id=order.id, minted=True)
         except stripe.StripeError as exc:
             return PayOutcome("try_again", detail=stripe_error_text(exc))
+        except DBAPIError as exc:
+            # The database refused or dropped the connection (server restarted, connection killed, SQLite
+            # still locked after its timeout). The pool discards a dead connection, so the parent's
+            # retry gets a fresh one; a session minted before the failure is never handed out and expires.
+            return PayOutcome("try_again", detail=f"database: {type(exc.orig).__name__}")
 
 
 # -- pages ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -230,7 +231,10 @@ def make_engine(database_url: str) -> Engine:
     except ArgumentError:
         raise StoreError(f"DATABASE_URL is not a SQLAlchemy URL: {database_url!r}") from None
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per transaction (a third of the route's database time on
+        # PostgreSQL). A connection the server dropped fails once, is discarded by the pool, and the
+        # caller answers "try again" (the lazy-mint route: 503 with Retry-After).
+        return create_engine(url)
     in_memory = url.database in (None, "", ":memory:")
     kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if in_memory:
@@ -397,6 +401,48 @@ class OrderStore:
 def lock_order(session: Session, order_id: int) -> Optional[Order]:
     """The order row, locked for the rest of the transaction (row lock; SQLite already holds the write lock)."""
     return session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+
+
+def lock_order_view(session: Session, order_id: int) -> Optional[OrderView]:
+    """``lock_order`` for a read-only caller: the same row lock, the columns as an ``OrderView``, no ORM
+    object (the lazy-mint route runs this on every click, so it stays at one plain statement)."""
+    row = session.execute(select(Order.__table__).where(Order.__table__.c.id == order_id).with_for_update()).first()
+    return OrderView(**row._mapping) if row is not None else None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """An open Checkout Session recorded for an order."""
+
+    id: int
+    stripe_id: str
+    url: Optional[str]
+    expires_at: Optional[int]
+
+
+def open_checkout_sessions(session: Session, order_id: int) -> list[SessionRow]:
+    """The order's recorded open Checkout Sessions, newest first."""
+    table = StripeObject.__table__
+    rows = session.execute(
+        select(table.c.id, table.c.stripe_id, table.c.url, table.c.expires_at)
+        .where(table.c.order_id == order_id, table.c.kind == CHECKOUT_SESSION, table.c.status == "open")
+        .order_by(table.c.id.desc())
+    ).all()
+    return [SessionRow(*row) for row in rows]
+
+
+def insert_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
+                         order_id: Optional[int] = None, product_key: Optional[str] = None,
+                         expires_at: Optional[int] = None) -> None:
+    """``add_stripe_object`` for a caller that needs no ORM object back: one INSERT, nothing read."""
+    session.execute(insert(StripeObject.__table__).values(
+        kind=kind, stripe_id=stripe_id, url=url, status=status, created_at=now, order_id=order_id,
+        product_key=product_key, expires_at=expires_at))
+
+
+def set_object_status_by_id(session: Session, row_id: int, status: str) -> None:
+    table = StripeObject.__table__
+    session.execute(update(table).where(table.c.id == row_id).values(status=status))
 
 
 def add_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,

@@ -139,8 +139,8 @@ class HmacTokens:
         nonce = raw[1 + kid_len:1 + kid_len + NONCE_BYTES]
         tag = raw[1 + kid_len + NONCE_BYTES:]
         key = self.keys.keys.get(kid.decode("ascii", errors="replace"))
-        row = session.scalars(
-            select(PayToken).where(PayToken.lookup == nonce.hex(), PayToken.binding == self.name)
+        row = session.execute(
+            select(PayToken.order_id, PayToken.kid).where(PayToken.lookup == nonce.hex(), PayToken.binding == self.name)
         ).first()
         # Compute a tag whatever happened above, so every failure costs the same work.
         expected = self._tag(key or b"\0" * MIN_KEY_BYTES, kid, nonce, row.order_id if row else 0)
