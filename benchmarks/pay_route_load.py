@@ -382,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="app worker processes sharing the socket (default: one per CPU on PostgreSQL, 1 on SQLite)")
     parser.add_argument("--serve-worker", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--warm-up", type=int, default=WARM_UP_CLICKS,
+                        help=f"clicks sent before measuring, not recorded (default {WARM_UP_CLICKS})")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs, each on a fresh stack and database; figures pool their requests (default 3)")
     parser.add_argument("--database-url", default=None,
@@ -401,14 +403,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is None:
         args.workers = default_workers
     if not rates or any(r <= 0 or r > 2000 for r in rates) or not 0 < args.seconds <= 120 or not 1 <= args.workers <= 16 \
-            or not 1 <= args.repeat <= 20:
+            or not 1 <= args.repeat <= 20 or not 0 <= args.warm_up <= 100_000:
         print("pay_route_load: rates must be in (0, 2000], --seconds in (0, 120], --workers in [1, 16] "
-              "and --repeat in [1, 20]",
+              "--repeat in [1, 20] and --warm-up in [0, 100000]",
               file=sys.stderr)
         return 2
 
     per_rate = [int(r * args.seconds) for r in rates]
-    orders = WARM_UP_CLICKS + sum(per_rate) + 10
+    orders = args.warm_up + sum(per_rate) + 10
     runs: dict[str, list[Samples]] = {}
     for repeat in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url, tmp) as database_url, \
@@ -427,9 +429,9 @@ def main(argv: list[str] | None = None) -> int:
             # Warm-up, not recorded: every path the load takes (unknown token, first click, returning
             # click) at a moderate rate, so connection pools, compiled statements and prepared queries
             # exist, as they do in a server that has been up before the blast goes out.
-            drive(base, ["/pay/" + "B" * 47] * 100 + _plan(tokens, WARM_UP_CLICKS, 0), 100, 60)
+            drive(base, ["/pay/" + "B" * 47] * 100 + _plan(tokens, args.warm_up, 0), 100, 60)
             measured("baseline_404", ["/pay/" + "A" * 47] * int(min(rates) * args.seconds), min(rates))
-            offset = WARM_UP_CLICKS
+            offset = args.warm_up
             for rate, count in zip(rates, per_rate):
                 measured(f"rate_{int(rate)}_rps", _plan(tokens, count, offset), rate)
                 offset += count

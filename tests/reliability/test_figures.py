@@ -64,3 +64,17 @@ def test_benchmark_pools_runs_and_keeps_each_runs_p99(repo_root):
     assert figures["route_p99_ms"] == 500.0 and figures["route_p50_ms"] == 1.0  # 5% of the pool stalled
     assert figures["server_errors"] == 2 and figures["errors"] == 1 and figures["minted"] == 160
     assert figures["app_cpu_ms_per_request"] == round(800 / 201, 3)
+
+
+def test_load_benchmark_runs_end_to_end_on_postgresql(repo_root, postgres_url, capsys):
+    """The whole load path in miniature (emulator process, two app workers, a fresh database, the load
+    generator): every click is answered, none with a server error, and the target verdict is printed.
+    The timings themselves are measured by hand (--write), never asserted here."""
+    bench = _benchmark(repo_root)
+    assert bench.main(["--rates", "20", "--seconds", "1", "--repeat", "1", "--warm-up", "20",
+                       "--database-url", postgres_url]) == 0
+    printed = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line)
+    assert printed["rate_20_rps.requests"] == "20" and printed["rate_20_rps.minted"] == "16"  # a fifth return
+    assert printed["rate_20_rps.errors"] == "0" and printed["rate_20_rps.server_errors"] == "0"
+    assert printed["baseline_404.minted"] == "0"
+    assert printed["target_met_at_20_rps"] in ("yes", "no")
