@@ -7,6 +7,9 @@ Prints one ``name: value`` line per figure:
 - ``http_<op>_per_s`` / ``localstripe_<op>_per_s``: loopback HTTP, emulator vs localstripe on the operations
   both have (Customer and Product create/retrieve), and ``http_vs_localstripe_<op>`` (target >= 10); once
   with the SDK's default HTTP client and once (``keepalive_`` prefix) with a lean keep-alive client;
+- ``ceiling_vs_localstripe_<op>``: the highest ``http_vs_localstripe`` any server could reach through this
+  SDK and client: a loopback server that answers canned JSON and does no work, over localstripe; and
+  ``http_share_of_ceiling_<op>``, the emulator's rate over that do-nothing server's;
 - ``us_per_call_<op>_at_<n>`` and ``flatness_<op>``: per-call cost with 100 vs 100,000 stored objects
   (ratio 100k / 100; target within 1.2).
 
@@ -31,6 +34,8 @@ import stripe
 from requests.structures import CaseInsensitiveDict
 
 from blastpay.emulator import Emulator
+from blastpay.emulator.server import ServerHandle
+from blastpay.emulator.wire import Response
 
 CUSTOMER = {"id": "cus_canned", "object": "customer", "created": 1, "email": "a@example.test", "livemode": False,
             "metadata": {}, "name": "Canned", "description": None, "phone": None}
@@ -55,6 +60,16 @@ class CannedHTTPClient(stripe.HTTPClient):
 
     def close(self) -> None:
         pass
+
+
+class CannedWire:
+    """A wire layer that does no work: every request gets the canned customer (the HTTP floor)."""
+
+    def __init__(self) -> None:
+        self._body = json.dumps(CUSTOMER).encode()
+
+    def handle(self, method, path, query, headers, body):  # type: ignore[no-untyped-def]
+        return Response(200, self._body, {"Content-Type": "application/json", "Request-Id": "req_1"})
 
 
 class KeepAliveHTTPClient(stripe.HTTPClient):
@@ -254,11 +269,23 @@ def http_section(n_http: int, n_peer: int, show: Callable[[str, float], None]) -
         finally:
             peer.terminate()
             peer.wait(timeout=20)
+    # The ceiling: the same SDK and client against a loopback server that answers every call with
+    # canned JSON and does no work. No server can be reached faster through this SDK and client, so
+    # http_vs_localstripe can never exceed this server's rate over localstripe's.
+    floor_rates: dict[str, float] = {}
+    with ServerHandle(CannedWire(), "127.0.0.1", 0) as canned:  # type: ignore[arg-type]
+        for label, make in clients.items():
+            client = stripe.StripeClient("sk_test_canned", base_addresses={"api": canned.base_url},
+                                         http_client=make(), max_network_retries=0)
+            for name, op in sdk_ops(client, with_list=False).items():
+                floor_rates[label + name] = rate(op, n_http)
     for name, value in http_rates.items():
         show(f"http_{name}_per_s", value)
     for name, value in peer_rates.items():
         show(f"localstripe_{name}_per_s", value)
         show(f"http_vs_localstripe_{name}", http_rates[name] / value)
+        show(f"ceiling_vs_localstripe_{name}", floor_rates[name] / value)
+        show(f"http_share_of_ceiling_{name}", http_rates[name] / floor_rates[name])
 
 
 if __name__ == "__main__":
