@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -269,7 +270,9 @@ def drive(base_url: str, plan: list[str], rate: float, max_seconds: float) -> "S
             pool.get_nowait()[1].close()
         return wall
 
-    wall = asyncio.run(run())
+    # A loop of its own on a thread of its own, so a caller that already runs an event loop can drive too.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        wall = thread.submit(asyncio.run, run()).result()
     return Samples(route, stripe_ms, client_ms, statuses, errors, wall)
 
 

@@ -73,6 +73,23 @@ def load_figures(root: Path) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text())
 
 
+ADR_LOAD_FIGURES = ("achieved_rps", "route_p50_ms", "route_p99_ms", "route_p99_ms_each_run", "stripe_per_call_p50_ms")
+
+
+def load_summary(load: dict[str, Any]) -> dict[str, Any]:
+    """The part of the load record the ADR shows: when, how and on what it was measured, and per store
+    and rate the figures of its table. The rest (CPU per request, client-side times, the 404
+    baseline) stays in the committed input, so the evidence carries no number the ADR does not use."""
+    return {
+        "measured_at": load["measured_at"], "command": load["command"],
+        "machine": {"load_average_1m_at_start": load["machine"]["load_average_1m_at_start"]},
+        "stores": {store: {"workers": run.get("workers"), "runs": run.get("runs"),
+                           "figures": {group: {k: values.get(k) for k in ADR_LOAD_FIGURES}
+                                       for group, values in run["figures"].items() if group != "baseline_404"}}
+                   for store, run in load["stores"].items()},
+    }
+
+
 def load_rows(load: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per store and load group: workers, rate, pooled p50/p99, each run's p99, CPU per request."""
     keep = ("achieved_rps", "route_p50_ms", "route_p99_ms", "stripe_per_call_p50_ms", "app_cpu_ms_per_request",
