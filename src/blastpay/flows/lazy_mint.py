@@ -48,11 +48,11 @@ from blastpay.flows.orders import (
     OrderSpec,
     OrderStore,
     OrderView,
+    add_stripe_object,
     add_task,
-    insert_stripe_object,
     lock_order_view,
     open_checkout_sessions,
-    set_object_status_by_id,
+    set_object_status,
 )
 from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys, TOKEN_KEYS_ENV
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher, create_webhook_router
@@ -120,15 +120,15 @@ class LazyMint:
                 for row in open_sessions:
                     if row.expires_at is not None and row.expires_at > now:
                         add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)
-                        set_object_status_by_id(session, row.id, RETIRED)
+                        set_object_status(session, row.stripe_id, RETIRED)
                     else:
-                        set_object_status_by_id(session, row.id, "expired")
+                        set_object_status(session, row.stripe_id, "expired")
                 created = create_checkout_session(
                     self.client, order, expires_at=now + self.config.session_ttl,
                     success_url=self.config.success_url, cancel_url=self.config.cancel_url,
                 )
-                insert_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url,
-                                     status="open", now=now, order_id=order.id, expires_at=created.expires_at)
+                add_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url,
+                                  status="open", now=now, order_id=order.id, expires_at=created.expires_at)
                 return PayOutcome("redirect", url=created.url, order_id=order.id, minted=True)
         except stripe.StripeError as exc:
             return PayOutcome("try_again", detail=stripe_error_text(exc))

@@ -414,7 +414,6 @@ def lock_order_view(session: Session, order_id: int) -> Optional[OrderView]:
 class SessionRow:
     """An open Checkout Session recorded for an order."""
 
-    id: int
     stripe_id: str
     url: Optional[str]
     expires_at: Optional[int]
@@ -424,35 +423,20 @@ def open_checkout_sessions(session: Session, order_id: int) -> list[SessionRow]:
     """The order's recorded open Checkout Sessions, newest first."""
     table = StripeObject.__table__
     rows = session.execute(
-        select(table.c.id, table.c.stripe_id, table.c.url, table.c.expires_at)
+        select(table.c.stripe_id, table.c.url, table.c.expires_at)
         .where(table.c.order_id == order_id, table.c.kind == CHECKOUT_SESSION, table.c.status == "open")
         .order_by(table.c.id.desc())
     ).all()
     return [SessionRow(*row) for row in rows]
 
 
-def insert_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
-                         order_id: Optional[int] = None, product_key: Optional[str] = None,
-                         expires_at: Optional[int] = None) -> None:
-    """``add_stripe_object`` for a caller that needs no ORM object back: one INSERT, nothing read."""
+def add_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
+                      order_id: Optional[int] = None, product_key: Optional[str] = None,
+                      expires_at: Optional[int] = None) -> None:
+    """Record a Stripe object: one INSERT, no ORM object built (the lazy-mint click path runs this)."""
     session.execute(insert(StripeObject.__table__).values(
         kind=kind, stripe_id=stripe_id, url=url, status=status, created_at=now, order_id=order_id,
         product_key=product_key, expires_at=expires_at))
-
-
-def set_object_status_by_id(session: Session, row_id: int, status: str) -> None:
-    table = StripeObject.__table__
-    session.execute(update(table).where(table.c.id == row_id).values(status=status))
-
-
-def add_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
-                      order_id: Optional[int] = None, product_key: Optional[str] = None,
-                      expires_at: Optional[int] = None) -> StripeObject:
-    row = StripeObject(kind=kind, stripe_id=stripe_id, url=url, status=status, created_at=now,
-                       order_id=order_id, product_key=product_key, expires_at=expires_at)
-    session.add(row)
-    session.flush()
-    return row
 
 
 def mark_paid(session: Session, order_id: int, *, stripe_object_id: str, now: int) -> bool:
