@@ -252,14 +252,10 @@ class RaceRig:
         pages = _burst([lambda: self.opener(token)] * clicks)
         return self._result(order_id, pages)
 
-    def click_vs_webhook_race(self, *, near_expiry: bool = True, order: str = "together") -> RaceResult:
-        """The parent pays the order's session; its webhook arrives while the parent (or a mail scanner)
-        clicks the link again. With ``near_expiry`` the paid session had under 30 minutes left, so a
-        click that wins the race mints a second session, which the payment's clean-up must retire.
-        ``order`` is "together" (released at once by a barrier), "click_first" or "webhook_first"
-        (the two interleavings the database lock allows, forced)."""
-        if order not in ("together", "click_first", "webhook_first"):
-            raise ValueError(f"order must be together, click_first or webhook_first, got {order!r}")
+    def pay_holding_webhook(self, *, near_expiry: bool) -> tuple[int, str, str, bytes, str]:
+        """A new order whose first session the parent pays while Stripe's webhook is held back (with
+        ``near_expiry``, 20 minutes before the session expires): (order id, token, the paid session,
+        the completed event's body, its signature), ready to deliver whenever a race wants it."""
         import json as _json
 
         from blastpay.emulator.webhooks import signature_header
@@ -272,7 +268,17 @@ class RaceRig:
         self.emu.pay(first)
         (event,) = self.stripe.v1.events.list({"type": "checkout.session.completed", "limit": 1}).data
         body = _json.dumps(event.to_dict()).encode()
-        signature = signature_header(self.secret, body, int(time.time()))
+        return order_id, token, first, body, signature_header(self.secret, body, int(time.time()))
+
+    def click_vs_webhook_race(self, *, near_expiry: bool = True, order: str = "together") -> RaceResult:
+        """The parent pays the order's session; its webhook arrives while the parent (or a mail scanner)
+        clicks the link again. With ``near_expiry`` the paid session had under 30 minutes left, so a
+        click that wins the race mints a second session, which the payment's clean-up must retire.
+        ``order`` is "together" (released at once by a barrier), "click_first" or "webhook_first"
+        (the two interleavings the database lock allows, forced)."""
+        if order not in ("together", "click_first", "webhook_first"):
+            raise ValueError(f"order must be together, click_first or webhook_first, got {order!r}")
+        order_id, token, _, body, signature = self.pay_holding_webhook(near_expiry=near_expiry)
         click, hook = (lambda: self.opener(token)), (lambda: str(self.poster(body, signature)))
         if order == "together":
             page = _burst([click, hook])[0]
