@@ -34,7 +34,7 @@ from typing import Optional
 
 import stripe
 from fastapi import FastAPI
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -132,7 +132,7 @@ class LazyMint:
                 return PayOutcome("redirect", url=created.url, order_id=order.id, minted=True)
         except stripe.StripeError as exc:
             return PayOutcome("try_again", detail=stripe_error_text(exc))
-        except DBAPIError as exc:
+        except (OperationalError, InterfaceError) as exc:
             # The database refused or dropped the connection (server restarted, connection killed, SQLite
             # still locked after its timeout). The pool discards a dead connection, so the parent's
             # retry gets a fresh one; a session minted before the failure is never handed out and expires.
