@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 
-from blastpay.blast_model import VARIANTS, draw_schedule, evaluate, simulate, variant_specs
+from blastpay.models.blast import VARIANTS, draw_schedule, evaluate, simulate, variant_specs
 from blastpay.config import EXPERIMENTS_DIR, SOURCES_DIR
-from blastpay.latency_model import fit_all, load_scenarios
-from blastpay.sources import load_registry
+from blastpay.models.latency import fit_all, load_scenarios
+from blastpay.sources.registry import load_registry
 
 
 def main(argv: list[str] | None = None) -> int:

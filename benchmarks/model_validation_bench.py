@@ -8,10 +8,11 @@ import time
 
 import numpy as np
 
-from blastpay import blast_model, config
+from blastpay import config
+from blastpay.models import blast as blast_model
 from blastpay.experiments import model_validation
-from blastpay.latency_model import fit_all, load_scenarios
-from blastpay.sources import load_registry
+from blastpay.models.latency import fit_all, load_scenarios
+from blastpay.sources.registry import load_registry
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def fresh_stage(tmp_path_factory):
     """One regeneration of every evidence file and document per test session (the notebooks run here)."""
-    from blastpay.pipeline import generate
+    from blastpay.evidence.pipeline import generate
 
     stage = tmp_path_factory.mktemp("stage")
     generate(stage, progress=lambda _m: None)

@@ -7,11 +7,11 @@ import shutil
 import pytest
 
 from blastpay import config
-from blastpay.decision import Dimension, decide, load_weights
+from blastpay.models.decision import Dimension, decide, load_weights
 from blastpay.experiments import decision_inputs
-from blastpay.narrative_guard import evidence_values, registry_values, untraceable_numbers
-from blastpay.render import RenderError, render_documents
-from blastpay.sources import load_registry
+from blastpay.adr.narrative_guard import evidence_values, registry_values, untraceable_numbers
+from blastpay.adr.render import RenderError, render_documents
+from blastpay.sources.registry import load_registry
 
 ADR = "docs/adr-payment-blast-pattern.md"
 
@@ -89,7 +89,7 @@ def test_a_number_typed_into_the_prose_fails_the_render(fresh_stage, tmp_path, m
 
 
 def test_option_3_gets_no_follow_up_issue(fresh_stage, tmp_path):
-    from blastpay.render import EvidenceView, _followup
+    from blastpay.adr.render import EvidenceView, _followup
 
     evidence = _copy_evidence(fresh_stage, tmp_path)
     assert (fresh_stage / "docs" / "follow-up-feature-issue.md").read_text().startswith("# ")

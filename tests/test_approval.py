@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from blastpay import approval, config
-from blastpay.approval import ApprovalError, approval_context, approval_status, approve, file_followup
-from blastpay.evidence import EvidenceError
+from blastpay import config
+from blastpay.adr import cli as approval
+from blastpay.adr.approval import ApprovalError, approval_context, approval_status, approve
+from blastpay.adr.forgejo import file_followup
+from blastpay.evidence.writer import EvidenceError
 
 ADR_REL = "docs/adr-payment-blast-pattern.md"
 TOKEN = "s3cret-token-value"
@@ -77,7 +79,7 @@ def test_unapproved_adr_is_proposed_awaiting_the_decision_maker(repo):
 
 
 def test_approve_then_evidence_change_then_reapprove(repo):
-    from blastpay.pipeline import evidence_hash
+    from blastpay.evidence.manifest import evidence_hash
 
     first_hash = evidence_hash(repo.evidence_dir)
     result = repo.approve("Lucas")
@@ -204,13 +206,10 @@ def test_failed_render_restores_the_previous_record(repo):
 @pytest.fixture
 def cli_repo(repo, monkeypatch):
     """Point the package's paths at the throwaway repository so the CLI never touches the real docs/."""
-    import blastpay.pipeline as pipeline
-    import blastpay.render as render
-
     monkeypatch.setattr(config, "ROOT", repo.root)
     monkeypatch.setattr(config, "EVIDENCE_DIR", repo.evidence_dir)
-    monkeypatch.setattr(pipeline, "run_check", lambda progress=print: [])
-    monkeypatch.setattr(render, "render_documents", repo.render)
+    monkeypatch.setattr(approval, "run_check", lambda progress=print: [])
+    monkeypatch.setattr(approval, "render_documents", repo.render)
     return repo
 
 
@@ -227,9 +226,7 @@ def test_cli_approve_and_status(cli_repo, capsys):
 
 
 def test_cli_refusal_is_one_line_and_exit_2(cli_repo, capsys, monkeypatch):
-    import blastpay.pipeline as pipeline
-
-    monkeypatch.setattr(pipeline, "run_check", lambda progress=print: ["evidence/ux/funnel.csv (differs)"])
+    monkeypatch.setattr(approval, "run_check", lambda progress=print: ["evidence/ux/funnel.csv (differs)"])
     assert approval.main(["approve", "--by", "Lucas"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("blastpay adr: error: cannot approve stale evidence")

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from blastpay.config import ConfigError
-from blastpay.decision import Dimension, MetricSpec, decide, load_weights, metric_score, robustness
+from blastpay.models.decision import Dimension, MetricSpec, decide, load_weights, metric_score, robustness
 
 UX = Dimension("parent_ux", 3, "", (MetricSpec("payable", "higher", 0.1),))
 OPS = Dimension("ops", 1, "", (MetricSpec("moving_parts", "lower", 4),))

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from blastpay.narrative_guard import Guard, NarrativeError, check_rendered, untraceable_numbers
-from blastpay.sources import load_registry
+from blastpay.adr.narrative_guard import Guard, NarrativeError, check_rendered, untraceable_numbers
+from blastpay.sources.registry import load_registry
 
 TITLES = {"payment_links": "Stripe Payment Links", "lazy_mint": "Lazy-mint", "ttl_30d": "30-day TTL"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blastpay import config
-from blastpay.pipeline import compare, generated_paths
+from blastpay.evidence.pipeline import compare, generated_paths
 
 
 def test_committed_evidence_and_documents_match_a_fresh_regeneration(fresh_stage, repo_root):
@@ -46,7 +46,7 @@ def test_a_deleted_and_an_extra_evidence_file_are_both_reported(fresh_stage, tmp
 
 
 def test_the_adr_cites_only_registry_ids_and_lists_their_urls(fresh_stage):
-    from blastpay.sources import load_registry
+    from blastpay.sources.registry import load_registry
 
     adr = (fresh_stage / "docs/adr-payment-blast-pattern.md").read_text()
     registry = load_registry(config.SOURCES_DIR)

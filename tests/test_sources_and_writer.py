@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from blastpay.evidence import EvidenceError, EvidenceWriter, csv_bytes, json_bytes
-from blastpay.render import Citations, RenderError, render_template
-from blastpay.sources import Registry, SourcesError, load_registry
+from blastpay.evidence.writer import EvidenceError, EvidenceWriter, csv_bytes, json_bytes
+from blastpay.adr.render import Citations, RenderError, render_template
+from blastpay.sources.registry import Registry, SourcesError, load_registry
 
 GOOD = """- id: a-fact
   title: A fact

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .yaml_input import read_mapping
+from blastpay.sources.inputs import read_mapping
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

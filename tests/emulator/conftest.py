@@ -18,7 +18,7 @@ import stripe
 
 from blastpay.emulator import Emulator, EmulatorError
 
-START = 1_767_225_600  # 2026-01-01T00:00:00Z
+from blastpay.emulator.clock import DEFAULT_START as START
 
 
 class WebhookSink:

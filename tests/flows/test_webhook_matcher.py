@@ -22,7 +22,7 @@ from blastpay.flows.orders import (
 from blastpay.flows.webhook_matcher import WEBHOOK_PATH, WebhookMatcher, create_webhook_app
 
 SECRET = "whsec_test_matcher"
-NOW = 1_767_225_600
+from blastpay.emulator.clock import DEFAULT_START as NOW
 
 
 def sign(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> str:

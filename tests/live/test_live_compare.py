@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from blastpay import live_probe
+from blastpay.live import cli as live_probe
 from blastpay.live.compare import differences
 from blastpay.live.probe_files import newest_probe_file
 

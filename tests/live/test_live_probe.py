@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from blastpay import live_probe
+from blastpay.live import cli as live_probe
 from blastpay.live.probe import STEPS, TTL_24_HOURS_LESS_MARGIN, TTL_RECOVERY
 
 

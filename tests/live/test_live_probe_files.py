@@ -4,14 +4,14 @@ from datetime import date
 import pytest
 
 from blastpay.live.errors import LiveProbeError
-from blastpay.live.probe_files import new_probe_path, newest_probe_file, read_probe, write_atomically
+from blastpay.live.probe_files import new_probe_path, newest_probe_file, read_probe, write_probe
 
 
 def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path):
     path = tmp_path / "2026-11-26-probe.json"
-    write_atomically(path, {"format": "blastpay-live-probe/1", "n": 1})
+    write_probe(path, {"format": "blastpay-live-probe/1", "n": 1})
     with pytest.raises(TypeError):
-        write_atomically(path, {"format": "blastpay-live-probe/1", "n": object()})
+        write_probe(path, {"format": "blastpay-live-probe/1", "n": object()})
     assert json.loads(path.read_text())["n"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["2026-11-26-probe.json"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from blastpay import live_probe
+from blastpay.live import cli as live_probe
 from blastpay.live.probe_files import newest_probe_file
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from blastpay.latency_model import fit_all, load_scenarios
-from blastpay.sources import load_registry
+from blastpay.models.latency import fit_all, load_scenarios
+from blastpay.sources.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ROOT / "experiments" / "sources"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blastpay.blast_model import (
+from blastpay.models.blast import (
     VARIANTS,
     BlastModelError,
     draw_schedule,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from blastpay.fees import (
+from blastpay.models.fees import (
     OPTIONS,
     FeeError,
     FeeTable,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blastpay.latency_model import (
+from blastpay.models.latency import (
     COMPONENTS,
     ScenarioError,
     evaluate_expression,
@@ -117,7 +117,7 @@ def test_sampled_latencies_follow_the_fitted_cdf(models):
 def test_a_target_whose_sources_disagree_on_time_needs_at_hours(registry):
     with pytest.raises(ScenarioError, match="at_hours"):
         cfg_target = {"value": {"mean": ["getresponse-2019-clicks-1h", "getresponse-2019-clicks-24h"]}}
-        from blastpay.latency_model import _at_hours
+        from blastpay.models.latency import _at_hours
 
         _at_hours(registry, cfg_target)
 

@@ -9,7 +9,7 @@ from reliability_helpers import DAY, HOUR, spec
 from blastpay.flows.harness import VARIANTS
 from blastpay.flows.orders import Order, OrderStore, OutboundEmail, StripeObject
 from blastpay.experiments.reliability import mini_blast
-from blastpay.invariants import check_invariants, invariant_report
+from blastpay.flows.invariants import check_invariants, invariant_report
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -16,7 +16,7 @@ from blastpay.emulator.webhooks import signature_header
 from blastpay.flows import webhook_matcher
 from blastpay.flows.orders import Anomaly, OrderSpec, OrderStore, ProcessedEvent
 from blastpay.flows.webhook_matcher import WebhookMatcher
-from blastpay.invariants import check_invariants
+from blastpay.flows.invariants import check_invariants
 
 
 @pytest.fixture

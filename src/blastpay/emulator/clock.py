@@ -1,6 +1,8 @@
 """The one simulated clock. Simulated time only moves when someone advances it."""
 from __future__ import annotations
 
+DEFAULT_START = 1_767_225_600  # 2026-01-01T00:00:00Z: every simulated run starts here unless told otherwise
+
 
 class SimClock:
     """Whole unix seconds that move only forward, and only when told to."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import fees
+from blastpay.models import fees
 
 
 def stranded_per_100_orders(blast_rows: pd.DataFrame, params: dict[str, Any], scenario: str = "central") -> dict[str, float]:

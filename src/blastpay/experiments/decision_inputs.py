@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..evidence import EvidenceError, read_json
+from blastpay.evidence.writer import EvidenceError, read_json
 
 SCENARIOS = ("optimistic", "central", "pessimistic")
 

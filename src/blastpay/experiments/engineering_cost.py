@@ -18,15 +18,15 @@ import pandas as pd
 from fastapi.routing import APIRoute
 from sqlalchemy import inspect, text
 
-from ..emulator import Emulator
-from ..flows import harness
-from ..flows.orders import OrderSpec
-from ..flows.webhook_matcher import WEBHOOK_PATH
+from blastpay.emulator import Emulator
+from blastpay.flows import harness
+from blastpay.flows.orders import OrderSpec
+from blastpay.flows.webhook_matcher import WEBHOOK_PATH
 
 FLOWS_DIR = Path(harness.__file__).resolve().parent
 NOT_FLOW_CODE = {"harness.py", "__init__.py"}  # the experiment harness is not code basketball-api would port
 TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send
-START = 1_767_225_600
+from blastpay.emulator.clock import DEFAULT_START as START
 
 
 class _LineTracer:

@@ -31,7 +31,7 @@ from blastpay.flows.orders import CANCELED, PAID, PENDING, RECOVERY_URL, Order, 
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WebhookMatcher, WebhookRejected
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
-START = 1_767_225_600  # 2026-01-01T00:00:00Z, the emulator's default clock start
+from blastpay.emulator.clock import DEFAULT_START as START
 RETRY_WINDOW = 3 * DAY + HOUR  # the emulator retries a webhook for up to three days
 AMOUNT = 15000
 

@@ -7,8 +7,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .. import blast_model
-from ..latency_model import COMPONENTS, LatencyModel
+from blastpay.models import blast as blast_model
+from blastpay.models.latency import COMPONENTS, LatencyModel
 
 SCENARIOS = ("optimistic", "central", "pessimistic")
 

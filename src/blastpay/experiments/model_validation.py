@@ -13,12 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from .. import blast_model
-from ..emulator import Emulator
-from ..flows.harness import build_flow
-from ..flows.orders import OrderSpec
+from blastpay.models import blast as blast_model
+from blastpay.emulator import Emulator
+from blastpay.flows.harness import build_flow
+from blastpay.flows.orders import OrderSpec
 
-START = 1_767_225_600
+from blastpay.emulator.clock import DEFAULT_START as START
 
 
 def replay(variant: str, schedule: blast_model.Schedule, registry: Any, seed: int) -> pd.DataFrame:

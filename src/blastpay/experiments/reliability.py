@@ -236,7 +236,7 @@ class RaceRig:
 
     def _result(self, order_id: int, pages: list[str]) -> RaceResult:
         from blastpay.flows.stripe_tasks import run_tasks
-        from blastpay.invariants import check_invariants
+        from blastpay.flows.invariants import check_invariants
 
         run_tasks(self.store, self.stripe, self.emu.now)
         ours = [s for s in self.stripe.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter()
@@ -413,7 +413,7 @@ def invariants_per_variant(seed: int = 0) -> list[dict[str, Any]]:
     """The mini-blast through every flow variant, then the invariant checker: one row per variant."""
     from blastpay.emulator import Emulator
     from blastpay.flows.harness import VARIANTS, build_flow
-    from blastpay.invariants import invariant_report
+    from blastpay.flows.invariants import invariant_report
 
     rows = []
     for variant in VARIANTS:

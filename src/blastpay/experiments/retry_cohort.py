@@ -12,11 +12,11 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..emulator import Emulator
-from ..flows.harness import VARIANTS, build_flow
-from ..flows.orders import OrderSpec
+from blastpay.emulator import Emulator
+from blastpay.flows.harness import VARIANTS, build_flow
+from blastpay.flows.orders import OrderSpec
 
-START = 1_767_225_600  # 2026-01-01T00:00:00Z: a fixed simulated start, so ids and times are reproducible
+from blastpay.emulator.clock import DEFAULT_START as START
 HOUR = 3600
 
 

@@ -4,8 +4,8 @@
 depend on; ``recheck`` revisits the recorded objects a month later; ``compare`` replays
 the probe against the emulator and lists where the two disagree; ``verification_table``
 says, per emulator rule, whether a recorded probe confirmed it. The command line is
-``blastpay.live_probe``.
+``blastpay.live.cli``.
 """
-from .errors import LiveProbeError
+from blastpay.live.errors import LiveProbeError
 
 __all__ = ["LiveProbeError"]

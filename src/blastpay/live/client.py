@@ -5,9 +5,9 @@ from typing import Callable, TypeVar
 
 import stripe
 
-from .errors import LiveProbeError
-from .recording import RecordingHTTPClient
-from .redaction import redact_text
+from blastpay.live.errors import LiveProbeError
+from blastpay.live.recording import RecordingHTTPClient
+from blastpay.live.redaction import redact_text
 
 STRIPE_API_BASE = "https://api.stripe.com"
 

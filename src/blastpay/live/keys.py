@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import LiveProbeError
+from blastpay.live.errors import LiveProbeError
 
 KEY_ENV = "STRIPE_TEST_SECRET_KEY"
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import stripe
 
-from .client import call, call_expecting_refusal
-from .recording import RecordingHTTPClient
-from .redaction import redact
+from blastpay.live.client import call, call_expecting_refusal
+from blastpay.live.recording import RecordingHTTPClient
+from blastpay.live.redaction import redact
 
 MINUTE = 60
 HOUR = 3600

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import LiveProbeError
+from blastpay.atomic_file import write_atomically
+from blastpay.live.errors import LiveProbeError
 
 DIR_ENV = "BLASTPAY_LIVE_DIR"
 FORMAT = "blastpay-live-probe/1"
@@ -65,21 +65,9 @@ def new_probe_path(directory: Path, day: date) -> Path:
     return candidate
 
 
-def write_atomically(path: Path, record: dict[str, Any]) -> None:
-    """Write JSON to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def write_probe(path: Path, record: dict[str, Any]) -> None:
+    """Write a probe record as JSON, atomically (readers never see half a file)."""
+    write_atomically(path, json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
 def read_probe(path: Path) -> dict[str, Any]:

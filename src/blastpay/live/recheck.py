@@ -17,9 +17,9 @@ from typing import Any
 
 import stripe
 
-from .client import call
-from .probe import DAY
-from .recording import RecordingHTTPClient
+from blastpay.live.client import call
+from blastpay.live.probe import DAY
+from blastpay.live.recording import RecordingHTTPClient
 
 LINK_AGE_DAYS = 30
 

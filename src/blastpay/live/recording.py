@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-from .redaction import redact
+from blastpay.live.redaction import redact
 
 
 def _decode_params(query: str) -> dict[str, str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
-from .probe import DAY, ORDER_METADATA
-from .probe_files import probe_files, read_probe
+from blastpay.live.probe import DAY, ORDER_METADATA
+from blastpay.live.probe_files import probe_files, read_probe
 
 VERIFIED = "verified live"
 CONTRADICTED = "contradicted live"

@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from blastpay.latency_model import LatencyModel
+from blastpay.models.latency import LatencyModel
 
 VARIANTS = (
     "payment_link_per_order",
@@ -126,7 +126,7 @@ def variant_specs(registry: Any, *, reuse_margin_h: float = LAZY_MINT_REUSE_MARG
 
 
 def _hours(registry: Any, source_id: str) -> float:
-    from blastpay.sources import SourcesError
+    from blastpay.sources.registry import SourcesError
 
     try:
         return registry.figure_in(source_id, "hours")
@@ -136,7 +136,7 @@ def _hours(registry: Any, source_id: str) -> float:
 
 def _default_registry() -> Any:
     from blastpay.config import SOURCES_DIR
-    from blastpay.sources import load_registry
+    from blastpay.sources.registry import load_registry
 
     return load_registry(SOURCES_DIR)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .sources import Registry
+from blastpay.sources.registry import Registry
 
 # The facts the ADR's context table shows, in reading order, grouped by what they constrain.
 DECISIVE_FACTS: dict[str, list[str]] = {

@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import jinja2
 
-from . import config
-from .evidence import EvidenceError, read_json
-from .sources import Registry, SourcesError, load_registry
+from blastpay import config
+from blastpay.evidence.writer import EvidenceError, read_json
+from blastpay.sources.registry import Registry, SourcesError, load_registry
 
 
 class RenderError(ValueError):
@@ -97,8 +97,8 @@ Renderer = Callable[[EvidenceView, Registry], str]
 
 def _adr(ev: EvidenceView, registry: Registry) -> str:
     """The ADR, then the narrative guard over its text: every number must trace to evidence or a cited source."""
-    from .adr import adr_context
-    from .narrative_guard import NarrativeError, check_rendered
+    from blastpay.adr.context import adr_context
+    from blastpay.adr.narrative_guard import NarrativeError, check_rendered
 
     context = adr_context(ev, registry)
     text = render_template("adr.md.j2", context)
@@ -111,7 +111,7 @@ def _adr(ev: EvidenceView, registry: Registry) -> str:
 
 def _followup(ev: EvidenceView, registry: Registry) -> str | None:
     """The follow-up feature issue, when the recommendation needs implementing (options 1 and 2)."""
-    from .adr import adr_context
+    from blastpay.adr.context import adr_context
 
     context = adr_context(ev, registry)
     if context["decision"]["recommended_option"] not in ("payment_links", "lazy_mint"):
@@ -120,7 +120,7 @@ def _followup(ev: EvidenceView, registry: Registry) -> str | None:
 
 
 def _stripe_behaviour(ev: EvidenceView, registry: Registry) -> str:
-    from .emulator.rules import render_markdown
+    from blastpay.emulator.rules import render_markdown
 
     return render_markdown()
 

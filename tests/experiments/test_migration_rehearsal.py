@@ -3,7 +3,7 @@
 import pytest
 
 from blastpay import config
-from blastpay.experiments import migration as mig
+from blastpay.experiments import migration_rehearsal as mig
 from blastpay.scanner.inventory import load_inventory
 from blastpay.scanner.migration import migration_checklist
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .sources import Registry
+from blastpay.sources.registry import Registry
 
 
 class NarrativeError(ValueError):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from . import config
-from .evidence import EvidenceWriter, evidence_root_from_env, hash_paths
-from .sources import Registry, load_registry
+from blastpay import config
+from blastpay.evidence.writer import EvidenceWriter, evidence_root_from_env, hash_paths
+from blastpay.sources.registry import Registry, load_registry
 
 
 @dataclass

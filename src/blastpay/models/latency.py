@@ -18,8 +18,8 @@ from typing import Any, Mapping
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import ndtr
-from blastpay.yaml_input import read_mapping
-from blastpay.sources import SourcesError
+from blastpay.sources.inputs import read_mapping
+from blastpay.sources.registry import SourcesError
 
 COMPONENTS = ("attentive", "daily_check", "deferred")
 SCENARIOS = ("optimistic", "central", "pessimistic")

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
-from blastpay.sources import SourcesError
-from blastpay.yaml_input import read_mapping
+from blastpay.sources.registry import SourcesError
+from blastpay.sources.inputs import read_mapping
 
 OPTIONS = ("payment_links", "lazy_mint", "checkout_ttl", "invoicing")
 METHODS = ("card", "ach_debit")

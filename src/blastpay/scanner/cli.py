@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from blastpay.scanner.inventory import to_json, to_markdown, write_atomically
+from blastpay.atomic_file import write_atomically
+from blastpay.scanner.report import to_json, to_markdown
 from blastpay.scanner.migration import OPTIONS
 from blastpay.scanner.scan_repo import ScanError, scan
 

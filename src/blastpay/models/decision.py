@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 
-from .config import ConfigError
-from .yaml_input import read_mapping
+from blastpay.config import ConfigError
+from blastpay.sources.inputs import read_mapping
 
 # Which spike option each implemented variant belongs to.
 OPTION_OF: dict[str, str] = {

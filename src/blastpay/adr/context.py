@@ -9,20 +9,20 @@ from __future__ import annotations
 import csv
 from typing import Any
 
-from . import config
-from .approval import approval_context
-from .decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES
-from .narrative_guard import Guard
-from .pipeline import evidence_hash
-from .render import Citations, EvidenceView
-from .sources import Registry
+from blastpay import config
+from blastpay.adr.approval import approval_context
+from blastpay.models.decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES
+from blastpay.adr.narrative_guard import Guard
+from blastpay.evidence.manifest import evidence_hash
+from blastpay.adr.render import Citations, EvidenceView
+from blastpay.sources.registry import Registry
 
 
 def read_csv(ev: EvidenceView, rel: str) -> list[dict[str, str]]:
     ev.read.add(rel)
     path = ev.root / rel
     if not path.is_file():
-        from .evidence import EvidenceError
+        from blastpay.evidence.writer import EvidenceError
 
         raise EvidenceError(f"{path}: evidence file missing (run `make evidence`)")
     with path.open(newline="") as fh:

@@ -35,18 +35,18 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import stripe
 
-from .live.client import STRIPE_API_BASE, recording_client
-from .live.compare import differences
-from .live.errors import LiveProbeError
-from .live.keys import KEY_ENV, accepted_key_kind
-from .live.probe import run_probe
-from .live.probe_files import FORMAT, new_probe_path, newest_probe_file, probe_dir, read_probe, write_atomically
-from .live.recheck import run_recheck
-from .live.verification import verification_table
+from blastpay.live.client import STRIPE_API_BASE, recording_client
+from blastpay.live.compare import differences
+from blastpay.live.errors import LiveProbeError
+from blastpay.live.keys import KEY_ENV, accepted_key_kind
+from blastpay.live.probe import run_probe
+from blastpay.live.probe_files import FORMAT, new_probe_path, newest_probe_file, probe_dir, read_probe, write_probe
+from blastpay.live.recheck import run_recheck
+from blastpay.live.verification import verification_table
 
 __all__ = ["main", "probe", "recheck", "compare", "verification_table"]
 
@@ -89,7 +89,7 @@ def probe(base_url: str | None = None, directory: Path | None = None, api_key: s
     kind = accepted_key_kind(key)
     record = _probe_record(key, base_url, kind)
     path = new_probe_path(directory or probe_dir(), datetime.now(timezone.utc).date())
-    write_atomically(path, record)
+    write_probe(path, record)
     return path
 
 
@@ -112,7 +112,7 @@ def recheck(file: str | None = None, base_url: str | None = None, directory: Pat
         recorder.close()
     section = {"date": _today(), "api_base": base, **found, "steps": recorder.exchanges}
     record.setdefault("rechecks", []).append(section)
-    write_atomically(path, record)
+    write_probe(path, record)
     return path, section
 
 
@@ -122,7 +122,7 @@ def compare(file: str | None = None, base_url: str | None = None, directory: Pat
     if base_url:
         replayed = _probe_record(EMULATOR_KEY, base_url, "sk_test")
     else:
-        from .emulator import Emulator
+        from blastpay.emulator import Emulator
 
         with Emulator(seed=0).serve(host="127.0.0.1", port=0) as handle:
             replayed = _probe_record(EMULATOR_KEY, handle.base_url, "sk_test")

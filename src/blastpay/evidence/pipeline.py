@@ -3,7 +3,6 @@ manifest, render the documents, then move everything into place only if every st
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -11,17 +10,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from . import config
-from .evidence import MANIFEST_PARTS, EvidenceError, digest, hash_paths, json_bytes, sha256_bytes
+from blastpay import config
+from blastpay.evidence.manifest import EXECUTED_NOTEBOOKS, write_manifest
+from blastpay.evidence.writer import EvidenceError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-PINNED_PACKAGES = ("blastpay", "stripe", "numpy", "pandas", "scipy", "matplotlib", "jinja2", "sqlalchemy", "fastapi")
-MANIFEST = "manifest.json"
-EXECUTED_NOTEBOOKS = "notebooks"
 
 
 class PipelineError(RuntimeError):
@@ -36,8 +32,6 @@ def notebooks(directory: Path | None = None) -> list[Path]:
     return found
 
 
-def package_versions() -> dict[str, str]:
-    return {name: metadata.version(name) for name in PINNED_PACKAGES}
 
 
 def _normalise_notebook(nb) -> None:
@@ -174,58 +168,8 @@ def _failing_cell(nb) -> int | str:
     return "?"
 
 
-def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
-    """Merge the writers' records into evidence/manifest.json: each file, its producer, input hash, seed, versions."""
-    parts_dir = evidence_dir / MANIFEST_PARTS
-    files: dict[str, dict] = {}
-    if parts_dir.is_dir():
-        for part in sorted(parts_dir.glob("*.json")):
-            record = json.loads(part.read_text())
-            inputs_hash = digest(record["inputs"])
-            for rel, sha in record["files"].items():
-                files[rel] = {
-                    "producer": f"notebooks/{record['producer']}.ipynb",
-                    "sha256": sha,
-                    "inputs_sha256": inputs_hash,
-                    "inputs": sorted(record["inputs"]),
-                    "seed": record["seed"],
-                }
-        shutil.rmtree(parts_dir)
-    for nb in sorted((evidence_dir / EXECUTED_NOTEBOOKS).glob("*.ipynb")):
-        rel = f"{EXECUTED_NOTEBOOKS}/{nb.name}"
-        files[rel] = {
-            "producer": f"notebooks/{nb.name}",
-            "sha256": sha256_bytes(nb.read_bytes()),
-            "inputs_sha256": None,
-            "inputs": [f"notebooks/{nb.name}"],
-            "seed": params.seed,
-        }
-    code = hash_paths([config.PACKAGE_DIR], config.PACKAGE_DIR.parent)
-    manifest = {
-        "as_of": params.as_of.isoformat(),
-        "seed": params.seed,
-        "package_versions": package_versions(),
-        "code_sha256": digest(code),
-        "files": files,
-    }
-    (evidence_dir / MANIFEST).write_bytes(json_bytes(manifest))
-    return manifest
 
 
-def evidence_hash(evidence_dir: Path) -> str:
-    """The hash the ADR quotes and approvals bind to: every evidence file's sha256, as the manifest lists them.
-
-    It covers what the evidence says, not the code that produced it: a refactor that leaves every evidence
-    file byte-identical keeps an approval valid; any change in a figure, table or notebook output does not.
-    """
-    path = evidence_dir / MANIFEST
-    if not path.is_file():
-        raise EvidenceError(f"{path}: evidence manifest missing (run `make evidence`)")
-    try:
-        files = json.loads(path.read_text())["files"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise EvidenceError(f"{path}: malformed evidence manifest (run `make evidence`)") from None
-    return digest({rel: record["sha256"] for rel, record in sorted(files.items())})
 
 
 @dataclass
@@ -239,8 +183,8 @@ def generate(
     stage: Path, *, full: bool = False, progress: Callable[[str], None] = print, workers: int = 2
 ) -> GenerateResult:
     """Run every notebook into stage/evidence and render the documents into stage/docs."""
-    from .render import RenderError, render_documents
-    from .sources import SourcesError, load_registry
+    from blastpay.adr.render import RenderError, render_documents
+    from blastpay.sources.registry import SourcesError, load_registry
 
     start = time.perf_counter()
     params = config.load_run_params()
@@ -266,7 +210,7 @@ def generate(
 
 
 def generated_paths() -> list[str]:
-    from .render import GENERATED_DOCS
+    from blastpay.adr.render import GENERATED_DOCS
 
     return ["evidence", *GENERATED_DOCS]
 
@@ -280,7 +224,7 @@ def install(stage: Path, root: Path) -> None:
         os.replace(target, old)
     os.replace(stage / "evidence", target)
     shutil.rmtree(old, ignore_errors=True)
-    from .render import GENERATED_DOCS
+    from blastpay.adr.render import GENERATED_DOCS
 
     for rel in GENERATED_DOCS:
         dest = root / rel

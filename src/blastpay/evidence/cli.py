@@ -1,0 +1,54 @@
+"""`blastpay evidence [--full]` and `blastpay check [--quiet]`: regenerate the evidence and the documents, or
+check that what is committed is what the code produces."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Sequence
+
+from blastpay.evidence.pipeline import run_check, run_evidence
+
+
+def evidence_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blastpay evidence",
+        description="Run every notebook headless, write evidence/, render the ADR and its companion documents. "
+        "Everything is staged and moved into place only if every step succeeded.",
+    )
+    parser.add_argument("--full", action="store_true",
+                        help="run the large sweeps instead (1,000,000 parents per scenario, every browser journey, "
+                        "literal replays), with progress bars; written to evidence-full/, not over the committed evidence")
+    return parser
+
+
+def check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blastpay check",
+        description="Regenerate into a temporary tree and exit 1 naming every committed evidence file or document "
+        "that differs from the regeneration.",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the verdict")
+    return parser
+
+
+def evidence_main(argv: Sequence[str]) -> int:
+    args = evidence_parser().parse_args(list(argv))
+    result = run_evidence(full=args.full)
+    print(f"evidence and documents regenerated in {result.seconds:.1f} s (wall time)")
+    return 0
+
+
+def check_main(argv: Sequence[str]) -> int:
+    args = check_parser().parse_args(list(argv))
+    start = time.perf_counter()
+    drift = run_check(progress=(lambda _msg: None) if args.quiet else print)
+    if drift:
+        print("stale evidence or documents; these files differ from a fresh regeneration:", file=sys.stderr)
+        for line in drift:
+            print(f"  {line}", file=sys.stderr)
+        print("fix: run `make evidence` (or `.venv/bin/blastpay evidence`) and commit the result", file=sys.stderr)
+        return 1
+    print(f"evidence and documents are fresh (checked in {time.perf_counter() - start:.1f} s)")
+    return 0

@@ -1,0 +1,72 @@
+"""evidence/manifest.json: per file its producer, input hash and seed; the package versions; and the evidence
+hash the ADR quotes and approvals bind to."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from blastpay import config
+from blastpay.evidence.writer import MANIFEST_PARTS, EvidenceError, digest, hash_paths, json_bytes, sha256_bytes
+
+PINNED_PACKAGES = ("blastpay", "stripe", "numpy", "pandas", "scipy", "matplotlib", "jinja2", "sqlalchemy", "fastapi")
+MANIFEST = "manifest.json"
+EXECUTED_NOTEBOOKS = "notebooks"
+
+
+def package_versions() -> dict[str, str]:
+    return {name: metadata.version(name) for name in PINNED_PACKAGES}
+
+def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
+    """Merge the writers' records into evidence/manifest.json: each file, its producer, input hash, seed, versions."""
+    parts_dir = evidence_dir / MANIFEST_PARTS
+    files: dict[str, dict] = {}
+    if parts_dir.is_dir():
+        for part in sorted(parts_dir.glob("*.json")):
+            record = json.loads(part.read_text())
+            inputs_hash = digest(record["inputs"])
+            for rel, sha in record["files"].items():
+                files[rel] = {
+                    "producer": f"notebooks/{record['producer']}.ipynb",
+                    "sha256": sha,
+                    "inputs_sha256": inputs_hash,
+                    "inputs": sorted(record["inputs"]),
+                    "seed": record["seed"],
+                }
+        shutil.rmtree(parts_dir)
+    for nb in sorted((evidence_dir / EXECUTED_NOTEBOOKS).glob("*.ipynb")):
+        rel = f"{EXECUTED_NOTEBOOKS}/{nb.name}"
+        files[rel] = {
+            "producer": f"notebooks/{nb.name}",
+            "sha256": sha256_bytes(nb.read_bytes()),
+            "inputs_sha256": None,
+            "inputs": [f"notebooks/{nb.name}"],
+            "seed": params.seed,
+        }
+    code = hash_paths([config.PACKAGE_DIR], config.PACKAGE_DIR.parent)
+    manifest = {
+        "as_of": params.as_of.isoformat(),
+        "seed": params.seed,
+        "package_versions": package_versions(),
+        "code_sha256": digest(code),
+        "files": files,
+    }
+    (evidence_dir / MANIFEST).write_bytes(json_bytes(manifest))
+    return manifest
+
+def evidence_hash(evidence_dir: Path) -> str:
+    """The hash the ADR quotes and approvals bind to: every evidence file's sha256, as the manifest lists them.
+
+    It covers what the evidence says, not the code that produced it: a refactor that leaves every evidence
+    file byte-identical keeps an approval valid; any change in a figure, table or notebook output does not.
+    """
+    path = evidence_dir / MANIFEST
+    if not path.is_file():
+        raise EvidenceError(f"{path}: evidence manifest missing (run `make evidence`)")
+    try:
+        files = json.loads(path.read_text())["files"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise EvidenceError(f"{path}: malformed evidence manifest (run `make evidence`)") from None
+    return digest({rel: record["sha256"] for rel, record in sorted(files.items())})
