@@ -17,6 +17,28 @@ def test_prose_arguing_for_another_option_than_the_evidence_fails_naming_both():
     assert Guard("lazy_mint", TITLES).argues_for("lazy_mint") == ""
 
 
+def test_a_refusal_names_both_options_with_their_scores_and_the_margin():
+    guard = Guard("payment_links", TITLES, {"payment_links": 0.9125, "lazy_mint": 0.88, "ttl_30d": 0.5})
+    with pytest.raises(NarrativeError) as refused:
+        guard.argues_for("lazy_mint")
+    message = str(refused.value)
+    assert "'Lazy-mint' (score 0.880)" in message
+    assert "'Stripe Payment Links' (score 0.912)" in message or "'Stripe Payment Links' (score 0.913)" in message
+    assert "margin of 0.033" in message or "margin of 0.032" in message
+    assert "lazy_mint" not in message and "payment_links" not in message
+
+
+@pytest.mark.parametrize("prefix", ["726ebe3d", "12345678", "00000000", "9e9e9e9e", "1234567e"])
+def test_hash_prefixes_that_start_with_digits_are_not_numbers(prefix):
+    text = (f"**Status: proposed: approved by Lucas on 2026-11-27 for evidence {prefix}; the evidence has changed "
+            f"since (now {prefix[::-1]}).** Built with stripe 16.1.0 and id cs_test_{prefix}.")
+    assert untraceable_numbers(text, set()) == []
+
+
+def test_a_typed_number_beside_a_hash_is_still_caught():
+    assert untraceable_numbers("evidence 726ebe3d shows 42 parents", set()) == [(1, "42")]
+
+
 def test_numbers_must_render_from_an_allowed_value():
     text = "Stranded 19.3% of parents, $10.45 per payment, 1,234 orders, and a typed 42."
     found = untraceable_numbers(text, {0.193, 10.45, 1234.0})
@@ -41,3 +63,21 @@ def test_check_rendered_accepts_numbers_from_evidence_strings_and_cited_quotes(t
                    ["checkout-expires-at-window"], "adr.md")
     with pytest.raises(NarrativeError, match=r"adr.md: numbers not traceable .*line 1: '99'"):
         check_rendered("25.0% and 99 parents", tmp_path, registry, [], "adr.md")
+
+
+@pytest.mark.parametrize("prefix", ["726ebe3d", "20261127"])
+def test_the_adr_renders_whatever_digits_the_evidence_hash_starts_with(prefix, monkeypatch, tmp_path):
+    """The status line quotes 8-hex-digit prefixes of the approved and current hashes; their digits are no claim."""
+    from blastpay import config
+    from blastpay.adr import approval, context
+    from blastpay.adr.render import render_documents
+
+    current = prefix + "0" * 56
+    record = tmp_path / "adr-approval.json"
+    record.write_text(json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z",
+                                  "evidence_sha256": prefix[::-1] + "1" * 56}))
+    monkeypatch.setattr(context, "evidence_hash", lambda _root: current)
+    monkeypatch.setattr(approval, "evidence_hash", lambda _root: current)
+    monkeypatch.setattr(approval, "default_record_path", lambda: record)
+    adr = render_documents(config.EVIDENCE_DIR)["docs/adr-payment-blast-pattern.md"].decode()
+    assert f"for evidence {prefix[::-1]}" in adr and f"now {prefix}" in adr

@@ -93,7 +93,9 @@ def registry_values(registry: Registry, cited: Iterable[str]) -> set[float]:
     return values
 
 
-NUMBER = re.compile(r"(?<![\w.$-])\$?\d[\d,]*(?:\.\d+)?%?")
+# A number is a token of its own: digits glued to letters (a hash prefix such as 726ebe3d, an id such as
+# cs_test_a1) are not numbers.
+NUMBER = re.compile(r"(?<![\w.$-])\$?\d[\d,]*(?:\.\d+)?%?(?![\w])")
 # Text that holds no claims of its own: URLs, code spans, hashes, dates, issue references, option numbers.
 STRUCTURAL = [
     re.compile(r"<[^>\s]+>"),
@@ -101,6 +103,9 @@ STRUCTURAL = [
     re.compile(r"https?://\S+"),
     re.compile(r"`[^`]*`"),
     re.compile(r"\b[0-9a-f]{12,}\b"),
+    re.compile(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b"),  # hash prefixes with a letter
+    re.compile(r"(?<![\d,.])\d{7,}(?![\d,.])"),  # hash prefixes or timestamps of digits only: figures carry separators
+    re.compile(r"\bv?\d+(?:\.\d+){2,}\b"),  # version strings such as 16.1.0
     re.compile(r"\b\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z?)?\b"),
     re.compile(r"#\d+"),
     re.compile(r"\b[Oo]ption [1-3]\b"),
@@ -140,17 +145,25 @@ class Guard:
 
     recommended_option: str
     option_titles: dict[str, str]
+    scores: dict[str, float] = field(default_factory=dict)  # option -> its best variant's score
     claims: list[str] = field(default_factory=list)
+
+    def _scored(self, option: str) -> str:
+        title = self.option_titles[option]
+        return f"{title!r} (score {self.scores[option]:.3f})" if option in self.scores else repr(title)
 
     def argues_for(self, option: str) -> str:
         if option not in self.option_titles:
             raise NarrativeError(f"the prose argues for unknown option {option!r}")
         self.claims.append(option)
         if option != self.recommended_option:
+            margin = ""
+            if option in self.scores and self.recommended_option in self.scores:
+                margin = f", a margin of {self.scores[self.recommended_option] - self.scores[option]:.3f}"
             raise NarrativeError(
-                f"the prose argues for {self.option_titles[option]!r} but the evidence recommends "
-                f"{self.option_titles[self.recommended_option]!r}; update the hand-written prose of the "
-                "template (or the weights/inputs) so they agree"
+                f"the prose argues for {self._scored(option)} but the evidence recommends "
+                f"{self._scored(self.recommended_option)}{margin}; update the hand-written prose of the "
+                "template so it states what the evidence says"
             )
         return ""
 
