@@ -38,7 +38,9 @@ def web(rig):
 
 
 _schema_rig = RaceRig("sqlite://")
-schema = schemathesis.openapi.from_asgi("/openapi.json", _schema_rig.app)
+# The app serves no /openapi.json (production mode), so the schema is taken from the app object itself.
+schema = schemathesis.openapi.from_dict(_schema_rig.app.openapi())
+schema.app = _schema_rig.app
 
 
 @schema.parametrize()

@@ -7,58 +7,112 @@
 - an open session for the order with at least ``reuse_margin`` (30 minutes) left -> 303 to it, no
   Stripe call: a parent who presses Back and returns gets the same session, so the retry cohort's
   pile of abandoned sessions never forms;
-- otherwise a session is minted through the blessed helper (24 h ``expires_at``) and recorded, and
-  the answer is 303 to its URL. An older open session with less than the margin left is retired
+- otherwise a session is minted through the blessed parameters (24 h ``expires_at``) and recorded,
+  and the answer is 303 to its URL. An older open session with less than the margin left is retired
   (expired by a queued task) so the order keeps one live session;
 - Stripe failing, or the database failing or dropping its connection -> "try again in a minute", 503
-  with ``Retry-After``, and the transaction is rolled back (no row written).
+  with ``Retry-After``. A database integrity error (a bug, e.g. a Stripe id the store already holds
+  for another object) is logged at ERROR and the parent gets the same "try again" page, never a 500.
 
 The GET never consumes the token, so a mail scanner's pre-click at delivery is harmless: at worst it
-mints the session the parent then reuses. Concurrency: the whole decision runs in one transaction
-that first locks the order row (``SELECT ... FOR UPDATE``; on SQLite the transaction holds the
-database write lock from ``BEGIN IMMEDIATE``), so two simultaneous GETs for one order serialise and
-the second finds the session the first minted. No Stripe idempotency key is derived: the lock makes
-one unnecessary, and a derived key would replay a failed mint for 24 hours.
+mints the session the parent then reuses.
+
+Locking and idempotency requirements
+------------------------------------
+
+What a port of this route must keep (the follow-up issue lists the same):
+
+1. No Stripe call inside a database transaction or while holding a pooled connection or a row lock.
+   A click runs at most two short transactions: *claim* (resolve the token, lock the order row,
+   decide, write the intent) and *record* (lock the order row, write the session). Each holds a
+   connection for a few milliseconds, whatever Stripe's latency.
+2. Before calling Stripe, the claim writes a ``checkout_attempts`` row: the order, a per-order
+   attempt counter (1, 2, ...), the ``Idempotency-Key`` (order id, attempt number and a random salt,
+   so two databases sharing a Stripe account never replay each other's keys) and the exact create
+   parameters, ``expires_at`` included. Every retry of the attempt sends that key with those
+   parameters byte for byte, so Stripe answers with the same session instead of creating another.
+3. One click at a time calls Stripe for an attempt: the claim takes a lease (``lease_until``, wall
+   clock, longer than the Stripe client's timeout). Concurrent clicks on the order wait for the
+   holder to record and then redirect to the same session; after the lease lapses (the holder
+   crashed) the next click takes the attempt over and replays its key.
+4. The attempt counter advances (a new key) only when the attempt is finished: its session is
+   recorded (the next mint, after that session expires, completes or is retired, uses attempt + 1),
+   or Stripe answered the key with an error it stores for the key's lifetime (5xx, 4xx), or the key
+   named an object the store cannot record. A network error or a 429 keeps the attempt: the key
+   replays. A 5xx is indeterminate at Stripe, so its key is never reused.
+5. A crash or a database error between "create" and "record" leaves the attempt ``minting``; the
+   next click replays the key and records the session Stripe created. Stripe keeps a key 24 hours
+   and a session lives at most 24 hours from the attempt's claim, so a replay either returns the
+   session or (key forgotten) the session has expired already: an attempt whose ``expires_at`` is
+   within ``reuse_margin`` of now, or whose amount no longer matches the order, is *resolved*
+   (replayed once so whatever Stripe created is recorded as retired and expired) before attempt + 1
+   is minted.
+6. The record step re-checks the order under its row lock: a session minted for an order that was
+   paid, canceled or changed meanwhile is recorded as retired and its expiry queued, never handed out.
+   A session that cannot be recorded because of an integrity error is expired at once, the attempt is
+   voided, and the error is logged.
+7. At most one open, payable session per order: reuse first; otherwise retire the older session
+   (queued expiry) before handing out the new one.
+8. Production serves no API documentation: ``/docs``, ``/redoc`` and ``/openapi.json`` answer 404.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import json
+import logging
 import os
+import secrets
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
 
 import stripe
 from fastapi import FastAPI
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from blastpay.flows.checkout_session import SESSION_MAX_TTL, create_checkout_session
+from blastpay.flows.checkout_session import SESSION_MAX_TTL, checkout_session_params
 from blastpay.flows.email_link import EmailLink, send_link, stripe_error_text
 from blastpay.flows.orders import (
     CANCELED,
     CHECKOUT_SESSION,
+    MINTING,
     PAID,
+    PENDING,
+    RECORDED,
     RETIRED,
+    VOID,
     OrderSpec,
     OrderStore,
     OrderView,
+    add_attempt,
     add_stripe_object,
     add_task,
+    get_attempt,
+    latest_attempt,
     lock_order_view,
     open_checkout_sessions,
     set_object_status,
+    update_attempt,
 )
 from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys, TOKEN_KEYS_ENV
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher, create_webhook_router
 
+log = logging.getLogger("blastpay.lazy_mint")
+
 REUSE_MARGIN = 30 * 60
 RETRY_AFTER_SECONDS = 60
+MINT_LEASE_SECONDS = 30.0  # longer than the Stripe client's timeout (serve sets 20 s)
+MINT_WAIT_SECONDS = 10.0  # how long a concurrent click waits for the holder before "try again"
+STRIPE_TIMEOUT_SECONDS = 20
+MAX_ROUNDS = 3  # claims per click: the attempt, a resolve of a stale one, a fresh one
+_DB_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -69,6 +123,8 @@ class LazyMintConfig:
     session_ttl: int = SESSION_MAX_TTL
     reuse_margin: int = REUSE_MARGIN
     retry_after: int = RETRY_AFTER_SECONDS
+    mint_lease: float = MINT_LEASE_SECONDS
+    mint_wait: float = MINT_WAIT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -82,12 +138,53 @@ class PayOutcome:
     detail: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """This click holds the lease on an attempt and may call Stripe with its key and parameters."""
+
+    order: OrderView
+    attempt_id: int
+    attempt: int
+    key: str
+    params: dict[str, Any]
+    owner: str
+    resolve_only: bool  # a stale attempt: replay it only to retire whatever it created
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """Another click holds the lease on the order's attempt."""
+
+    attempt_id: int
+
+
+# Stripe errors after which the same key may be sent again (Stripe stored no answer for it).
+_REPLAYABLE = (stripe.APIConnectionError, stripe.RateLimitError)
+
+
+def _replayable(exc: stripe.StripeError) -> bool:
+    if isinstance(exc, _REPLAYABLE):
+        return True
+    # Stripe answers 409 while another request with the same key is still executing.
+    code = getattr(getattr(exc, "error", None), "code", None) or getattr(exc, "code", None)
+    return code == "idempotency_key_in_use" or exc.http_status == 409
+
+
 class LazyMint:
-    """The lazy-mint decisions, independent of HTTP."""
+    """The lazy-mint decisions, independent of HTTP.
+
+    ``wall_clock`` (unix seconds) times the minting lease between processes; ``clock`` is the payment
+    clock (Stripe's ``expires_at`` arithmetic). ``step_hook(step)``, if set, is called at each step of a
+    mint ("claimed", "created", "recorded"): tests raise from it to simulate a crash there."""
 
     def __init__(self, store: OrderStore, client: stripe.StripeClient, binding: TokenBinding,
-                 clock: Callable[[], int], config: LazyMintConfig) -> None:
+                 clock: Callable[[], int], config: LazyMintConfig, *,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.store, self.client, self.binding, self.clock, self.config = store, client, binding, clock, config
+        self.wall_clock = wall_clock
+        self.step_hook: Optional[Callable[[str], None]] = None
+        self._waiters: dict[int, threading.Event] = {}
+        self._waiters_lock = threading.Lock()
 
     def pay_url(self, token: str) -> str:
         return f"{self.config.public_base_url.rstrip('/')}/pay/{token}"
@@ -101,42 +198,201 @@ class LazyMint:
             links[order.id] = send_link(self.store, order.id, self.pay_url(token), now=now)
         return links
 
+    # -- the click ------------------------------------------------------------------------------
+
     def open(self, token: str) -> PayOutcome:
         now = self.clock()
+        deadline = time.monotonic() + self.config.mint_wait
+        pause = 0.005
+        rounds = 0
+        while True:
+            try:
+                step = self._claim(token, now)
+            except _DB_ERRORS as exc:
+                return self._db_failed("claim", exc)
+            except IntegrityError as exc:  # a bug: surfaced in the log, the parent sees "try again"
+                log.error("lazy-mint: integrity error while claiming a mint: %s", exc.orig if exc.orig is not None else exc)
+                return PayOutcome("try_again", detail="database integrity error (logged)")
+            if isinstance(step, PayOutcome):
+                return step
+            if isinstance(step, _Wait):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return PayOutcome("try_again", detail="another click is still minting this order's session")
+                self._wait_for(step.attempt_id, min(pause, remaining))
+                pause = min(pause * 1.5, 0.05)
+                continue
+            rounds += 1
+            outcome = self._mint(step, now)
+            if outcome is not None:
+                return outcome
+            if rounds >= MAX_ROUNDS:
+                log.error("lazy-mint: order %s still has no usable session after %d attempts", step.order.id, rounds)
+                return PayOutcome("try_again", order_id=step.order.id, detail="no usable session after retries")
+
+    def _hook(self, step: str) -> None:
+        if self.step_hook is not None:
+            self.step_hook(step)
+
+    def _claim(self, token: str, now: int) -> Union[PayOutcome, _Claim, _Wait]:
+        """Transaction 1: resolve, lock the order row, reuse or retire recorded sessions, and claim the
+        order's attempt (a new one, or the unfinished one whose lease lapsed)."""
+        margin = self.config.reuse_margin
+        with self.store.transaction() as session:
+            order_id = self.binding.resolve(session, token)
+            order = lock_order_view(session, order_id) if order_id is not None else None
+            if order is None:
+                return PayOutcome("not_found")
+            if order.status == PAID:
+                return PayOutcome("already_paid", order_id=order.id)
+            if order.status == CANCELED:
+                return PayOutcome("canceled", order_id=order.id)
+            open_sessions = open_checkout_sessions(session, order.id)
+            for row in open_sessions:
+                if row.expires_at is not None and row.expires_at - now >= margin and row.url:
+                    return PayOutcome("redirect", url=row.url, order_id=order.id)
+            for row in open_sessions:
+                if row.expires_at is not None and row.expires_at > now:
+                    add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)
+                    set_object_status(session, row.stripe_id, RETIRED)
+                else:
+                    set_object_status(session, row.stripe_id, "expired")
+            wall = self.wall_clock()
+            owner = secrets.token_hex(8)
+            lease_until = wall + self.config.mint_lease
+            attempt = latest_attempt(session, order.id)
+            if attempt is not None and attempt.state == MINTING:
+                if attempt.lease_until is not None and attempt.lease_until > wall:
+                    return _Wait(attempt.id)
+                update_attempt(session, attempt.id, lease_owner=owner, lease_until=lease_until)
+                stale = attempt.expires_at - now < margin or attempt.amount != order.amount
+                return _Claim(order, attempt.id, attempt.attempt, attempt.idempotency_key, json.loads(attempt.params),
+                              owner, resolve_only=stale)
+            number = attempt.attempt + 1 if attempt is not None else 1
+            params = checkout_session_params(order, expires_at=now + self.config.session_ttl,
+                                             success_url=self.config.success_url, cancel_url=self.config.cancel_url)
+            key = f"blastpay-pay-{order.id}-{number}-{secrets.token_hex(8)}"
+            attempt_id = add_attempt(session, order_id=order.id, attempt=number, idempotency_key=key,
+                                     params=json.dumps(params), amount=order.amount, expires_at=params["expires_at"],
+                                     now=now, lease_owner=owner, lease_until=lease_until)
+            return _Claim(order, attempt_id, number, key, params, owner, resolve_only=False)
+
+    def _mint(self, claim: _Claim, now: int) -> Optional[PayOutcome]:
+        """Call Stripe for the claimed attempt (no transaction open), then record. None: claim again."""
+        try:
+            self._hook("claimed")
+            try:
+                created = self.client.v1.checkout.sessions.create(claim.params,  # type: ignore[arg-type]
+                                                                  {"idempotency_key": claim.key})
+            except stripe.StripeError as exc:
+                return self._stripe_failed(claim, exc)
+            self._hook("created")
+            try:
+                outcome = self._record(claim, created, now)
+            except IntegrityError as exc:
+                return self._unrecordable(claim, created, exc)
+            except _DB_ERRORS as exc:
+                self._release(claim)
+                return self._db_failed("record", exc)
+            self._hook("recorded")
+            return outcome
+        finally:
+            self._notify(claim.attempt_id)
+
+    def _record(self, claim: _Claim, created: Any, now: int) -> Optional[PayOutcome]:
+        """Transaction 2: lock the order row again and record the session Stripe answered with."""
+        margin = self.config.reuse_margin
+        with self.store.transaction() as session:
+            order = lock_order_view(session, claim.order.id)
+            attempt = get_attempt(session, claim.attempt_id)
+            if order is None or attempt is None:  # pragma: no cover - rows are never deleted
+                return PayOutcome("not_found")
+            if attempt.state != MINTING:
+                return None  # another click took the attempt over and finished it: decide again
+            status = created.status
+            usable = (not claim.resolve_only and status == "open" and order.status == PENDING
+                      and attempt.amount == order.amount and (created.expires_at or 0) - now >= margin)
+            if usable:
+                row_status = "open"
+            elif status == "open":
+                row_status = RETIRED
+                add_task(session, action="expire_session", stripe_id=created.id, order_id=order.id, now=now)
+            else:
+                row_status = status  # complete or expired
+            add_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url, status=row_status,
+                              now=now, order_id=order.id, expires_at=created.expires_at)
+            update_attempt(session, attempt.id, state=RECORDED, stripe_id=created.id, lease_owner=None, lease_until=None)
+        if usable:
+            return PayOutcome("redirect", url=created.url, order_id=claim.order.id, minted=True)
+        if status == "complete":
+            # The attempt's session was paid (its webhook may still be on its way): show it, never mint again.
+            return PayOutcome("redirect", url=created.url, order_id=claim.order.id)
+        return None
+
+    def _stripe_failed(self, claim: _Claim, exc: stripe.StripeError) -> Optional[PayOutcome]:
+        detail = stripe_error_text(exc)
+        if _replayable(exc):
+            self._release(claim)
+            return PayOutcome("try_again", order_id=claim.order.id, detail=detail)
+        # Stripe stores its answer under the key (a 5xx is indeterminate): never send the key again.
         try:
             with self.store.transaction() as session:
-                order_id = self.binding.resolve(session, token)
-                order = lock_order_view(session, order_id) if order_id is not None else None
-                if order is None:
-                    return PayOutcome("not_found")
-                if order.status == PAID:
-                    return PayOutcome("already_paid", order_id=order.id)
-                if order.status == CANCELED:
-                    return PayOutcome("canceled", order_id=order.id)
-                open_sessions = open_checkout_sessions(session, order.id)
-                for row in open_sessions:
-                    if row.expires_at is not None and row.expires_at - now >= self.config.reuse_margin and row.url:
-                        return PayOutcome("redirect", url=row.url, order_id=order.id)
-                for row in open_sessions:
-                    if row.expires_at is not None and row.expires_at > now:
-                        add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)
-                        set_object_status(session, row.stripe_id, RETIRED)
-                    else:
-                        set_object_status(session, row.stripe_id, "expired")
-                created = create_checkout_session(
-                    self.client, order, expires_at=now + self.config.session_ttl,
-                    success_url=self.config.success_url, cancel_url=self.config.cancel_url,
-                )
-                add_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url,
-                                  status="open", now=now, order_id=order.id, expires_at=created.expires_at)
-                return PayOutcome("redirect", url=created.url, order_id=order.id, minted=True)
-        except stripe.StripeError as exc:
-            return PayOutcome("try_again", detail=stripe_error_text(exc))
-        except (OperationalError, InterfaceError) as exc:
-            # The database refused or dropped the connection (server restarted, connection killed, SQLite
-            # still locked after its timeout). The pool discards a dead connection, so the parent's
-            # retry gets a fresh one; a session minted before the failure is never handed out and expires.
-            return PayOutcome("try_again", detail=f"database: {type(exc.orig).__name__}")
+                update_attempt(session, claim.attempt_id, only_owner=claim.owner, state=VOID, lease_owner=None,
+                               lease_until=None, error=detail[:2000])
+        except _DB_ERRORS as db_exc:
+            return self._db_failed("void", db_exc)
+        if claim.resolve_only:
+            return None  # the stale attempt created nothing Stripe will hand back: mint a fresh one
+        return PayOutcome("try_again", order_id=claim.order.id, detail=detail)
+
+    def _unrecordable(self, claim: _Claim, created: Any, exc: IntegrityError) -> PayOutcome:
+        """The store refused the session (an integrity error: a bug, such as a Stripe id it already holds
+        for another object). Log it, expire the session so nothing payable is left unrecorded, void the
+        attempt so the next click mints under a new key, and show the parent "try again"."""
+        log.error("lazy-mint: cannot record Checkout Session %s for order %s (attempt %s): %s; expiring it",
+                  created.id, claim.order.id, claim.attempt, exc.orig if exc.orig is not None else exc)
+        try:
+            self.client.v1.checkout.sessions.expire(created.id)
+        except stripe.StripeError as stripe_exc:
+            log.error("lazy-mint: could not expire unrecorded session %s: %s", created.id, stripe_error_text(stripe_exc))
+        try:
+            with self.store.transaction() as session:
+                update_attempt(session, claim.attempt_id, state=VOID, lease_owner=None, lease_until=None,
+                               stripe_id=created.id, error=f"integrity error recording {created.id}")
+        except _DB_ERRORS as db_exc:
+            log.error("lazy-mint: could not void attempt %s: %s", claim.attempt_id, db_exc)
+        return PayOutcome("try_again", order_id=claim.order.id, detail="database integrity error (logged)")
+
+    def _release(self, claim: _Claim) -> None:
+        """Give the lease back so the parent's retry replays the key at once (best effort: if the
+        database is down, the lease lapses on its own)."""
+        try:
+            with self.store.transaction() as session:
+                update_attempt(session, claim.attempt_id, only_owner=claim.owner, lease_owner=None, lease_until=None)
+        except _DB_ERRORS:
+            pass
+
+    def _db_failed(self, step: str, exc: Exception) -> PayOutcome:
+        # The database refused or dropped the connection (server restarted, connection killed, SQLite
+        # still locked after its timeout). The pool discards a dead connection, so the parent's retry
+        # gets a fresh one; a session created before the failure is recorded by that retry (same key).
+        orig = getattr(exc, "orig", None)
+        return PayOutcome("try_again", detail=f"database ({step}): {type(orig or exc).__name__}")
+
+    # -- waiting for the click that holds the lease ---------------------------------------------
+
+    def _wait_for(self, attempt_id: int, seconds: float) -> None:
+        """Block until this process's holder of the attempt finishes, or ``seconds`` pass (a holder in
+        another process is seen by claiming again)."""
+        with self._waiters_lock:
+            event = self._waiters.setdefault(attempt_id, threading.Event())
+        event.wait(seconds)
+
+    def _notify(self, attempt_id: int) -> None:
+        with self._waiters_lock:
+            event = self._waiters.pop(attempt_id, None)
+        if event is not None:
+            event.set()
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -164,16 +420,27 @@ def render_page(page: str, retry_after: int = RETRY_AFTER_SECONDS) -> HTMLRespon
 
 
 def create_app(*, store: OrderStore, stripe_client: stripe.StripeClient, binding: TokenBinding,
-               clock: Callable[[], int], config: LazyMintConfig, webhook_secrets: Sequence[str]) -> FastAPI:
-    """The lazy-mint app: ``GET /pay/{order_token}`` and ``POST /webhooks/stripe``."""
-    app = FastAPI(title="blastpay lazy-mint", docs_url=None, redoc_url=None)
-    mint = LazyMint(store, stripe_client, binding, clock, config)
+               clock: Callable[[], int], config: LazyMintConfig, webhook_secrets: Sequence[str],
+               wall_clock: Callable[[], float] = time.time, max_concurrent_clicks: int = 200) -> FastAPI:
+    """The lazy-mint app: ``GET /pay/{order_token}`` and ``POST /webhooks/stripe``. No API documentation
+    routes (``/docs``, ``/redoc``, ``/openapi.json``): the app is for parents, not for browsing.
+
+    A click waits on Stripe in a worker thread without holding a database connection, so the threads,
+    not the pool, bound the clicks in flight: ``max_concurrent_clicks`` of them (at Stripe's ~300 ms,
+    200 threads carry ~600 clicks/s per process)."""
+    import anyio
+
+    app = FastAPI(title="blastpay lazy-mint", docs_url=None, redoc_url=None, openapi_url=None)
+    mint = LazyMint(store, stripe_client, binding, clock, config, wall_clock=wall_clock)
     app.state.lazy_mint = mint
     app.include_router(create_webhook_router(WebhookMatcher(store, secrets=webhook_secrets, clock=clock)))
+    limiter: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
 
     @app.get("/pay/{order_token}", response_class=HTMLResponse)
     async def pay(order_token: str) -> Response:
-        outcome = await run_in_threadpool(mint.open, order_token)
+        if not limiter:
+            limiter.append(anyio.CapacityLimiter(max_concurrent_clicks))
+        outcome = await anyio.to_thread.run_sync(mint.open, order_token, limiter=limiter[0])
         if outcome.page == "redirect":
             return RedirectResponse(outcome.url or "", status_code=303,
                                     headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -208,6 +475,83 @@ def _serve_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass
+class DemoStack:
+    """What ``blastpay serve`` runs: the app, the orders it seeded and their emailed links."""
+
+    app: FastAPI
+    store: OrderStore
+    links: dict[int, str]
+    stripe_base: str
+    notes: list[str] = field(default_factory=list)  # what start-up did that the user should know
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+
+
+def demo_stack(*, base_url: str, database_url: Optional[str], binding: TokenBinding, orders: int,
+               stripe_base: Optional[str] = None, emulator_seed: Optional[int] = None) -> DemoStack:
+    """Build what ``blastpay serve`` serves at ``base_url``. Without ``stripe_base`` an emulator is started
+    on loopback; it starts empty every time, with ids seeded from the OS's randomness (``emulator_seed``
+    pins them, for tests) so they never repeat an id a persisted database already holds, and the
+    sessions an earlier run recorded are marked expired (that emulator is gone), so their links mint
+    afresh. Raises ``stripe.StripeError`` if the webhook endpoint cannot be registered."""
+    closers: list[Callable[[], None]] = []
+    notes: list[str] = []
+    embedded = stripe_base is None
+    try:
+        if stripe_base is None:
+            from blastpay.emulator import Emulator
+
+            seed = emulator_seed if emulator_seed is not None else int.from_bytes(os.urandom(8), "big")
+            handle = Emulator(seed=seed).serve(host="127.0.0.1", port=0)
+            closers.append(handle.close)
+            stripe_base = handle.base_url
+        client = stripe.StripeClient(os.environ.get("STRIPE_API_KEY", "sk_test_emulator"),
+                                     base_addresses={"api": stripe_base}, max_network_retries=0,
+                                     http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS))
+        clock = emulator_clock(stripe_base)
+        endpoint = client.v1.webhook_endpoints.create({"url": base_url + WEBHOOK_PATH,
+                                                       "enabled_events": ENABLED_EVENTS})  # type: ignore[typeddict-item]
+        store = OrderStore(database_url)
+        closers.append(store.dispose)
+        if embedded:
+            forgotten = store.forget_checkout_sessions("the embedded Stripe emulator of an earlier run is gone")
+            if forgotten:
+                notes.append(f"the embedded Stripe emulator starts empty: {forgotten} Checkout Session(s) recorded "
+                             f"by an earlier run in {store.database_url} are marked expired, so their links mint "
+                             "a new session on the next click")
+        config = LazyMintConfig(public_base_url=base_url,
+                                success_url=base_url + "/paid?session_id={CHECKOUT_SESSION_ID}",
+                                cancel_url=base_url + "/back")
+        app = create_app(store=store, stripe_client=client, binding=binding, clock=clock, config=config,
+                         webhook_secrets=[endpoint.secret])
+
+        @app.get("/paid", response_class=HTMLResponse)
+        def paid_page() -> str:
+            return '<!doctype html><main data-page="success"><h1>Thank you, payment received.</h1></main>'
+
+        @app.get("/back", response_class=HTMLResponse)
+        def back_page() -> str:
+            return ('<!doctype html><main data-page="left_checkout"><h1>Nothing was charged.</h1>'
+                    "<p>Use the link in your email whenever you are ready.</p></main>")
+
+        now = clock()
+        made = store.create_orders([OrderSpec(parent_id=111 + i, player_id=2000 + i,
+                                              product_id="utah-invitational-2026", amount=15000)
+                                    for i in range(orders)], now=now)
+        sent = app.state.lazy_mint.blast(made, now=now)
+        return DemoStack(app=app, store=store, links={o.id: sent[o.id].url or "" for o in made},
+                         stripe_base=stripe_base, notes=notes, _closers=closers)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+
+
 def serve_main(argv: Sequence[str] | None = None) -> int:
     """``blastpay serve``: uvicorn on loopback, orders seeded, their email links printed."""
     import uvicorn
@@ -226,17 +570,6 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         print("blastpay serve: --orders and --port must be non-negative", file=sys.stderr)
         return 2
 
-    emulator_handle = None
-    stripe_base = args.stripe_base
-    if stripe_base is None:
-        from blastpay.emulator import Emulator
-
-        emulator_handle = Emulator(seed=0).serve(host="127.0.0.1", port=0)
-        stripe_base = emulator_handle.base_url
-    client = stripe.StripeClient(os.environ.get("STRIPE_API_KEY", "sk_test_emulator"),
-                                 base_addresses={"api": stripe_base}, max_network_retries=0)
-    clock = emulator_clock(stripe_base)
-
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -247,39 +580,21 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     sock.listen(128)
     base_url = f"http://{args.host}:{sock.getsockname()[1]}"
     try:
-        endpoint = client.v1.webhook_endpoints.create({"url": base_url + WEBHOOK_PATH,
-                                                       "enabled_events": ENABLED_EVENTS})  # type: ignore[typeddict-item]
+        demo = demo_stack(base_url=base_url, database_url=args.database_url, binding=make_binding(args.binding, keys),
+                          orders=args.orders, stripe_base=args.stripe_base)
     except stripe.StripeError as exc:
-        print(f"blastpay serve: cannot register the webhook endpoint at {stripe_base}: {stripe_error_text(exc)}",
-              file=sys.stderr)
+        print(f"blastpay serve: cannot register the webhook endpoint at {args.stripe_base or 'the embedded emulator'}: "
+              f"{stripe_error_text(exc)}", file=sys.stderr)
+        sock.close()
         return 2
-    store = OrderStore(args.database_url)
-    config = LazyMintConfig(public_base_url=base_url,
-                            success_url=base_url + "/paid?session_id={CHECKOUT_SESSION_ID}",
-                            cancel_url=base_url + "/back")
-    app = create_app(store=store, stripe_client=client, binding=make_binding(args.binding, keys), clock=clock,
-                     config=config, webhook_secrets=[endpoint.secret])
-    @app.get("/paid", response_class=HTMLResponse)
-    def paid_page() -> str:
-        return '<!doctype html><main data-page="success"><h1>Thank you, payment received.</h1></main>'
-
-    @app.get("/back", response_class=HTMLResponse)
-    def back_page() -> str:
-        return ('<!doctype html><main data-page="left_checkout"><h1>Nothing was charged.</h1>'
-                "<p>Use the link in your email whenever you are ready.</p></main>")
-
-    now = clock()
-    orders = store.create_orders([OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id="utah-invitational-2026",
-                                            amount=15000) for i in range(args.orders)], now=now)
-    links = app.state.lazy_mint.blast(orders, now=now)
-    print(f"serving {base_url} (stripe: {stripe_base})", flush=True)
-    for order in orders:
-        print(f"order {order.id}: {links[order.id].url}", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    for note in demo.notes:
+        print(f"blastpay serve: {note}", file=sys.stderr, flush=True)
+    print(f"serving {base_url} (stripe: {demo.stripe_base})", flush=True)
+    for order_id, url in demo.links.items():
+        print(f"order {order_id}: {url}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(demo.app, log_level="warning"))
     try:
         server.run(sockets=[sock])
     finally:
-        if emulator_handle is not None:
-            emulator_handle.close()
-        store.dispose()
+        demo.close()
     return 0

@@ -6,7 +6,9 @@ of unix seconds supplied by the caller, so the store never reads a clock itself.
 
 Concurrency: on SQLite every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time,
 so a read-then-write cannot interleave with another); on other databases ``lock_order`` takes a
-row lock with ``SELECT ... FOR UPDATE``. Marking an order paid is a conditional
+row lock with ``SELECT ... FOR UPDATE``. No transaction here ever spans a Stripe call: the lazy-mint
+click records its intent (a ``checkout_attempts`` row carrying the Stripe ``Idempotency-Key``) in
+one short transaction and the session Stripe answered in another. Marking an order paid is a conditional
 ``UPDATE ... WHERE status = 'pending'`` and webhook events are recorded under a unique event id, so
 a payment is applied exactly once whatever the interleaving.
 """
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import (
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -150,6 +153,39 @@ class StripeTask(Base):
     order_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     created_at: Mapped[int] = mapped_column(Integer)
     done_at: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    error: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+
+# States of a checkout attempt (one per Idempotency-Key the lazy-mint route sends Stripe).
+MINTING, RECORDED, VOID = "minting", "recorded", "void"
+
+
+class CheckoutAttempt(Base):
+    """One Checkout Session create the lazy-mint route intends, written before Stripe is called.
+
+    ``idempotency_key`` and ``params`` (the exact create parameters, JSON) are fixed when the row is
+    written, so every retry of the attempt (a concurrent click after the lease lapses, a click after a
+    crash or a failed record) replays the same request and Stripe answers with the same session.
+    ``state``: ``minting`` (a session may or may not exist at Stripe), ``recorded`` (``stripe_id`` is
+    in ``stripe_objects``), ``void`` (Stripe answered the key with an error it stores, or the key names
+    objects the store cannot record: never sent again). ``lease_until`` (wall-clock unix seconds) and
+    ``lease_owner`` say which click may call Stripe for the attempt now; others wait for it."""
+
+    __tablename__ = "checkout_attempts"
+    __table_args__ = (UniqueConstraint("order_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per order
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    params: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)  # the expires_at the params ask Stripe for
+    state: Mapped[str] = mapped_column(String(16), default=MINTING)
+    stripe_id: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)
+    lease_owner: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+    created_at: Mapped[int] = mapped_column(Integer)
     error: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
 
 
@@ -352,6 +388,19 @@ class OrderStore:
             session.expunge_all()
             return rows
 
+    def forget_checkout_sessions(self, reason: str) -> int:
+        """The Stripe account behind the store was replaced by an empty one (``blastpay serve`` starts a fresh
+        embedded emulator each run): every recorded open Checkout Session is marked expired and every
+        unfinished checkout attempt void, so the next click mints against the new account instead of
+        redirecting to a session it does not know. Returns how many sessions were marked."""
+        with self.transaction() as session:
+            sessions = session.execute(
+                update(StripeObject).where(StripeObject.kind == CHECKOUT_SESSION, StripeObject.status == "open")
+                .values(status="expired")).rowcount
+            session.execute(update(CheckoutAttempt).where(CheckoutAttempt.state == MINTING)
+                            .values(state=VOID, lease_owner=None, lease_until=None, error=reason))
+            return int(sessions or 0)
+
     # -- emails ---------------------------------------------------------------------------------
 
     def record_email(self, order_id: int, *, kind: str, url: str, now: int) -> None:
@@ -494,3 +543,57 @@ def enqueue_cleanup(session: Session, order_id: int, *, now: int, keep: Optional
 
 def set_object_status(session: Session, stripe_id: str, status: str) -> None:
     session.execute(update(StripeObject).where(StripeObject.stripe_id == stripe_id).values(status=status))
+
+
+# -- checkout attempts (the lazy-mint click path; each helper is one plain statement) --------------
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """A checkout attempt as the click path reads it."""
+
+    id: int
+    order_id: int
+    attempt: int
+    idempotency_key: str
+    params: str
+    amount: int
+    expires_at: int
+    state: str
+    stripe_id: Optional[str]
+    lease_owner: Optional[str]
+    lease_until: Optional[float]
+
+
+_ATTEMPT_COLUMNS = tuple(CheckoutAttempt.__table__.c[name] for name in AttemptRow.__dataclass_fields__)
+
+
+def latest_attempt(session: Session, order_id: int) -> Optional[AttemptRow]:
+    """The order's newest checkout attempt (the only one that can still be ``minting``), or None."""
+    table = CheckoutAttempt.__table__
+    row = session.execute(select(*_ATTEMPT_COLUMNS).where(table.c.order_id == order_id)
+                          .order_by(table.c.attempt.desc()).limit(1)).first()
+    return AttemptRow(*row) if row is not None else None
+
+
+def get_attempt(session: Session, attempt_id: int) -> Optional[AttemptRow]:
+    row = session.execute(select(*_ATTEMPT_COLUMNS).where(CheckoutAttempt.__table__.c.id == attempt_id)).first()
+    return AttemptRow(*row) if row is not None else None
+
+
+def add_attempt(session: Session, *, order_id: int, attempt: int, idempotency_key: str, params: str, amount: int,
+                expires_at: int, now: int, lease_owner: str, lease_until: float) -> int:
+    """Write a new ``minting`` attempt held by ``lease_owner``; its id."""
+    result = session.execute(insert(CheckoutAttempt.__table__).values(
+        order_id=order_id, attempt=attempt, idempotency_key=idempotency_key, params=params, amount=amount,
+        expires_at=expires_at, state=MINTING, lease_owner=lease_owner, lease_until=lease_until, created_at=now))
+    return int(result.inserted_primary_key[0])
+
+
+def update_attempt(session: Session, attempt_id: int, *, only_owner: Optional[str] = None, **values) -> bool:
+    """Set columns of an attempt (``only_owner``: only while that click still holds its lease)."""
+    table = CheckoutAttempt.__table__
+    query = update(table).where(table.c.id == attempt_id)
+    if only_owner is not None:
+        query = query.where(table.c.lease_owner == only_owner)
+    return session.execute(query.values(**values)).rowcount == 1
