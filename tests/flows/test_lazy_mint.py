@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from flow_helpers import HOUR, spec
 
-from blastpay.flows.lazy_mint import serve_main
+from blastpay.flows.harness import EXPERIMENT_TOKEN_KEYS
+from blastpay.flows.lazy_mint import demo_stack, serve_main
+from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.flows.orders import CHECKOUT_SESSION, PayToken, StripeObject
 
 PAGE = re.compile(r'data-page="([a-z_]+)"')
@@ -127,3 +129,70 @@ def test_serve_refuses_malformed_keys(monkeypatch, capsys):
     assert serve_main(["--port", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "blastpay serve: BLASTPAY_TOKEN_KEYS entry 1 (k1): key is not hex"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"])
+def test_no_api_documentation_is_served(lazy, path):
+    emu, flow, order, url = lazy
+    assert flow.web.get(path).status_code == 404
+
+
+def _click_all(web, links):
+    """Every link of a demo run, clicked twice: (status, page or Stripe host) per click."""
+    seen = []
+    for url in list(links.values()) * 2:
+        r = web.get("/pay/" + token_of(url), follow_redirects=False)
+        page = PAGE.search(r.text)
+        seen.append((r.status_code, r.headers.get("location", "").split("/c/pay/")[0] if r.status_code == 303
+                     else page.group(1) if page else r.text[:80]))
+    return seen
+
+
+def test_serve_survives_restarts_in_the_same_directory(tmp_path, caplog):
+    """``blastpay serve`` started, its links clicked, stopped, started again over the same SQLite file
+    (a fresh embedded emulator each time), every link clicked again, three times over: only redirects,
+    each to the emulator of the current run, and no error in the log."""
+    from fastapi.testclient import TestClient
+
+    database_url = f"sqlite:///{tmp_path / 'blastpay.db'}"
+    binding = make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS))  # BLASTPAY_TOKEN_KEYS kept across runs
+    every_link: dict[int, str] = {}
+    notes = []
+    for run in range(3):
+        demo = demo_stack(base_url="http://127.0.0.1:9", database_url=database_url, binding=binding, orders=3)
+        try:
+            every_link.update(demo.links)
+            notes.extend(demo.notes)
+            with TestClient(demo.app, base_url="http://127.0.0.1:9") as web, caplog.at_level("ERROR"):
+                seen = _click_all(web, every_link)
+            assert seen == [(303, demo.stripe_base)] * len(seen), seen
+        finally:
+            demo.close()
+    assert len(every_link) == 9
+    assert not [r for r in caplog.records if r.levelno >= 40]
+    assert len(notes) == 2 and "marked expired" in notes[0]  # the second and third start say what they did
+
+
+def test_serve_restart_with_an_emulator_repeating_its_ids_never_answers_5xx(tmp_path, caplog):
+    """The restart bug as filed (the emulator's id sequence restarts while the file keeps the old rows):
+    a colliding id is logged and answered "try again", never a 500, and the retry redirects."""
+    from fastapi.testclient import TestClient
+
+    database_url = f"sqlite:///{tmp_path / 'blastpay.db'}"
+    binding = make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS))
+    statuses = []
+    for run in range(2):
+        demo = demo_stack(base_url="http://127.0.0.1:9", database_url=database_url, binding=binding, orders=3,
+                          emulator_seed=0)
+        try:
+            with TestClient(demo.app, base_url="http://127.0.0.1:9", raise_server_exceptions=False) as web, \
+                    caplog.at_level("ERROR", logger="blastpay.lazy_mint"):
+                for url in demo.links.values():
+                    first = web.get("/pay/" + token_of(url), follow_redirects=False).status_code
+                    statuses.append(first)
+                    if first == 503:
+                        statuses.append(web.get("/pay/" + token_of(url), follow_redirects=False).status_code)
+        finally:
+            demo.close()
+    assert all(s in (303, 503) for s in statuses) and statuses[-1] == 303
+    assert statuses.count(503) == len([r for r in caplog.records if "cannot record" in r.getMessage()]) >= 1

@@ -45,7 +45,7 @@ def served(database_url):
     rig.close()
 
 
-@pytest.mark.parametrize("clicks,rounds", [(2, 3), (10, 3)])
+@pytest.mark.parametrize("clicks,rounds", [(2, 3), (10, 3), (20, 2)])
 def test_simultaneous_clicks_mint_one_session(served, clicks, rounds):
     for _ in range(rounds):
         result = served.click_race(clicks)
