@@ -3,6 +3,7 @@ manifest, render the documents, then move everything into place only if every st
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from typing import Callable
 
 from blastpay import config
 from blastpay.evidence.manifest import EXECUTED_NOTEBOOKS, write_manifest
-from blastpay.evidence.writer import EvidenceError
+from blastpay.evidence.writer import MANIFEST_PARTS, EvidenceError
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -104,23 +105,25 @@ def needs(path: Path) -> list[str]:
 
 
 def run_notebooks(
-    books: list[Path], evidence_dir: Path, env: dict[str, str], progress: Callable[[str], None], workers: int = 2
+    books: list[Path], evidence_dir: Path, env: dict[str, str], progress: Callable[[str], None], workers: int = 2,
+    already_done: frozenset[str] = frozenset(),
 ) -> None:
     """Run the notebooks, at most `workers` at a time, each only after the notebooks it needs.
 
     Numbered order is the tie-break; a notebook may only need lower-numbered ones. The first failure stops
-    the run (notebooks already running finish; none starts after it).
+    the run (notebooks already running finish; none starts after it). `already_done` names notebooks whose
+    evidence is already in `evidence_dir` (copied there), so those that need them may run without them.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     stems = [b.stem for b in books]
     deps = {b.stem: needs(b) for b in books}
     for stem, wanted in deps.items():
-        bad = [w for w in wanted if w not in stems or stems.index(w) >= stems.index(stem)]
+        bad = [w for w in wanted if w not in already_done and (w not in stems or stems.index(w) >= stems.index(stem))]
         if bad:
             raise PipelineError(f"notebooks/{stem}.ipynb: needs {', '.join(bad)}, which is not an earlier notebook")
     by_stem = {b.stem: b for b in books}
-    done: set[str] = set()
+    done: set[str] = set(already_done)
     started: dict = {}
     failure: PipelineError | None = None
     t_start = {stem: 0.0 for stem in stems}
@@ -235,6 +238,41 @@ def install(stage: Path, root: Path) -> None:
             dest.unlink()  # the evidence no longer calls for this document
 
 
+def regenerate_some(
+    stage: Path, stems: list[str], *, committed: Path, extra_env: dict[str, str] | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, bytes]:
+    """Run only the notebooks `stems` into stage/evidence, the evidence they need copied from the `committed`
+    evidence tree, and return what they wrote (path -> bytes). For checking one part of the evidence under
+    other conditions (for example another BLAS kernel) without the cost of a whole run."""
+    from blastpay.evidence.manifest import MANIFEST
+
+    by_stem = {b.stem: b for b in notebooks()}
+    unknown = [s for s in stems if s not in by_stem]
+    if unknown:
+        raise PipelineError(f"no such notebook: {', '.join(unknown)}")
+    wanted = {w for s in stems for w in needs(by_stem[s])} - set(stems)
+    manifest = json.loads((committed / MANIFEST).read_text())["files"]
+    evidence_dir = stage / "evidence"
+    evidence_dir.mkdir(parents=True)
+    for rel, record in manifest.items():
+        if Path(record["producer"]).stem in wanted and not rel.startswith(f"{EXECUTED_NOTEBOOKS}/"):
+            (evidence_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(committed / rel, evidence_dir / rel)
+    env = {**config.load_run_params().env(), **(extra_env or {})}
+    books = [by_stem[s] for s in sorted(stems)]
+    run_notebooks(books, evidence_dir, env, progress, already_done=frozenset(wanted))
+    written: dict[str, bytes] = {}
+    for part in sorted((evidence_dir / MANIFEST_PARTS).glob("*.json")):
+        if part.stem in stems:
+            for rel in json.loads(part.read_text())["files"]:
+                written[rel] = (evidence_dir / rel).read_bytes()
+    for stem in stems:
+        rel = f"{EXECUTED_NOTEBOOKS}/{stem}.ipynb"
+        written[rel] = (evidence_dir / rel).read_bytes()
+    return written
+
+
 FULL_DIR = "evidence-full"
 
 
@@ -269,15 +307,78 @@ def _tree(root: Path, rel: str) -> dict[str, bytes]:
     }
 
 
+def screenshot_pixels_differ(fresh: bytes, committed: bytes) -> str | None:
+    """Why two screenshots differ beyond the tolerance (manifest.COMPARISON_RULES["screenshot"]), or None."""
+    import io
+
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    from blastpay.evidence.manifest import PIXEL_THRESHOLD, PIXEL_TOLERANCE
+
+    try:
+        a = Image.open(io.BytesIO(fresh)).convert("RGBA")
+        b = Image.open(io.BytesIO(committed)).convert("RGBA")
+    except (UnidentifiedImageError, OSError) as exc:
+        return f"unreadable PNG: {exc}"
+    if a.size != b.size:
+        return f"size {b.size[0]}x{b.size[1]} -> {a.size[0]}x{a.size[1]}"
+    limit = PIXEL_TOLERANCE * a.size[0] * a.size[1]
+    changed = int(np.any(np.asarray(a) != np.asarray(b), axis=2).sum())
+    if changed <= limit:  # pixelmatch counts a subset of these: no need to run it
+        return None
+    from pixelmatch.contrib.PIL import pixelmatch
+
+    differing = pixelmatch(a, b, threshold=PIXEL_THRESHOLD, includeAA=False)
+    if differing <= limit:
+        return None
+    return f"{differing / (a.size[0] * a.size[1]):.1%} of pixels differ (tolerance {PIXEL_TOLERANCE:.0%})"
+
+
+def _manifest_without_screenshot_bytes(data: bytes | None) -> object:
+    import json
+
+    from blastpay.evidence.manifest import COMPARISON_RULES
+
+    if data is None:
+        return None
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        return data
+    for record in manifest.get("files", {}).values():
+        if record.get("comparison") == "screenshot":
+            record.pop("sha256", None)
+    manifest.get("comparison_rules", {}).setdefault("screenshot", COMPARISON_RULES["screenshot"])
+    return manifest
+
+
 def compare(stage: Path, root: Path) -> list[str]:
-    """Paths whose committed bytes differ from a fresh regeneration (missing, extra, or changed)."""
+    """Paths whose committed content differs from a fresh regeneration (missing, extra, or changed).
+
+    Every file must be byte-identical except screenshots (a PNG with a `.page.json` sidecar beside it): their
+    sidecar must be byte-identical and their pixels match within the tolerance that the manifest states
+    (`comparison_rules`), and the manifest's sha256 of a screenshot is not compared."""
+    from blastpay.evidence.manifest import MANIFEST, comparison_rule
+
     drift: list[str] = []
     for rel in generated_paths():
         fresh, committed = _tree(stage, rel), _tree(root, rel)
         for path in sorted(set(fresh) | set(committed)):
-            if fresh.get(path) != committed.get(path):
-                state = "missing" if path not in committed else "not produced" if path not in fresh else "differs"
-                drift.append(f"{path} ({state})")
+            new, old = fresh.get(path), committed.get(path)
+            if new == old:
+                continue
+            if new is None or old is None:
+                drift.append(f"{path} ({'missing' if old is None else 'not produced'})")
+            elif comparison_rule(path, fresh) == "screenshot" and comparison_rule(path, committed) == "screenshot":
+                why = screenshot_pixels_differ(new, old)
+                if why is not None:
+                    drift.append(f"{path} (screenshot differs: {why})")
+            elif path == f"evidence/{MANIFEST}":
+                if _manifest_without_screenshot_bytes(new) != _manifest_without_screenshot_bytes(old):
+                    drift.append(f"{path} (differs)")
+            else:
+                drift.append(f"{path} (differs)")
     return drift
 
 

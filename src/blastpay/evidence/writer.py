@@ -2,6 +2,13 @@
 
 CSV: columns sorted, rows sorted, fixed float format, "\n" line ends. JSON: sorted keys, two-space
 indent, no NaN. Figures: PNG with fixed metadata and DPI. Each write is recorded for the manifest.
+
+Precision: a float that is not a whole number is written with SIGNIFICANT_DIGITS significant digits (whole
+numbers, such as cents and counts, exactly). Six digits is finer than any method here supports (the Monte Carlo
+shares carry a standard error in the third digit, cited figures two or three digits) and far coarser than the
+last-bit differences between CPUs' vectorised exp/log and BLAS kernels, so evidence is byte-identical on any
+machine. Values that feed later notebooks are read back from these files, so downstream figures are computed
+from the rounded values.
 """
 
 from __future__ import annotations
@@ -16,7 +23,23 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 MANIFEST_PARTS = ".manifest-parts"
-FLOAT_FORMAT = "%.10g"
+SIGNIFICANT_DIGITS = 6
+FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
+WHOLE_LIMIT = 2**53  # whole floats below this are exact integers and are written in full
+
+
+def format_float(x: float) -> str:
+    """The one float format of the evidence: whole numbers in full, others to SIGNIFICANT_DIGITS digits."""
+    x = float(x)
+    if x.is_integer() and abs(x) < WHOLE_LIMIT:
+        return str(int(x))
+    return FLOAT_FORMAT % x
+
+
+def round_float(x: float) -> float:
+    """x as the evidence states it (see format_float)."""
+    x = float(x)
+    return x if x.is_integer() and abs(x) < WHOLE_LIMIT else float(FLOAT_FORMAT % x)
 
 
 class EvidenceError(ValueError):
@@ -31,7 +54,7 @@ def _clean_json(obj: Any, where: str) -> Any:
     if isinstance(obj, float):
         if not math.isfinite(obj):
             raise EvidenceError(f"{where}: non-finite number {obj!r} cannot be written as JSON evidence")
-        return float(FLOAT_FORMAT % obj)  # same precision as CSV: stable across platforms' last bits
+        return round_float(obj)  # same precision as CSV: stable across platforms' last bits
     if isinstance(obj, dict):
         return {str(k): _clean_json(v, where) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -67,7 +90,7 @@ def csv_bytes(frame: Any) -> bytes:
     if len(df.columns):
         df = df.sort_values(list(df.columns), kind="mergesort", na_position="last").reset_index(drop=True)
     buf = io.StringIO()
-    df.to_csv(buf, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    df.to_csv(buf, index=False, float_format=format_float, lineterminator="\n")
     return buf.getvalue().encode()
 
 

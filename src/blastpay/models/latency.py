@@ -6,7 +6,12 @@ weights, medians and spreads are fitted here, by bounded least squares, to cumul
 are computed from sources-registry figures, with weak log-normal priors on each median and spread. The
 scenario definitions (which figures, p, priors, bounds) live in experiments/latency_scenarios.yaml.
 
-The fit is deterministic: a fixed starting point from the scenario file and a deterministic solver.
+The fit is deterministic: a fixed starting point from the scenario file and a deterministic solver. It is not
+bit-reproducible across machines: the solver's linear algebra runs on whichever BLAS kernel the CPU selects, and
+kernels differ in the last bits (about the 9th significant digit of a fitted median). So the fitted parameters
+are rounded to PARAMETER_SIGNIFICANT_DIGITS at the source, and everything downstream (the fitted shares, the
+blasts, the ADR) is computed from the rounded values. Four digits is far finer than the fit supports (its targets
+are cited shares with a residual scale of a percentage point) and far coarser than the kernels' disagreement.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from blastpay.sources.inputs import read_mapping
 from blastpay.sources.registry import SourcesError
 
 COMPONENTS = ("attentive", "daily_check", "deferred")
+PARAMETER_SIGNIFICANT_DIGITS = 4
 SCENARIOS = ("optimistic", "central", "pessimistic")
 
 
@@ -108,6 +114,11 @@ class TargetFit:
     @property
     def residual(self) -> float:
         return self.fitted - self.target
+
+
+def round_significant(x: float, digits: int = PARAMETER_SIGNIFICANT_DIGITS) -> float:
+    """x to `digits` significant digits (decimal rounding, the same on every machine)."""
+    return float(f"{float(x):.{digits}g}")
 
 
 def mixture_cdf(hours: Any, weights: Any, medians_h: Any, sigmas: Any) -> np.ndarray:
@@ -259,7 +270,7 @@ def fit_scenario(name: str, registry: Any, scenarios_cfg: Mapping[str, Any]) -> 
 
     result = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale="jac",
                            xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=20000)
-    w, m, s = unpack(result.x)
+    w, m, s = (np.array([round_significant(v) for v in arr]) for arr in unpack(result.x))
     fitted = mixture_cdf(hours_a, w, m, s)
     targets = tuple(TargetFit(lab, h, v, float(f), i) for lab, h, v, f, i in zip(labels, hours, values, fitted, ids))
 
