@@ -1,5 +1,6 @@
 """The evidence pipeline: freshness, reproducibility, drift detection, and refusal of bad input."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -130,3 +131,50 @@ def test_help_lists_every_command():
     assert result.returncode == 0
     for command in ("evidence", "check", "sandbox", "serve", "scan", "live", "adr"):
         assert command in result.stdout
+
+
+# --- every committed input is validated before the first notebook: one line, file:line, exit 2 -----------
+
+
+def _refused(root: Path, expected_file: str) -> str:
+    result = _blastpay(root, "evidence")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"blastpay: error: {root}/experiments/{expected_file}:")
+    assert _untouched(root)
+    return lines[0]
+
+
+def test_a_malformed_fee_file_names_its_line(scratch_repo):
+    path = scratch_repo / "experiments" / "fees.yaml"
+    path.write_text(path.read_text().replace("amounts_usd:", "amounts_usd: [", 1))
+    line = _refused(scratch_repo, "fees.yaml")
+    assert "malformed YAML" in line
+
+
+def test_an_unknown_metric_in_the_weights_names_its_line_and_the_known_metrics(scratch_repo):
+    path = scratch_repo / "experiments" / "weights.yaml"
+    text = path.read_text()
+    first_metric = text.index("- name: ") + len("- name: ")
+    name = text[first_metric:].split()[0]
+    path.write_text(text[:first_metric] + "payable_shaer" + text[first_metric + len(name):])
+    expected_line = text[:first_metric].count("\n") + 1
+    line = _refused(scratch_repo, f"weights.yaml:{expected_line}")
+    assert "unknown metric 'payable_shaer'" in line and name in line
+
+
+def test_a_renamed_latency_scenario_is_named(scratch_repo):
+    path = scratch_repo / "experiments" / "latency_scenarios.yaml"
+    path.write_text(path.read_text().replace("\n  central:", "\n  middle:", 1))
+    line = _refused(scratch_repo, "latency_scenarios.yaml")
+    assert "scenario 'central' missing" in line and "middle" in line
+
+
+def test_an_edited_change_in_the_call_site_inventory_is_refused_not_ignored(scratch_repo):
+    path = scratch_repo / "experiments" / "call_sites.json"
+    data = json.loads(path.read_text())
+    data["sites"][0]["changes"]["lazy_mint"]["change"] = "Do nothing here."
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    line = _refused(scratch_repo, "call_sites.json")
+    assert "sites[0].changes.lazy_mint differs from what the scanner derives" in line

@@ -187,11 +187,12 @@ def generate(
 ) -> GenerateResult:
     """Run every notebook into stage/evidence and render the documents into stage/docs."""
     from blastpay.adr.render import RenderError, render_documents
-    from blastpay.sources.registry import SourcesError, load_registry
+    from blastpay.evidence.inputs import validate_inputs
+    from blastpay.sources.registry import SourcesError
 
     start = time.perf_counter()
     params = config.load_run_params()
-    load_registry(config.SOURCES_DIR)  # a malformed registry stops the run before any notebook starts
+    validate_inputs()  # a malformed or inconsistent input stops the run before any notebook starts
     evidence_dir = stage / "evidence"
     evidence_dir.mkdir(parents=True)
     env = params.env()
