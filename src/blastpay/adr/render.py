@@ -64,6 +64,9 @@ def environment() -> jinja2.Environment:
     env.filters["usd_d"] = lambda dollars: f"${float(dollars):,.2f}"
     env.filters["cell"] = lambda text: " ".join(str(text).split()).replace("|", "\\|")
     env.filters["num"] = lambda x, nd=0: f"{float(x):,.{nd}f}"
+    from blastpay.adr.display_names import display
+
+    env.filters["dn"] = lambda ident, kind: display(kind, ident)  # the reader's name for an internal id
     return env
 
 

@@ -16,6 +16,32 @@ MANIFEST = "manifest.json"
 EXECUTED_NOTEBOOKS = "notebooks"
 
 
+# How `blastpay check` compares each evidence file with a regeneration. Every file must be byte-identical,
+# except screenshots: a PNG with a sidecar `<name>.page.json` beside it. For those the sidecar (each step's
+# caption, who served the page, its kind, its text and its element outline) must be byte-identical, and the
+# pixels may differ within the tolerance below, so a font or Chromium update does not fail the check while a
+# changed page still does. The evidence hash covers the sidecar, not the PNG's bytes.
+SCREENSHOT_SIDECAR = ".page.json"
+PIXEL_THRESHOLD = 0.1  # pixelmatch's per-pixel colour distance (0..1) above which a pixel differs
+PIXEL_TOLERANCE = 0.05  # share of a screenshot's pixels that may differ (a font swap measured 1.6-3.5%)
+COMPARISON_RULES = {
+    "exact": "byte-identical to a regeneration",
+    "screenshot": (f"the sidecar <name>{SCREENSHOT_SIDECAR} (page text, element outline, captions) byte-identical; "
+                   f"the PNG the same size with at most {PIXEL_TOLERANCE:.0%} of pixels differing by pixelmatch "
+                   f"(threshold {PIXEL_THRESHOLD}, anti-aliased pixels not counted); its sha256 is informative only"),
+}
+
+
+def sidecar_of(rel: str) -> str:
+    """The sidecar path of a screenshot PNG."""
+    return rel[: -len(".png")] + SCREENSHOT_SIDECAR
+
+
+def comparison_rule(rel: str, paths: "set[str] | dict") -> str:
+    """"screenshot" for a PNG whose sidecar is among `paths`, else "exact"."""
+    return "screenshot" if rel.endswith(".png") and sidecar_of(rel) in paths else "exact"
+
+
 def package_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in PINNED_PACKAGES}
 
@@ -45,8 +71,11 @@ def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
             "inputs": [f"notebooks/{nb.name}"],
             "seed": params.seed,
         }
+    for rel, record in files.items():
+        record["comparison"] = comparison_rule(rel, files)
     code = hash_paths([config.PACKAGE_DIR], config.PACKAGE_DIR.parent)
     manifest = {
+        "comparison_rules": COMPARISON_RULES,
         "as_of": params.as_of.isoformat(),
         "seed": params.seed,
         "package_versions": package_versions(),
@@ -59,7 +88,8 @@ def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
 def evidence_hash(evidence_dir: Path) -> str:
     """The hash the ADR quotes and approvals bind to: every evidence file's sha256, as the manifest lists them.
 
-    It covers what the evidence says, not the code that produced it: a refactor that leaves every evidence
+    It covers what the evidence says, not the code that produced it (for a screenshot, its sidecar's text
+    and outline, not its pixels): a refactor that leaves every evidence
     file byte-identical keeps an approval valid; any change in a figure, table or notebook output does not.
     """
     path = evidence_dir / MANIFEST
@@ -69,4 +99,5 @@ def evidence_hash(evidence_dir: Path) -> str:
         files = json.loads(path.read_text())["files"]
     except (json.JSONDecodeError, KeyError, TypeError):
         raise EvidenceError(f"{path}: malformed evidence manifest (run `make evidence`)") from None
-    return digest({rel: record["sha256"] for rel, record in sorted(files.items())})
+    return digest({rel: record["sha256"] for rel, record in sorted(files.items())
+                   if record.get("comparison", "exact") != "screenshot"})

@@ -14,7 +14,15 @@ Paths walked (``PATHS``):
 - ``order_canceled``: the club cancels the order, then the parent opens the email;
 - ``stripe_failing``: every Stripe API call fails while the parent opens the email; if the page says to
   try again, the faults clear, a minute passes and the parent opens the same link again;
-- ``backend_down``: the club's backend is stopped (its socket closed) before the parent opens the email.
+- ``backend_down``: the club's backend is stopped (its socket closed) before the parent opens the email;
+- ``link_not_valid``: the parent opens a damaged copy of the emailed link (its last characters changed).
+
+Screenshots: each page is captured by Chromium at an 800 px wide viewport with a caption bar added on top
+(which step, who serves the page: the club's backend, the club's website, Chromium itself, or an "emulated
+Stripe page"). ``strip_png`` stacks a journey's steps into one vertical strip; ``strip_sidecar`` holds
+what must match exactly between runs (each page's text and DOM outline), while the pixels are compared
+within ``blastpay.evidence.manifest.SCREENSHOT_RULE``'s tolerance, so a font or Chromium update does not
+fail ``blastpay check``.
 
 Outside the system under test: the club's own website. Success and Back URLs point at
 ``https://club.example``; the browser resolves that name to a stand-in HTTPS server on loopback
@@ -25,19 +33,20 @@ it) and every other host name to nothing, so no request leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import io
 import concurrent.futures
 import os
 import shutil
 import ssl
 import subprocess
 import tempfile
-import textwrap
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
+from blastpay.adr.display_names import display
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, OrderSpec, build_flow
 
@@ -45,12 +54,12 @@ CHROMIUM_PATH = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--font-render-hinting=none", "--force-color-profile=srgb", "--hide-scrollbars"]
-VIEWPORT = {"width": 640, "height": 400}
+VIEWPORT = {"width": 800, "height": 280}  # one step of a strip: readable at page width
 DEVICE_SCALE_FACTOR = 1
 
 HOUR, DAY = 3600, 86400
 CLICK_TIMES = {"1h": HOUR, "25h": 25 * HOUR, "31d": 31 * DAY}
-PATHS = ("pay", "already_paid", "order_canceled", "stripe_failing", "backend_down")
+PATHS = ("pay", "already_paid", "order_canceled", "stripe_failing", "backend_down", "link_not_valid")
 CLUB_SITE = "https://club.example"
 RETRY_WAIT = 60  # the "try again in a minute" page: the parent comes back a minute later
 
@@ -101,15 +110,41 @@ def club_page(url: str) -> str:
             "</main></body></html>")
 
 
+SOURCE_STRIPE = "emulated Stripe page"
+SOURCE_BACKEND = "club's backend (lazy-mint /pay route)"
+SOURCE_CLUB = "club's website (stand-in)"
+SOURCE_BROWSER = "Chromium's own error page"
+SOURCE_NONE = "no page"
+SOURCES = (SOURCE_STRIPE, SOURCE_BACKEND, SOURCE_CLUB, SOURCE_BROWSER, SOURCE_NONE)
+
+
+def page_source(url: str) -> str:
+    """Who served the page at ``url``: the emulator's hosted pages stand in for Stripe's."""
+    if url.startswith("chrome-error://"):
+        return SOURCE_BROWSER
+    parts = urlsplit(url)
+    if parts.hostname == "club.example":
+        return SOURCE_CLUB
+    if parts.path.startswith("/pay/"):
+        return SOURCE_BACKEND
+    return SOURCE_STRIPE
+
+
 @dataclass(frozen=True)
 class Screen:
     """One page the parent saw: ``name`` is ``<path>-<n>-<kind>``; ``text`` is what the page says (the
-    browser's innerText); ``png`` is Chromium's screenshot (empty when screenshots are off)."""
+    browser's innerText, without the caption bar); ``outline`` the page's element structure; ``source`` who
+    served it (``SOURCES``); ``caption`` the bar drawn above it; ``png`` Chromium's screenshot (empty when
+    screenshots are off)."""
 
     name: str
     kind: str
     text: str
     png: bytes
+    source: str = ""
+    caption: str = ""
+    outline: tuple[str, ...] = ()
+    redirects: int = 0
 
 
 @dataclass
@@ -190,7 +225,8 @@ class ClubSite:
 class JourneyBrowser:
     """One headless Chromium for many journeys; each journey gets a fresh context (no shared cookies)."""
 
-    def __init__(self, executable: str = CHROMIUM_PATH, *, screenshots: bool = True) -> None:
+    def __init__(self, executable: str = CHROMIUM_PATH, *, screenshots: bool | str = True) -> None:
+        """``screenshots``: True for the journeys the evidence shows (``shown``), "all" for every page, False for none."""
         from playwright.sync_api import sync_playwright
 
         self.executable = require_chromium(executable)
@@ -233,7 +269,38 @@ class JourneyBrowser:
         self.close()
 
 
+_OUTLINE = """(root) => {
+  const out = [];
+  const walk = (el, depth) => {
+    for (const c of el.children) {
+      if (c.id === '__blastpay_caption') continue;
+      let s = c.tagName.toLowerCase();
+      if (c.dataset && c.dataset.page) s += `[data-page=${c.dataset.page}]`;
+      if (typeof c.className === 'string' && c.className) s += '.' + c.className.trim().split(/\\s+/).join('.');
+      for (const a of ['name', 'value', 'type', 'role', 'method']) if (c.getAttribute(a)) s += `[${a}=${c.getAttribute(a)}]`;
+      out.push('  '.repeat(depth) + s);
+      walk(c, depth + 1);
+    }
+  };
+  if (root) walk(root, 0);
+  return out;
+}"""
+
+_CAPTION_ON = """(caption) => {
+  const bar = document.createElement('div');
+  bar.id = '__blastpay_caption';
+  bar.textContent = caption;
+  bar.setAttribute('style', 'all: initial; display: block; box-sizing: border-box; width: 100%; margin: 0 0 12px 0;'
+    + 'padding: 8px 12px; background: #1f2a44; color: #ffffff; font: 600 15px/1.35 sans-serif; white-space: pre-line;');
+  document.body.style.margin = '0';
+  document.body.prepend(bar);
+  for (const el of document.body.children) if (el !== bar) el.style.marginLeft = el.style.marginRight = '12px';
+}"""
+
+_CAPTION_OFF = """() => { const bar = document.getElementById('__blastpay_caption'); if (bar) bar.remove(); }"""
+
 _LOOK = """() => ({
+  outline: (""" + _OUTLINE + """)(document.body),
   title: document.title,
   dataPage: (document.querySelector('[data-page]') || {dataset: {}}).dataset.page || null,
   payable: !!document.querySelector('form button[value="succeeded"]'),
@@ -249,23 +316,57 @@ class _Walk:
     def __init__(self, browser: JourneyBrowser, journey: Journey) -> None:
         self.browser, self.journey = browser, journey
         self.page = browser.fresh_page()
+        # screenshots cost ~0.1 s each: take them only for journeys the evidence shows (all with screenshots="all")
+        self.shoot = browser.screenshots == "all" or (bool(browser.screenshots)
+                                                      and shown(journey.variant, journey.click_at, journey.path))
 
-    def _record(self, response: Any) -> str:
+    def _record(self, response: Any, action: str) -> str:
         request = response.request if response is not None else None
+        redirects, first_url = 0, None
         while request is not None and request.redirected_from is not None:
-            self.journey.redirects += 1
+            redirects += 1
             request = request.redirected_from
+            first_url = request.url
+        self.journey.redirects += redirects
         look = self._look()
         kind = page_kind(url=self.page.url, title=look["title"], data_page=look["dataPage"], payable=look["payable"])
         if kind == PAYABLE and self.journey.ms_to_payable is None and look["nav"]:
             self.journey.ms_to_payable = float(look["nav"])
         self.journey.pages.append(kind)
-        png = b""
-        if self.browser.screenshots:
-            png = self.page.screenshot(animations="disabled", caret="hide", scale="device", type="png")
-        text = "\n".join(line.strip() for line in look["text"].splitlines() if line.strip())
-        self.journey.screens.append(Screen(f"{self.journey.path}-{len(self.journey.pages)}-{kind}", kind, text, png))
+        source = page_source(self.page.url)
+        if source == SOURCE_BROWSER:  # Chromium's own words change between builds; what matters is the kind
+            text, outline = "", ()
+        else:
+            text = "\n".join(line.strip() for line in look["text"].splitlines() if line.strip())
+            outline = tuple(look["outline"])
+        step = len(self.journey.pages)
+        via = ""
+        if redirects:
+            via = f" -> redirected {redirects}x by the {page_source(first_url) if first_url else 'server'}"
+        caption = (f"{display('variant', self.journey.variant)} | email opened {display('when', self.journey.click_at)}\n"
+                   f"Step {step}: {action}{via} -> {source}")
+        png = self._capture(caption) if self.shoot else b""
+        self.journey.screens.append(Screen(f"{self.journey.path}-{step}-{kind}", kind, text, png, source, caption,
+                                           outline, redirects))
         return kind
+
+    def _capture(self, caption: str) -> bytes:
+        """Chromium's screenshot of the viewport with the caption bar on top (removed again afterwards)."""
+        self.page.evaluate(_CAPTION_ON, caption)
+        try:
+            return self.page.screenshot(animations="disabled", caret="hide", scale="device", type="png")
+        finally:
+            self.page.evaluate(_CAPTION_OFF)
+
+    def nothing_to_open(self, reason: str) -> None:
+        """No email was sent: a captioned blank page says so (nothing a parent would see)."""
+        caption = (f"{display('variant', self.journey.variant)} | {display('when', self.journey.click_at)}\n"
+                   f"No step: {reason}")
+        self.page.set_content('<!doctype html><html lang="en"><head><meta charset="utf-8"></head>'
+                              f'<body><main data-page="no_email"><p>{reason}</p></main></body></html>')
+        png = self._capture(caption) if self.shoot else b""
+        self.journey.screens.append(Screen(f"{self.journey.path}-0-{NO_EMAIL}", NO_EMAIL, reason, png,
+                                           SOURCE_NONE, caption, ("main[data-page=no_email]", "  p"), 0))
 
     def _look(self) -> dict[str, Any]:
         """Read the page; Chromium's error page may still be replacing the failed one, so wait and retry."""
@@ -280,7 +381,7 @@ class _Walk:
                 self.page.wait_for_load_state("load")
         return self.page.evaluate(_LOOK)
 
-    def open(self, url: str) -> str:
+    def open(self, url: str, action: str = "opens the emailed link") -> str:
         """The parent clicks the link in the email."""
         from playwright.sync_api import Error as PlaywrightError
 
@@ -292,21 +393,39 @@ class _Walk:
                 raise
             response = None
             self.page.wait_for_url("chrome-error://**", wait_until="load")  # Chromium's own error page
-        return self._record(response)
+        return self._record(response, action)
 
     def press_pay(self) -> str:
         """The parent presses Pay on the checkout page."""
         self.journey.clicks += 1
         with self.page.expect_navigation(wait_until="load") as navigation:
             self.page.click('form button[value="succeeded"]')
-        return self._record(navigation.value)
+        return self._record(navigation.value, "presses Pay")
 
 
 # -- one variant --------------------------------------------------------------------------------------
 
 
-def _spec(n: int) -> OrderSpec:
-    return OrderSpec(parent_id=500 + n, player_id=9000 + n, product_id="utah-invitational-2026", amount=15000)
+FEE_TYPE = "tournament_fee"  # the fee the journeys charge; its amount comes from experiments/fees.yaml
+
+
+def order_amount_cents(fee_type: str = FEE_TYPE) -> int:
+    """The order amount every experiment uses for ``fee_type``, from ``experiments/fees.yaml``."""
+    from blastpay import config
+    from blastpay.models.fees import load_fee_params
+
+    amounts = load_fee_params(config.EXPERIMENTS_DIR / "fees.yaml")["amounts_usd"]
+    return int(round(float(amounts[fee_type]) * 100))
+
+
+def _spec(n: int, amount: int) -> OrderSpec:
+    return OrderSpec(parent_id=500 + n, player_id=9000 + n, product_id="utah-invitational-2026", amount=amount)
+
+
+def damaged(url: str) -> str:
+    """The emailed link with its last characters changed, as a mangled copy-paste would leave it."""
+    head, tail = url[:-4], url[-4:]
+    return head + "".join("x" if ch != "x" else "y" for ch in tail)
 
 
 def _paid_sessions(flow: Flow, order_id: int) -> int:
@@ -332,8 +451,12 @@ def _walk(browser: JourneyBrowser, flow: Flow, journey: Journey, order_id: int, 
     Stripe API call fails during the first click; a "try again" page brings the parent back a minute later."""
     url = _email_url(flow, order_id)
     if url is None:
+        if browser.screenshots and shown(journey.variant, journey.click_at, journey.path, emailed=False):
+            _Walk(browser, journey).nothing_to_open("No email was sent: Stripe refused to create the link at blast time.")
         return _finish(flow, journey, order_id)
     walk = _Walk(browser, journey)
+    if journey.path == "link_not_valid":
+        url = damaged(url)
     if stripe_failing:
         flow.emu.set_faults(route="*", error="500", rate=1.0)
     try:
@@ -343,8 +466,8 @@ def _walk(browser: JourneyBrowser, flow: Flow, journey: Journey, order_id: int, 
             flow.emu.set_faults(clear=True)
     if kind == "try_again":
         flow.emu.advance(RETRY_WAIT)
-        kind = walk.open(_email_url(flow, order_id) or url)
-    if kind == PAYABLE and journey.path != "already_paid":
+        kind = walk.open(_email_url(flow, order_id) or url, "opens the same link a minute later")
+    if kind == PAYABLE and journey.path not in ("already_paid", "link_not_valid"):
         walk.press_pay()
     return _finish(flow, journey, order_id)
 
@@ -362,7 +485,7 @@ FULL_PLAN: dict[str, tuple[str, ...]] = {when: PATHS for when in CLICK_TIMES}
 # Stripe failing at 1 hour; the backend down on day 31 (walked in place, as the flow's last journey).
 # FULL_PLAN walks every path at every time.
 DEFAULT_PLAN: dict[str, tuple[str, ...]] = {
-    "1h": ("pay", "already_paid", "order_canceled", "stripe_failing"),
+    "1h": ("pay", "already_paid", "order_canceled", "stripe_failing", "link_not_valid"),
     "25h": ("pay",),
     "31d": ("pay", "backend_down"),
 }
@@ -403,7 +526,8 @@ def _walk_in_place(browser: JourneyBrowser, variant: str, steps: list[tuple[str,
         t0 = emu.now()
         slots = [(when, path) for when, paths in steps for path in paths if path != "already_paid"]
         slots += [(when, "pay") for when, paths in steps if "already_paid" in paths and "pay" not in paths]
-        orders = flow.create_orders([_spec(n) for n in range(len(slots))])
+        amount = order_amount_cents()
+        orders = flow.create_orders([_spec(n, amount) for n in range(len(slots))])
         order_of = {slot: o.id for slot, o in zip(slots, orders)}
         flow.blast(orders)
         journeys: list[Journey] = []
@@ -420,6 +544,8 @@ def _walk_in_place(browser: JourneyBrowser, variant: str, steps: list[tuple[str,
                     _walk(browser, flow, journey, order_of[(when, "pay")])
                 elif path == "order_canceled":
                     flow.cancel_order(order_of[(when, path)])
+                    _walk(browser, flow, journey, order_of[(when, path)])
+                elif path == "link_not_valid":
                     _walk(browser, flow, journey, order_of[(when, path)])
                 elif path == "stripe_failing":
                     _walk(browser, flow, journey, order_of[(when, path)], stripe_failing=True)
@@ -438,7 +564,7 @@ def _walk_backend_down(browser: JourneyBrowser, variant: str, when: str, seed: i
     flow = build_flow(variant, emulator=emu, over_http=True)
     try:
         t0 = emu.now()
-        order = flow.create_orders([_spec(0)])[0]
+        order = flow.create_orders([_spec(0, order_amount_cents())])[0]
         flow.blast([order])
         _advance_to(emu, t0, CLICK_TIMES[when])
         if flow.http_server is not None:
@@ -452,7 +578,7 @@ def _walk_backend_down(browser: JourneyBrowser, variant: str, when: str, seed: i
 
 
 def run_journeys(variants: Iterable[str] = VARIANTS, plan: Plan = DEFAULT_PLAN, *, seed: int = 0,
-                 executable: str = CHROMIUM_PATH, screenshots: bool = True) -> list[Journey]:
+                 executable: str = CHROMIUM_PATH, screenshots: bool | str = True) -> list[Journey]:
     """Walk every variant in one browser. Safe to call from a notebook (runs off the kernel's event loop)."""
     variants = list(variants)
     unknown = [v for v in variants if v not in VARIANTS]
@@ -482,42 +608,69 @@ def journeys_table(journeys: Iterable[Journey]) -> Any:
     return pd.DataFrame([j.row() for j in journeys])
 
 
-def screenshot_files(journeys: Iterable[Journey]) -> dict[str, bytes]:
-    """Chromium's screenshots, ``<variant>-<when>-<step>.png`` -> PNG bytes. Byte-identical between runs on
-    one machine, but they change with the Chromium build and fonts, so they are not committed evidence."""
-    return {f"{j.variant}-{j.click_at}-{s.name}.png": s.png for j in journeys for s in j.screens if s.png}
+STRIP_GAP = 8  # px of grey between the steps of a strip
+SCREENS_DIR = "journeys/screens"
+SIDECAR_SUFFIX = ".page.json"
 
 
-def _draw_card(ax: Any, kind: str, text: str, fontsize: float) -> None:
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    payable = kind == PAYABLE
-    ax.set_facecolor("#eef7ee" if payable else "#fbeeee" if kind in ("expired", "inactive", CANNOT_CONNECT,
-                                                                      "try_again", NO_EMAIL) else "#f4f4f4")
-    lines = [textwrap.fill(line, 44) for line in text.splitlines()][:9]
-    ax.text(0.04, 0.95, "\n".join(lines), ha="left", va="top", fontsize=fontsize, family="DejaVu Sans",
-            transform=ax.transAxes)
+def strip_png(journey: Journey) -> bytes:
+    """The journey's screenshots stacked top to bottom into one PNG (800 px wide), deterministic bytes."""
+    from PIL import Image
+
+    shots = [Image.open(io.BytesIO(s.png)).convert("RGB") for s in journey.screens if s.png]
+    if not shots:
+        raise ValueError(f"{journey.variant} {journey.click_at} {journey.path}: no screenshots (walk with screenshots on)")
+    width = max(im.width for im in shots)
+    height = sum(im.height for im in shots) + STRIP_GAP * (len(shots) - 1)
+    strip = Image.new("RGB", (width, height), (200, 200, 200))
+    y = 0
+    for im in shots:
+        strip.paste(im, (0, y))
+        y += im.height + STRIP_GAP
+    out = io.BytesIO()
+    strip.save(out, format="PNG", optimize=False, compress_level=9)
+    return out.getvalue()
 
 
-def page_card(screen: Screen) -> Any:
-    """A figure of what one page says (its text, as the browser rendered it), tinted by page kind."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(3.2, 2.0))
-    _draw_card(ax, screen.kind, screen.text, 6.5)
-    ax.set_title(f"{screen.name}  [{screen.kind}]", fontsize=7)
-    fig.tight_layout()
-    return fig
+def strip_sidecar(journey: Journey) -> dict[str, Any]:
+    """What must match exactly between runs for a strip: every step's caption, who served the page, its
+    kind, its text and its element outline (Chromium's own error page: kind only)."""
+    return {
+        "variant": journey.variant, "click_at": journey.click_at, "path": journey.path,
+        "viewport": [VIEWPORT["width"], VIEWPORT["height"]], "gap_px": STRIP_GAP,
+        "steps": [{"step": n, "caption": s.caption, "source": s.source, "kind": s.kind, "redirects_before": s.redirects,
+                   "text": s.text, "outline": list(s.outline)} for n, s in enumerate(journey.screens, 1)],
+    }
 
 
-def page_cards(journeys: Iterable[Journey]) -> dict[str, Screen]:
-    """``journeys/screens/<variant>-<when>-<step>.png`` -> the screen it shows (render with ``page_card``)."""
-    return {f"journeys/screens/{j.variant}-{j.click_at}-{s.name}.png": s for j in journeys for s in j.screens}
+def strip_name(journey: Journey) -> str:
+    return f"{SCREENS_DIR}/{journey.variant}-{journey.click_at}-{journey.path}.png"
+
+
+def shown(variant: str, click_at: str, path: str, emailed: bool = True) -> bool:
+    """Whether the evidence keeps screenshots of this journey: every unhappy path, and paying on day 31
+    (paying at 1 hour or 25 hours looks the same as on day 31 for a link that lasts; the journey table
+    records the rest). Where no email was sent, only the day-31 pay journey shows it."""
+    if not emailed:
+        return path == "pay" and click_at == "31d"
+    return path != "pay" or click_at == "31d"
+
+
+def shown_journeys(journeys: Iterable[Journey]) -> list[Journey]:
+    """The walked journeys that ``shown`` keeps, in walk order."""
+    return [j for j in journeys if j.screens and shown(j.variant, j.click_at, j.path, j.screens[0].kind != NO_EMAIL)
+            and all(s.png for s in j.screens)]
+
+
+def write_screenshots(writer: Any, journeys: Iterable[Journey]) -> list[str]:
+    """Each shown journey as a strip PNG plus its sidecar ``.page.json``, through the evidence writer."""
+    written = []
+    for j in shown_journeys(journeys):
+        rel = strip_name(j)
+        writer.write_bytes(rel, strip_png(j))
+        writer.json(rel[: -len(".png")] + SIDECAR_SUFFIX, strip_sidecar(j))
+        written.append(rel)
+    return written
 
 
 def _find(journeys: list[Journey], variant: str, when: str, path: str) -> Optional[Journey]:
@@ -550,28 +703,3 @@ def summary(journeys: Iterable[Journey]) -> dict[str, Any]:
                 entry[f"{path}_order_status"] = {j.click_at: j.order_status for j in seen}
         by_variant[variant] = entry
     return {"by_variant": by_variant}
-
-
-def contact_sheet(journeys: Iterable[Journey], when: str = "31d") -> Any:
-    """A row of what a parent who opens the email at ``when`` first sees under each option (page text as
-    the browser rendered it; a grey card where no email was sent)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = [j for j in journeys if j.click_at == when and j.path == "pay"]
-    if not shown:
-        raise ValueError(f"no pay journeys at {when!r} to show")
-    fig, axes = plt.subplots(1, len(shown), figsize=(2.5 * len(shown), 2.8), squeeze=False)
-    for ax, journey in zip(axes[0], shown):
-        if journey.screens:
-            first = journey.screens[0]
-            _draw_card(ax, first.kind, first.text, 6)
-        else:
-            _draw_card(ax, NO_EMAIL, "No email was sent:\nStripe refused the link\nat blast time.", 6)
-        kind = journey.pages[0] if journey.pages else NO_EMAIL
-        ax.set_title(f"{journey.variant}\n{kind}", fontsize=7)
-    fig.suptitle(f"What a parent who opens the email at {when} sees, per option", fontsize=9)
-    fig.tight_layout()
-    return fig

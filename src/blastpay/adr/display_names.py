@@ -1,0 +1,149 @@
+"""The reader's words: one table of display names for every internal id the ADR and its figures show.
+
+Prose, tables and figure labels print ``display(kind, id)`` (the template filter ``dn``), never the id. An id
+without a display name fails the render, naming this file; the narrative guard fails the render when an
+internal snake_case id appears in the prose outside a code span. API parameter names stay in code spans.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+VARIANTS: dict[str, str] = {
+    "payment_link_per_order": "Payment Link per order",
+    "payment_link_per_product": "Payment Link per product",
+    "lazy_mint_hmac": "Lazy-mint, signed token",
+    "lazy_mint_db": "Lazy-mint, database token",
+    "ttl_30d": "30-day Checkout Session (the patch)",
+    "ttl_24h": "24-hour Checkout Session (today)",
+    "ttl_24h_recovery": "24-hour Checkout Session, recovery email",
+}
+
+# How each variant is built, for the one place the ADR lists them; API names in code spans.
+VARIANT_DETAILS: dict[str, str] = {
+    "payment_link_per_order": "one Payment Link per order, order id in the link's `metadata`, "
+                              "`restrictions.completed_sessions.limit` 1",
+    "payment_link_per_product": "one Payment Link per product, order id as `client_reference_id` in the URL",
+    "lazy_mint_hmac": "the token is the order id signed with HMAC; no table",
+    "lazy_mint_db": "the token is a random value stored in a table row for the order",
+    "ttl_30d": "Checkout Session with `expires_at` 30 days out (the sibling bug's patch)",
+    "ttl_24h": "Checkout Session with `expires_at` 24 hours out, the longest Stripe allows",
+    "ttl_24h_recovery": "24-hour Checkout Session with `after_expiration.recovery` on, the recovery URL re-emailed",
+}
+
+OPTIONS: dict[str, str] = {
+    "payment_links": "Stripe Payment Links",
+    "lazy_mint": "Lazy-mint `/pay/{order_token}`",
+    "ttl_30d": "Keep Checkout Sessions with a 30-day TTL",
+}
+
+FAULTS: dict[str, str] = {
+    "backend_down_at_click": "club's backend down when the parent clicks",
+    "stripe_500_at_blast": "Stripe errors (500) during the blast",
+    "stripe_429_at_blast": "Stripe rate-limits (429) the blast",
+    "stripe_500_at_click": "Stripe errors (500) when the parent clicks",
+    "webhook_endpoint_down_6h": "webhook endpoint down for 6 hours",
+    "mail_scanner_prefetch": "mail scanner opens every link at delivery",
+    "order_canceled_after_blast": "order canceled after the email",
+    "amount_changed_after_blast": "amount changed after the email",
+    "paid_twice_two_tabs": "parent pays in two tabs at once",
+    "paid_twice_second_visit": "parent pays, then opens the email again",
+}
+
+DRIVERS: dict[str, str] = {
+    "parent_ux": "Parent experience",
+    "fulfillment_tracking": "Fulfilment tracking",
+    "failure_modes": "Failure modes",
+    "retry_cohort": "Retry cohort (Back, then return)",
+    "operational_complexity": "Operational complexity",
+    "cost": "Cost",
+    "migration_path": "Migration path",
+}
+
+METRICS: dict[str, str] = {
+    "payable_share_of_clickers": "first click reaches a payable page (share of clicking parents)",
+    "first_click_payable_share_of_clickers": "first click reaches a payable page (share of clicking parents)",
+    "stranded_share_of_clickers": "clicking parents who never manage to pay",
+    "page_loads_per_payment": "page loads per payment",
+    "webhook_match_rate": "payments matched to their order",
+    "fault_cells_money_safe_share": "fault scenarios with money and order state right",
+    "fault_cells_parent_can_pay_share": "fault scenarios after which the parent can still pay",
+    "sessions_per_paid_order_retry_cohort": "sessions per paid order in the retry cohort",
+    "new_moving_parts": "new moving parts",
+    "stripe_calls_per_paid_order": "Stripe calls per paid order",
+    "reference_flow_lines_of_code": "lines of code a blast, a click and a payment execute",
+    "stranded_revenue_per_100_orders_usd": "revenue stranded per 100 orders",
+    "fee_per_payment_usd": "Stripe fee per payment",
+    "migration_rehearsal_violations": "violations in the migration rehearsal",
+}
+
+# What a parent sees: page kinds recorded by the browser journeys.
+PAGES: dict[str, str] = {
+    "checkout": "Stripe checkout (payable)",
+    "success": "club's thank-you page",
+    "left_checkout": "club's 'nothing was charged' page",
+    "expired": "Stripe 'expired' page",
+    "inactive": "Stripe 'link deactivated' page",
+    "completed": "Stripe 'payment complete' page",
+    "refused": "Stripe 'payment refused' page",
+    "not_found": "'Link not valid' page",
+    "already_paid": "club's 'Already paid' page",
+    "canceled": "club's 'Order canceled' page",
+    "try_again": "club's 'Try again in a minute' page",
+    "cannot_connect": "browser error: cannot connect",
+    "no_email": "nothing: no email was sent",
+    "unknown": "unrecognised page",
+}
+
+# Journey paths walked in the browser.
+PATHS: dict[str, str] = {
+    "pay": "opens the email and pays",
+    "already_paid": "opens the email again after paying",
+    "order_canceled": "opens the email after the club canceled the order",
+    "stripe_failing": "opens the email while Stripe's API fails",
+    "backend_down": "opens the email while the club's backend is down",
+    "link_not_valid": "opens a damaged copy of the link",
+}
+
+CLICK_TIMES: dict[str, str] = {"1h": "1 hour after the blast", "25h": "25 hours after the blast",
+                               "31d": "31 days after the blast"}
+
+# Latency scenarios and robustness-case words.
+SCENARIOS: dict[str, str] = {"central": "central", "optimistic": "optimistic", "pessimistic": "pessimistic"}
+
+TABLES: dict[str, Mapping[str, str]] = {
+    "variant": VARIANTS, "option": OPTIONS, "fault": FAULTS, "driver": DRIVERS, "metric": METRICS,
+    "page": PAGES, "path": PATHS, "when": CLICK_TIMES, "scenario": SCENARIOS,
+}
+
+
+class DisplayNameMissing(KeyError):
+    """An id the reader would see has no display name."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; say it plainly
+        return str(self.args[0])
+
+
+def display(kind: str, ident: str) -> str:
+    """The reader's name for an internal id; DisplayNameMissing names the table to extend."""
+    table = TABLES.get(kind)
+    if table is None:
+        raise DisplayNameMissing(f"no display-name table {kind!r}; expected one of {', '.join(TABLES)}")
+    try:
+        return table[ident]
+    except KeyError:
+        raise DisplayNameMissing(f"no display name for {kind} {ident!r}: add it to src/blastpay/adr/display_names.py") from None
+
+
+def plain(text: str) -> str:
+    """A display name for a figure label: markdown code marks dropped."""
+    return text.replace("`", "")
+
+
+def known_ids() -> set[str]:
+    """Every internal id that has a display name."""
+    return {ident for table in TABLES.values() for ident in table}
+
+
+SNAKE_ID = re.compile(r"(?<![\w./{-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/}(-])")
