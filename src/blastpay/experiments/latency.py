@@ -144,3 +144,37 @@ def stranded_figure(table: pd.DataFrame):
     ax.set_title("Stranded parents by variant (the 30-day TTL fails at blast time, so all strand)")
     fig.tight_layout()
     return fig
+
+
+SUMMARY_METRICS = (
+    "first_click_payable_share_of_clickers", "stranded_share_of_clickers", "time_to_payment_median_h",
+    "page_loads_per_payment", "sessions_minted_per_paid_order", "stranded_share", "paid_share",
+    "time_to_payment_p90_h", "clicks_per_payment", "sessions_minted_per_order", "click_share",
+)
+
+
+def blast_summary(base: pd.DataFrame, reach: pd.DataFrame, models: dict[str, LatencyModel], parents: int,
+                  params: dict[str, Any]) -> dict[str, Any]:
+    """What the later notebooks and the ADR read from the blast (latency/summary.json): per scenario and variant
+    the SUMMARY_METRICS (None where a metric has no value, e.g. no payment), the production signals per 100
+    blast orders, which variants Stripe's API can do as specified, and the reach at each cliff."""
+    central = base[base.scenario == "central"]
+
+    def metrics(row: Any) -> dict[str, Any]:
+        m = {k: (None if pd.isna(getattr(row, k)) else float(getattr(row, k))) for k in SUMMARY_METRICS}
+        if m["sessions_minted_per_order"] is not None and m["paid_share"] is not None:
+            m["unpaid_sessions_per_100_orders"] = 100 * (m["sessions_minted_per_order"] - m["paid_share"])
+        m["stranded_orders_per_100_orders"] = 100 * m["stranded_share"]
+        return m
+
+    return {
+        "parents_per_scenario_and_variant": parents,
+        "feasible": {r.variant: bool(r.feasible) for r in central.itertuples()},
+        "infeasible_reason": {r.variant: r.infeasible_reason for r in central.itertuples() if not r.feasible},
+        "scanner_share": params["scanner_share"],
+        "reminder_hours": params["reminder_hours"],
+        "by_scenario": {s: {r.variant: metrics(r) for r in base[base.scenario == s].itertuples()}
+                        for s in sorted(base.scenario.unique())},
+        "reach_at_cliffs": {f"{r.scenario}/{r.cliff}": r.clicked_by_cliff_share_of_clickers for r in reach.itertuples()},
+        "p": {name: m.p for name, m in models.items()},
+    }
