@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from blastpay.scanner.expiry import ExpiryClassifier
 from blastpay.scanner.inventory import EXPIRES_AT, SESSION_CREATE, TEST, URL_FLOW, Site, SkippedFile
-from blastpay.scanner.resolve import Analysis, Scope, call_args, call_name, direct_creator, make_site, source_text
+from blastpay.scanner.calls import call_args, call_name, make_site, source_text
+from blastpay.scanner.resolve import Analysis, direct_creator
+from blastpay.scanner.scopes import Scope
 from blastpay.scanner.walk import SourceFile
 from blastpay.scanner.webhooks import event_literal, webhook_sites
 

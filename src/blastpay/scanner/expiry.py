@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ast
 
-from blastpay.scanner.resolve import MAX_DEPTH, Analysis, Scope, call_name, source_text
+from blastpay.scanner.calls import call_name, source_text
+from blastpay.scanner.resolve import MAX_DEPTH, Analysis
+from blastpay.scanner.scopes import Scope
 
 STRIPE_MIN_EXPIRY_SECONDS = 30 * 60
 STRIPE_MAX_EXPIRY_SECONDS = 24 * 60 * 60

@@ -11,10 +11,11 @@ are tracked through assignments, return values and stored attributes.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from blastpay.scanner.inventory import Site, SkippedFile
+from blastpay.scanner.calls import call_args, call_name
+from blastpay.scanner.inventory import SkippedFile
+from blastpay.scanner.scopes import ClassInfo, Module, Scope, defs_in, module_names, scope_nodes
 from blastpay.scanner.walk import SourceFile
 
 MAX_DEPTH = 30
@@ -47,125 +48,6 @@ def is_test_path(path: str) -> bool:
     if any(part in ("tests", "test", "testing") for part in p.parts[:-1]):
         return True
     return p.name.startswith("test_") or p.name.endswith("_test.py") or p.name == "conftest.py"
-
-
-# --------------------------------------------------------------------------- model
-
-
-@dataclass(eq=False)
-class Module:
-    path: str
-    name: str
-    names: tuple[str, ...]
-    is_package: bool
-    tree: ast.Module
-    is_test: bool
-    imports: dict[str, str] = field(default_factory=dict)
-    globals: dict[str, list[ast.expr]] = field(default_factory=dict)
-    defs: dict[str, str] = field(default_factory=dict)
-    scope: "Scope | None" = None
-
-
-@dataclass(eq=False)
-class ClassInfo:
-    qname: str
-    module: Module
-    node: ast.ClassDef
-    methods: dict[str, str] = field(default_factory=dict)
-    attrs: dict[str, list[tuple[ast.expr, "Scope"]]] = field(default_factory=dict)
-    bases: list[ast.expr] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Scope:
-    """A function body, or a module's top-level statements (qualname ``<module>``)."""
-
-    qname: str
-    qualname: str
-    module: Module
-    node: ast.AST
-    body: list[ast.stmt]
-    cls: ClassInfo | None = None
-    parent: "Scope | None" = None
-    params: dict[str, ast.expr | None] = field(default_factory=dict)
-    self_name: str | None = None
-    locals: dict[str, list[ast.expr]] = field(default_factory=dict)
-    assigns: list[tuple[ast.expr, ast.expr]] = field(default_factory=list)
-    nodes: list[ast.AST] = field(default_factory=list)
-    calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)
-    is_route: bool = False
-    attr_names: set[str] = field(default_factory=set)
-    has_event_literal: bool = False
-    name_ids: set[str] = field(default_factory=set)
-    call_targets: set[str] = field(default_factory=set)
-    route: str = ""
-
-    @property
-    def is_function(self) -> bool:
-        return self.qualname != "<module>"
-
-
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_comment"})
-
-
-def scope_nodes(body: list[ast.stmt]) -> list[ast.AST]:
-    """All nodes of a body in source order, not descending into nested function or class definitions."""
-    out: list[ast.AST] = []
-    stack: list[ast.AST] = list(reversed(body))
-    pop, append, AST = stack.pop, out.append, ast.AST
-    while stack:
-        node = pop()
-        append(node)
-        if isinstance(node, _DEFS):
-            stack.extend(reversed(node.decorator_list))
-            if not isinstance(node, ast.ClassDef):
-                stack.extend(reversed([d for d in node.args.defaults + node.args.kw_defaults if d is not None]))
-            continue
-        children: list[ast.AST] = []
-        for name in node._fields:
-            if name in _SKIPPED_FIELDS:
-                continue
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                children.extend(v for v in value if isinstance(v, AST))
-            elif isinstance(value, AST):
-                children.append(value)
-        children.reverse()
-        stack.extend(children)
-    return out
-
-
-def _defs_in(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Function and class definitions of a body, including those under if/try/with/for blocks."""
-    out: list[ast.stmt] = []
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.append(node)
-            continue
-        stack.extend(reversed([c for c in ast.iter_child_nodes(node)
-                               if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))]))
-    return out
-
-
-def _module_names(path: str, package_dirs: set[str]) -> tuple[str, tuple[str, ...], bool]:
-    p = PurePosixPath(path)
-    parts = list(p.with_suffix("").parts)
-    is_package = parts[-1] == "__init__"
-    if is_package:
-        parts = parts[:-1]
-    # the top-most directory chain holding __init__.py files is the importable package
-    start = len(p.parts) - 1
-    while start > 0 and PurePosixPath(*p.parts[:start]).as_posix() in package_dirs:
-        start -= 1
-    canonical_parts = parts[start:] if parts[start:] else parts
-    names = [".".join(canonical_parts), ".".join(parts)]
-    if parts and parts[0] in ("src", "lib", "python"):
-        names.append(".".join(parts[1:]))
-    unique = tuple(dict.fromkeys(n for n in names if n))
-    return unique[0] if unique else p.stem, unique, is_package
 
 
 # --------------------------------------------------------------------------- analysis
@@ -211,7 +93,7 @@ class Analysis:
             except (ValueError, MemoryError) as exc:
                 self.skipped.append(SkippedFile(f.path, f"Python file cannot be parsed ({type(exc).__name__})"))
                 continue
-            name, names, is_package = _module_names(f.path, package_dirs)
+            name, names, is_package = module_names(f.path, package_dirs)
             module = Module(f.path, name, names, is_package, tree, is_test_path(f.path))
             self.modules.append(module)
             for n in names:
@@ -229,12 +111,12 @@ class Analysis:
         top = Scope(f"{module.name}.<module>", "<module>", module, module.tree, module.tree.body)
         module.scope = top
         self._add_scope(top)
-        for stmt in _defs_in(module.tree.body):
+        for stmt in defs_in(module.tree.body):
             module.defs.setdefault(stmt.name, f"{module.name}.{stmt.name}")
         self._index_defs(module, module.tree.body, prefix="", parent=top, cls=None)
 
     def _index_defs(self, module: Module, body: list[ast.stmt], prefix: str, parent: Scope, cls: ClassInfo | None) -> None:
-        for stmt in _defs_in(body):
+        for stmt in defs_in(body):
             if isinstance(stmt, ast.ClassDef):
                 info = ClassInfo(f"{module.name}.{prefix}{stmt.name}", module, stmt, bases=list(stmt.bases))
                 self.classes[info.qname] = info
@@ -245,7 +127,7 @@ class Analysis:
                                 info.attrs.setdefault(t.id, []).append((item.value, parent))
                     elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.value is not None:
                         info.attrs.setdefault(item.target.id, []).append((item.value, parent))
-                for item in _defs_in(stmt.body):
+                for item in defs_in(stmt.body):
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         info.methods[item.name] = f"{info.qname}.{item.name}"
                 self._index_defs(module, stmt.body, f"{prefix}{stmt.name}.", parent, info)
@@ -656,27 +538,3 @@ class Analysis:
                 if isinstance(k, ast.Constant) and isinstance(k.value, str) and self.kind_of(v, scope, env, calls) == "url":
                     keys.add(k.value)
         return keys
-
-
-def call_name(call: ast.Call) -> str:
-    if isinstance(call.func, ast.Attribute):
-        return call.func.attr
-    if isinstance(call.func, ast.Name):
-        return call.func.id
-    return ""
-
-
-def call_args(call: ast.Call) -> list[ast.expr]:
-    return list(call.args) + [k.value for k in call.keywords]
-
-
-def source_text(node: ast.AST, limit: int = 200) -> str:
-    try:
-        text = ast.unparse(node)
-    except RecursionError:
-        return "<expression too deeply nested to print>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def make_site(kind: str, scope: Scope, line: int, detail: dict) -> Site:
-    return Site(kind, scope.module.path, line, scope.qualname, detail=detail)

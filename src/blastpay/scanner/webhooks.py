@@ -6,7 +6,9 @@ import ast
 
 from blastpay.scanner.expiry import ExpiryClassifier
 from blastpay.scanner.inventory import WEBHOOK_HANDLER, Site
-from blastpay.scanner.resolve import EVENT_PREFIX, Analysis, Scope, call_name, make_site, scope_nodes
+from blastpay.scanner.calls import call_name, make_site
+from blastpay.scanner.resolve import EVENT_PREFIX, Analysis
+from blastpay.scanner.scopes import Scope, scope_nodes
 
 HANDLER_NAME_HINTS = ("completed", "expired", "checkout", "session")
 

@@ -1,0 +1,89 @@
+"""The package's shape: stages as packages, no import cycles (imports inside functions included), no module
+over 600 lines, few plain modules at the top."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "blastpay"
+MAX_LINES = 600
+MAX_TOP_MODULES = 8
+STAGES = ("sources", "emulator", "flows", "models", "experiments", "evidence", "adr", "scanner", "live")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+    """Every blastpay module `name` imports, at any depth in the file (relative imports resolved)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name and target.startswith("blastpay"):
+                found.add(target)
+    return found
+
+
+def test_no_import_cycles_between_modules():
+    mods = modules()
+    known = set(mods)
+    graph = {name: {t for t in imports_of(name, path, known) if mods[t].name != "__init__.py"}
+             for name, path in mods.items()}
+    cycles, state = [], {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, stack + [nxt])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_no_module_is_longer_than_600_lines():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_the_top_of_the_package_holds_the_stages_and_few_plain_modules():
+    top = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+    assert len(top) <= MAX_TOP_MODULES, top
+    for stage in STAGES:
+        assert (PACKAGE / stage / "__init__.py").is_file() or (PACKAGE / stage).is_dir(), stage
+
+
+def test_a_cycle_is_detected(tmp_path):
+    """The cycle finder itself: two modules importing each other inside functions are a cycle."""
+    (tmp_path / "blastpay").mkdir()
+    a = tmp_path / "blastpay" / "a.py"
+    b = tmp_path / "blastpay" / "b.py"
+    a.write_text("def f():\n    from blastpay.b import g\n")
+    b.write_text("def g():\n    from blastpay import a\n")
+    known = {"blastpay.a", "blastpay.b", "blastpay"}
+    assert imports_of("blastpay.a", a, known) == {"blastpay.b"}
+    assert imports_of("blastpay.b", b, known) - {"blastpay"} == {"blastpay.a"}
