@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,11 +127,18 @@ def test_check_on_a_stale_tree_exits_1_and_prints_the_fix(scratch_repo):
     assert "make evidence" in result.stderr
 
 
-def test_help_lists_every_command():
+def test_help_lists_every_command_and_each_command_has_its_own_help():
+    from blastpay.cli import COMMANDS
+
     result = subprocess.run([sys.executable, "-m", "blastpay.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for command in ("evidence", "check", "sandbox", "serve", "scan", "live", "adr"):
-        assert command in result.stdout
+    listed = {line.split()[0] for line in result.stdout.splitlines()
+              if re.match(r"^    [a-z]+(\s|$)", line)}  # a command's own line; help text wraps further in
+    assert {"evidence", "check", "sandbox", "serve", "scan", "live", "adr"} <= set(COMMANDS) == listed
+    for command in COMMANDS:
+        own = subprocess.run([sys.executable, "-m", "blastpay.cli", command, "--help"], capture_output=True, text=True)
+        assert own.returncode == 0, (command, own.stderr)
+        assert f"usage: blastpay {command}" in own.stdout
 
 
 # --- every committed input is validated before the first notebook: one line, file:line, exit 2 -----------
