@@ -81,3 +81,29 @@ def test_the_adr_renders_whatever_digits_the_evidence_hash_starts_with(prefix, m
     monkeypatch.setattr(approval, "default_record_path", lambda: record)
     adr = render_documents(config.EVIDENCE_DIR)["docs/adr-payment-blast-pattern.md"].decode()
     assert f"for evidence {prefix[::-1]}" in adr and f"now {prefix}" in adr
+
+
+def test_an_internal_id_in_the_prose_fails_the_render_naming_it_but_code_spans_links_and_front_matter_do_not(tmp_path):
+    from blastpay.adr.narrative_guard import check_ids, internal_ids
+
+    text = ("---\nstatus: proposed\nevidence_manifest: x\n---\n"
+            "Lazy-mint strands 0.0% against `ttl_24h`; see [the table](../evidence/latency/model_validation.csv),\n"
+            "<!-- generated from stripe_facts -->\n"
+            "```\nblastpay scan --option lazy_mint\n```\n"
+            "Cost: lazy_mint_db $0.00, and `expires_at` or /pay/{order_token} are fine.\n"
+            "Faults: stripe_500_at_blast.\n")
+    assert internal_ids(text) == [(10, "lazy_mint_db"), (11, "stripe_500_at_blast")]
+    with pytest.raises(NarrativeError, match=r"internal ids in the prose outside a code span: line 10: 'lazy_mint_db'"):
+        check_ids(text, "adr.md")
+
+
+def test_display_names_cover_every_id_the_evidence_names_and_words_wraps_api_names():
+    from blastpay.adr.display_names import DisplayNameMissing, display
+    from blastpay.adr.render import words
+    from blastpay.flows.harness import VARIANTS
+
+    assert all(display("variant", v) for v in VARIANTS)
+    assert words("faults: stripe_500_at_blast; param expires_at; `already_code`") == (
+        "faults: Stripe errors (500) during the blast; param `expires_at`; `already_code`")
+    with pytest.raises(DisplayNameMissing, match="display_names.py"):
+        display("fault", "a_new_fault")

@@ -10,6 +10,7 @@ import csv
 from typing import Any
 
 from blastpay import config
+from blastpay.adr import display_names
 from blastpay.adr.approval import approval_context
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES
 from blastpay.adr.narrative_guard import Guard
@@ -52,7 +53,7 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "today": today,
         "option_of": OPTION_OF,
         "option_titles": OPTION_TITLES,
-        "variant_titles": VARIANT_TITLES,
+        "variant_titles": display_names.VARIANTS,  # the reader's names (display_names.py), not the model's titles
         "latency": latency,
         "central": central,
         "models": ev("latency/models.json"),

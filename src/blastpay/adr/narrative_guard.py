@@ -168,7 +168,44 @@ class Guard:
         return ""
 
 
+# Text where an internal id may stand: code spans and blocks, link and image targets, URLs, citations, HTML comments.
+NOT_PROSE = [
+    re.compile(r"<!--.*?-->", re.S),
+    re.compile(r"^```.*?^```", re.S | re.M),
+    re.compile(r"`[^`\n]*`"),
+    re.compile(r"\]\([^)]*\)"),
+    re.compile(r"<[^>\s]+>"),
+    re.compile(r"https?://\S+"),
+    re.compile(r"\[[a-z0-9][a-z0-9-]*\]"),
+]
+
+
+def internal_ids(text: str) -> list[tuple[int, str]]:
+    """(line number, id) of every internal snake_case id in the prose outside a code span (front matter
+    skipped). Prose names things with ``blastpay.adr.display_names``; ids and API names go in code spans."""
+    from blastpay.adr.display_names import SNAKE_ID
+
+    body = text
+    if body.startswith("---\n"):
+        end = body.find("\n---\n", 4)
+        if end != -1:  # keep the line count: blank out the front matter
+            body = "\n" * body[: end + 5].count("\n") + body[end + 5:]
+    for pattern in NOT_PROSE:
+        body = pattern.sub(lambda m: "\n" * m.group(0).count("\n") + " ", body)
+    return [(n, tok) for n, line in enumerate(body.splitlines(), 1) for tok in SNAKE_ID.findall(line)]
+
+
+def check_ids(text: str, name: str) -> None:
+    found = internal_ids(text)
+    if found:
+        listing = ", ".join(f"line {n}: {tok!r}" for n, tok in found[:8])
+        more = f" (+{len(found) - 8} more)" if len(found) > 8 else ""
+        raise NarrativeError(f"{name}: internal ids in the prose outside a code span: {listing}{more}; name them with "
+                             "src/blastpay/adr/display_names.py (template filter dn) or put API names in backticks")
+
+
 def check_rendered(text: str, evidence_dir: Path, registry: Registry, cited: Iterable[str], name: str) -> None:
+    check_ids(text, name)
     allowed = evidence_values(evidence_dir) | registry_values(registry, cited)
     bad = untraceable_numbers(text, allowed)
     if bad:
