@@ -4,14 +4,29 @@ The stack, all on loopback: the Stripe emulator in its own process (``python -m 
 standing in for Stripe, which runs on other machines), and the lazy-mint app under uvicorn in worker
 processes sharing one listening socket, each calling the emulator through the real SDK and its default
 HTTP client (HMAC tokens; a SQLite file, or PostgreSQL with ``--database-url``). A middleware in each
-worker times every request and the Stripe calls it made, and answers
-``Server-Timing: route;dur=<ms>, stripe;dur=<ms>``: ``route`` is the route's own work (the request
-minus Stripe's time), ``stripe`` the time spent in Stripe calls. The parent process drives an open-loop
-load generator (one asyncio loop, keep-alive connections, at most 64 requests in flight, requests
-scheduled at a fixed rate, bounded count and duration) at each rate: each request a different parent's
-first click (a fresh token, so every click mints a Checkout Session), plus a share of returning clicks
-that reuse the session (no Stripe call). A warm-up that takes every path runs first and is not
-recorded. CPU per request is read from /proc for the app workers and the emulator.
+worker times every request, the Stripe calls it made and the database connections it held, and answers
+``Server-Timing: route;dur=<ms>, stripe;dur=<ms>, total;dur=<ms>, db;dur=<ms>, dbmax;dur=<ms>,
+poolwait;dur=<ms>``: ``route`` is the route's own work (the request minus Stripe's time), ``stripe``
+the time spent in Stripe calls, ``total`` the whole request, ``db`` the time the click held pooled
+database connections (SQLAlchemy pool checkout to checkin, summed), ``dbmax`` its longest single
+hold and ``poolwait`` the time it waited for the pool; a pool timeout is counted. The parent process
+drives an open-loop load generator (one asyncio loop, keep-alive connections, at most
+``--max-in-flight`` requests in flight, requests scheduled at a fixed rate, bounded count and
+duration) at each rate: each request a different parent's first click (a fresh token, so every click
+mints a Checkout Session), plus a share of returning clicks that reuse the session (no Stripe call). A
+warm-up that takes every path runs first and is not recorded. CPU per request is read from /proc for
+the app workers and the emulator.
+
+Stripe's latency (``--stripe-latency-ms`` median, ``--stripe-latency-p99-ms``): a lognormal delay in real
+wall time on every ``POST /v1/checkout/sessions``, injected by the emulator's latency fault
+(``POST /_sandbox/faults route=... latency_ms=N latency_p99_ms=M``), which delays that answer without
+holding up other requests; if the emulator does not offer the fault, each app worker's Stripe HTTP
+client sleeps the same distribution before the call (``stripe_latency_injected_by`` says which).
+
+Designs (``--designs new,old``): ``new`` is the app as shipped (Stripe called outside any transaction,
+idempotency key, two short transactions); ``old`` is the design it replaced, reimplemented here
+(``InLockLazyMint``: the order row locked and a pooled connection held while Stripe answers), measured
+in the same run on the same stack as the baseline. Groups of the old design are prefixed ``old_``.
 
 Workers: one per CPU on PostgreSQL; one on SQLite, whose write lock covers the whole database and whose
 busy handler sleeps, so clicks in several processes starve each other (``--workers 2`` on SQLite shows
@@ -19,17 +34,19 @@ it; such a run is stored under its own name).
 
 Prints ``name: value`` lines; ``--write`` also stores them with the date and machine in
 experiments/benchmarks/pay_route_load.json, under the store measured (``sqlite_file`` by default,
-``postgresql`` with ``--database-url postgresql+psycopg://...``; run once per store). A PostgreSQL URL
-names the server: each run creates a fresh database beside the one named and drops it afterwards, so
-earlier runs' rows never collide with this run's (the emulator's ids are seeded). Baseline in the same
-run: a 404 for an unknown token at the lowest rate (the route's floor: token check and page, no
-database write, no Stripe).
+``postgresql`` with ``--database-url postgresql+psycopg://...``; run once per store; a run with Stripe
+latency is stored as ``<store>_stripe_<N>ms``). A PostgreSQL URL names the server: each run creates a
+fresh database beside the one named and drops it afterwards, so earlier runs' rows never collide with
+this run's (the emulator's ids are seeded). Baseline in the same run: a 404 for an unknown token at the
+lowest rate (the route's floor: token check and page, no database write, no Stripe).
 
 Each configuration runs ``--repeat`` times (default 3) on a fresh stack and database; the figures pool
 the requests of all runs, and each run's route p99 is listed beside them, so one unlucky run shows as
 spread rather than deciding the figure alone.
 
     python benchmarks/pay_route_load.py [--rates 50,200] [--seconds 10] [--workers N] [--repeat 3] [--write]
+    python benchmarks/pay_route_load.py --database-url $DATABASE_URL_POSTGRES --rates 200 \
+        --stripe-latency-ms 300 --stripe-latency-p99-ms 600 --designs new,old --repeat 1
 """
 
 from __future__ import annotations
@@ -55,25 +72,100 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "experiments" / "benchmarks" / "pay_route_load.json"
 TARGET_ROUTE_P99_MS = 20.0
+TARGET_ABOVE_STRIPE_P99_MS = 30.0  # with Stripe's latency: a minting click's p99 within Stripe's p99 + this
+TARGET_DB_HOLD_MS = 5.0  # with Stripe's latency: the connection time of a click (p99)
+TARGET_RATE_WITH_LATENCY = 200.0
 WARM_UP_CLICKS = 300
 RETURNING_SHARE = 0.2  # clicks that are a parent coming back to the session minted minutes earlier
 
 _stripe_seconds: contextvars.ContextVar[list] = contextvars.ContextVar("stripe_seconds")
+_db_bucket: contextvars.ContextVar[dict] = contextvars.ContextVar("db_bucket")
+
+
+def lognormal_sampler(median_ms: float, p99_ms: float, seed: int):
+    """Seconds drawn from a lognormal with the given median and 99th percentile (both in ms)."""
+    import random
+
+    rng = random.Random(seed)
+    sigma = math.log(max(p99_ms, median_ms) / median_ms) / 2.3263 if median_ms > 0 else 0.0
+
+    def draw() -> float:
+        return 0.0 if median_ms <= 0 else median_ms * math.exp(rng.gauss(0.0, sigma)) / 1000
+
+    return draw
+
+
+def in_lock_lazy_mint_class():
+    """The design the shipped route replaced, for the baseline: one transaction locks the order row and
+    holds its pooled connection while Stripe creates the session, then records it."""
+    import stripe
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from blastpay.flows.checkout_session import create_checkout_session
+    from blastpay.flows.email_link import stripe_error_text
+    from blastpay.flows.lazy_mint import LazyMint, PayOutcome
+    from blastpay.flows.orders import (CANCELED, CHECKOUT_SESSION, PAID, RETIRED, add_stripe_object, add_task,
+                                       lock_order_view, open_checkout_sessions, set_object_status)
+
+    class InLockLazyMint(LazyMint):
+        def open(self, token: str) -> PayOutcome:
+            now = self.clock()
+            try:
+                with self.store.transaction() as session:
+                    order_id = self.binding.resolve(session, token)
+                    order = lock_order_view(session, order_id) if order_id is not None else None
+                    if order is None:
+                        return PayOutcome("not_found")
+                    if order.status == PAID:
+                        return PayOutcome("already_paid", order_id=order.id)
+                    if order.status == CANCELED:
+                        return PayOutcome("canceled", order_id=order.id)
+                    open_sessions = open_checkout_sessions(session, order.id)
+                    for row in open_sessions:
+                        if row.expires_at is not None and row.expires_at - now >= self.config.reuse_margin and row.url:
+                            return PayOutcome("redirect", url=row.url, order_id=order.id)
+                    for row in open_sessions:
+                        if row.expires_at is not None and row.expires_at > now:
+                            add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id,
+                                     now=now)
+                            set_object_status(session, row.stripe_id, RETIRED)
+                        else:
+                            set_object_status(session, row.stripe_id, "expired")
+                    created = create_checkout_session(self.client, order, expires_at=now + self.config.session_ttl,
+                                                      success_url=self.config.success_url,
+                                                      cancel_url=self.config.cancel_url)
+                    add_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url,
+                                      status="open", now=now, order_id=order.id, expires_at=created.expires_at)
+                    return PayOutcome("redirect", url=created.url, order_id=order.id, minted=True)
+            except stripe.StripeError as exc:
+                return PayOutcome("try_again", detail=stripe_error_text(exc))
+            except (OperationalError, InterfaceError) as exc:
+                return PayOutcome("try_again", detail=f"database: {type(exc.orig).__name__}")
+
+    return InLockLazyMint
 
 
 # -- the server (worker processes) ----------------------------------------------------------------
 
-def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook_secret: str, base: str) -> None:
-    """One uvicorn worker of the lazy-mint app on the listening socket ``fd`` it shares with its siblings."""
+def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook_secret: str, base: str,
+                 design: str = "new", client_latency: str = "0:0") -> None:
+    """One uvicorn worker of the lazy-mint app on the listening socket ``fd`` it shares with its siblings.
+    ``client_latency`` ("median_ms:p99_ms") makes the Stripe client sleep before each session create,
+    for an emulator without the latency fault."""
     import socket
 
+    import sqlalchemy.exc
     import stripe
     import uvicorn
+    from sqlalchemy import event
 
     from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
     from blastpay.flows.lazy_mint import LazyMintConfig, create_app
     from blastpay.flows.orders import OrderStore
     from blastpay.flows.tokens import make_binding, parse_token_keys
+
+    median, p99 = (float(v) for v in client_latency.split(":"))
+    delay = lognormal_sampler(median, p99, seed=os.getpid())
 
     class TimedStripe(stripe.HTTPClient):
         """The SDK's default HTTP client, with the time each Stripe call took added to the request's bucket."""
@@ -87,6 +179,8 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
         def request(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[override]
             start = time.perf_counter()
             try:
+                if median and method == "post" and url.endswith("/v1/checkout/sessions"):
+                    time.sleep(delay())
                 return self.inner.request(method, url, headers, post_data)
             finally:
                 bucket = _stripe_seconds.get(None)
@@ -99,24 +193,63 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
     client = stripe.StripeClient("sk_test_emulator", http_client=TimedStripe(stripe.new_default_http_client()),
                                  base_addresses={"api": stripe_base}, max_network_retries=0)
     store = OrderStore(database_url)
+
+    # Connection hold time: from the pool's checkout to its checkin, per click (the click's thread runs
+    # in a copy of the request's context, so the bucket is the request's).
+    @event.listens_for(store.engine, "checkout")
+    def _checkout(dbapi_conn, record, proxy):
+        record.info["blastpay_checkout"] = time.perf_counter()
+
+    @event.listens_for(store.engine, "checkin")
+    def _checkin(dbapi_conn, record):
+        start = record.info.pop("blastpay_checkout", None)
+        bucket = _db_bucket.get(None)
+        if start is not None and bucket is not None:
+            held = time.perf_counter() - start
+            bucket["held"] += held
+            bucket["max"] = max(bucket["max"], held)
+
+    pool = store.engine.pool
+    pool_get = pool._do_get
+
+    def timed_get():  # the wait for a pooled connection, and the pool timeouts (default pool: 5 + 10, 30 s)
+        start = time.perf_counter()
+        bucket = _db_bucket.get(None)
+        try:
+            return pool_get()
+        except sqlalchemy.exc.TimeoutError:
+            if bucket is not None:
+                bucket["timeouts"] += 1
+            raise
+        finally:
+            if bucket is not None:
+                bucket["wait"] += time.perf_counter() - start
+
+    pool._do_get = timed_get
     # Nothing advances the emulator's clock during the load, so the app reads it once (a per-request
     # read over HTTP would be a Stripe-side cost that production does not have: it reads its own clock).
     app = create_app(store=store, stripe_client=client, binding=make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS)),
                      clock=lambda: now, config=LazyMintConfig(public_base_url=base, success_url=SUCCESS_URL,
                                                               cancel_url=CANCEL_URL),
-                     webhook_secrets=[webhook_secret])
+                     webhook_secrets=[webhook_secret],
+                     lazy_mint_class=in_lock_lazy_mint_class() if design == "old" else None)
 
     async def timed(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
         bucket = [0.0]
         _stripe_seconds.set(bucket)
+        db = {"held": 0.0, "max": 0.0, "wait": 0.0, "timeouts": 0}
+        _db_bucket.set(db)
         start = time.perf_counter()
 
         async def send_with_timing(message):
             if message["type"] == "http.response.start":
                 total = time.perf_counter() - start
-                value = f"route;dur={(total - bucket[0]) * 1000:.3f}, stripe;dur={bucket[0] * 1000:.3f}"
+                value = (f"route;dur={(total - bucket[0]) * 1000:.3f}, stripe;dur={bucket[0] * 1000:.3f}, "
+                         f"total;dur={total * 1000:.3f}, db;dur={db['held'] * 1000:.3f}, "
+                         f"dbmax;dur={db['max'] * 1000:.3f}, poolwait;dur={db['wait'] * 1000:.3f}, "
+                         f"pooltimeouts;dur={db['timeouts']}")
                 message = dict(message, headers=list(message.get("headers", [])) + [(b"server-timing", value.encode())])
             await send(message)
 
@@ -130,10 +263,12 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
 
 
 @contextlib.contextmanager
-def stack(orders: int, database_url: str, workers: int):
-    """Start the emulator, seed ``orders`` and their emailed tokens, start ``workers`` app workers.
+def stack(orders: int, database_url: str, workers: int, *, design: str = "new", latency_ms: float = 0.0,
+          latency_p99_ms: float = 0.0):
+    """Start the emulator, seed ``orders`` and their emailed tokens, set Stripe's latency, start
+    ``workers`` app workers of ``design``.
 
-    Yields (base URL, tokens, {process name: pid})."""
+    Yields (base URL, tokens, {process name: pid}, who injects the latency: "emulator", "client" or "none")."""
     import socket
 
     import httpx
@@ -155,6 +290,15 @@ def stack(orders: int, database_url: str, workers: int):
         if not stripe_base.startswith("http://"):
             raise SystemExit("pay_route_load: the Stripe emulator did not start")
         now = int(httpx.get(f"{stripe_base}/_sandbox/clock", timeout=10).json()["now"])
+        injected_by, client_latency = "none", "0:0"
+        if latency_ms > 0:
+            fault = httpx.post(f"{stripe_base}/_sandbox/faults", timeout=10,
+                               data={"route": "POST /v1/checkout/sessions", "latency_ms": int(latency_ms),
+                                     "latency_p99_ms": int(max(latency_p99_ms, latency_ms))})
+            if fault.status_code == 200:
+                injected_by = "emulator"
+            else:  # an emulator without the latency fault: the app's Stripe client sleeps instead
+                injected_by, client_latency = "client", f"{latency_ms}:{max(latency_p99_ms, latency_ms)}"
         sock.bind(("127.0.0.1", 0))
         sock.listen(1024)
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -172,12 +316,12 @@ def stack(orders: int, database_url: str, workers: int):
         for _ in range(workers):
             processes.append(subprocess.Popen(
                 [sys.executable, __file__, "--serve-worker", str(sock.fileno()), stripe_base, database_url, str(now),
-                 endpoint.secret, base], stdout=subprocess.PIPE, text=True, cwd=ROOT, pass_fds=[sock.fileno()]))
+                 endpoint.secret, base, design, client_latency], stdout=subprocess.PIPE, text=True, cwd=ROOT, pass_fds=[sock.fileno()]))
         for worker in processes[1:]:
             if worker.stdout.readline().strip() != "ready":
                 raise SystemExit("pay_route_load: an app worker did not start")
         pids = {"emulator": emulator.pid} | {f"worker_{i}": p.pid for i, p in enumerate(processes[1:])}
-        yield base, [links[o.id].url.rsplit("/", 1)[-1] for o in made], pids
+        yield base, [links[o.id].url.rsplit("/", 1)[-1] for o in made], pids, injected_by
     finally:
         sock.close()
         for process in processes:
@@ -225,25 +369,28 @@ async def _get(pool: asyncio.Queue, host: str, port: int, path: str) -> tuple[in
     return int(lines[0].split()[1]), headers
 
 
-def drive(base_url: str, plan: list[str], rate: float, max_seconds: float) -> "Samples":
+def drive(base_url: str, plan: list[str], rate: float, max_seconds: float, *, max_in_flight: int = 64,
+          timeout: float = 10.0) -> "Samples":
     """Send ``plan`` (one path per request) at ``rate`` per second, open loop; stop at max_seconds.
 
-    One asyncio loop with keep-alive connections (at most 64 in flight), so the generator's own CPU
-    stays small beside the server's on a shared 2-core machine."""
+    One asyncio loop with keep-alive connections (at most ``max_in_flight`` in flight), so the
+    generator's own CPU stays small beside the server's on a shared 2-core machine."""
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
     route, stripe_ms, client_ms, statuses = [], [], [], {}
+    minting_total, db_held, db_max, pool_wait = [], [], [], []
+    pool_timeouts = 0
     errors = 0
 
     async def run() -> float:
         pool: asyncio.Queue = asyncio.Queue()
-        in_flight = asyncio.Semaphore(64)
+        in_flight = asyncio.Semaphore(max_in_flight)
 
         async def one(path: str) -> None:
-            nonlocal errors
+            nonlocal errors, pool_timeouts
             async with in_flight:
                 start = time.perf_counter()
                 try:
-                    status, headers = await asyncio.wait_for(_get(pool, host, int(port), path), timeout=10)
+                    status, headers = await asyncio.wait_for(_get(pool, host, int(port), path), timeout=timeout)
                 except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
                     errors += 1
                     return
@@ -253,6 +400,13 @@ def drive(base_url: str, plan: list[str], rate: float, max_seconds: float) -> "S
             route.append(timing["route"])
             if timing["stripe"] > 0:
                 stripe_ms.append(timing["stripe"])
+                if "total" in timing:
+                    minting_total.append(timing["total"])
+            if "db" in timing:
+                db_held.append(timing["db"])
+                db_max.append(timing["dbmax"])
+                pool_wait.append(timing["poolwait"])
+                pool_timeouts += int(timing.get("pooltimeouts", 0))
 
         started = time.perf_counter()
         tasks = []
@@ -273,7 +427,8 @@ def drive(base_url: str, plan: list[str], rate: float, max_seconds: float) -> "S
     # A loop of its own on a thread of its own, so a caller that already runs an event loop can drive too.
     with ThreadPoolExecutor(max_workers=1) as thread:
         wall = thread.submit(asyncio.run, run()).result()
-    return Samples(route, stripe_ms, client_ms, statuses, errors, wall)
+    return Samples(route, stripe_ms, client_ms, statuses, errors, wall, minting_total=minting_total, db_held=db_held,
+                   db_max=db_max, pool_wait=pool_wait, pool_timeouts=pool_timeouts)
 
 
 @dataclasses.dataclass
@@ -288,6 +443,11 @@ class Samples:
     wall: float
     app_cpu_seconds: float = 0.0
     emulator_cpu_seconds: float = 0.0
+    minting_total: list[float] = dataclasses.field(default_factory=list)  # whole request, clicks that called Stripe
+    db_held: list[float] = dataclasses.field(default_factory=list)  # connection time per click (ms)
+    db_max: list[float] = dataclasses.field(default_factory=list)  # longest single connection hold per click
+    pool_wait: list[float] = dataclasses.field(default_factory=list)  # waiting for a pooled connection per click
+    pool_timeouts: int = 0
 
     @property
     def requests(self) -> int:
@@ -322,6 +482,14 @@ def summarise(runs: list[Samples]) -> dict[str, object]:
         "server_errors": sum(n for run in runs for status, n in run.statuses.items() if status >= 500),
         "app_cpu_ms_per_request": round(sum(run.app_cpu_seconds for run in runs) * per_request, 3),
         "emulator_cpu_ms_per_request": round(sum(run.emulator_cpu_seconds for run in runs) * per_request, 3),
+        "minting_click_p50_ms": ms(pooled("minting_total"), 50),
+        "minting_click_p99_ms": ms(pooled("minting_total"), 99),
+        "db_hold_per_click_p50_ms": ms(pooled("db_held"), 50),
+        "db_hold_per_click_p99_ms": ms(pooled("db_held"), 99),
+        "db_hold_per_click_max_ms": ms(pooled("db_held"), 100),
+        "db_hold_longest_single_p99_ms": ms(pooled("db_max"), 99),
+        "pool_wait_p99_ms": ms(pooled("pool_wait"), 99),
+        "pool_timeouts": sum(run.pool_timeouts for run in runs),
     }
 
 
@@ -384,23 +552,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"store the figures in {OUTPUT.relative_to(ROOT)}")
     parser.add_argument("--workers", type=int, default=None,
                         help="app worker processes sharing the socket (default: one per CPU on PostgreSQL, 1 on SQLite)")
-    parser.add_argument("--serve-worker", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-worker", nargs=8, help=argparse.SUPPRESS)
     parser.add_argument("--warm-up", type=int, default=WARM_UP_CLICKS,
                         help=f"clicks sent before measuring, not recorded (default {WARM_UP_CLICKS})")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs, each on a fresh stack and database; figures pool their requests (default 3)")
     parser.add_argument("--database-url", default=None,
                         help="store for the server (default: a SQLite file in a temporary directory)")
+    parser.add_argument("--stripe-latency-ms", type=float, default=0.0,
+                        help="median wall-clock latency of a Checkout Session create (default 0: loopback as is)")
+    parser.add_argument("--stripe-latency-p99-ms", type=float, default=None,
+                        help="its 99th percentile (lognormal; default twice the median)")
+    parser.add_argument("--designs", default="new",
+                        help="comma-separated: new (as shipped) and/or old (the in-lock design, as the baseline)")
+    parser.add_argument("--max-in-flight", type=int, default=512, help="requests the load generator keeps in flight")
     args = parser.parse_args(argv)
     if args.serve_worker:
-        fd, stripe_base, database_url, now, secret, base = args.serve_worker
-        serve_worker(int(fd), stripe_base, database_url, int(now), secret, base)
+        fd, stripe_base, database_url, now, secret, base, design, client_latency = args.serve_worker
+        serve_worker(int(fd), stripe_base, database_url, int(now), secret, base, design, client_latency)
         return 0
     try:
         rates = [float(r) for r in args.rates.split(",") if r.strip()]
     except ValueError:
         print(f"pay_route_load: --rates must be numbers like 50,200, got {args.rates!r}", file=sys.stderr)
         return 2
+    designs = [d.strip() for d in args.designs.split(",") if d.strip()]
+    latency_p99 = args.stripe_latency_p99_ms if args.stripe_latency_p99_ms is not None else 2 * args.stripe_latency_ms
     store = "postgresql" if (args.database_url or "").startswith("postgresql") else "sqlite_file"
     default_workers = (os.cpu_count() or 1) if store == "postgresql" else 1
     if args.workers is None:
@@ -411,33 +588,49 @@ def main(argv: list[str] | None = None) -> int:
               "--repeat in [1, 20] and --warm-up in [0, 100000]",
               file=sys.stderr)
         return 2
+    if not designs or not set(designs) <= {"new", "old"} or not 0 <= args.stripe_latency_ms <= 5000 \
+            or not args.stripe_latency_ms <= latency_p99 <= 20_000 or not 1 <= args.max_in_flight <= 4096:
+        print("pay_route_load: --designs takes new and/or old, --stripe-latency-ms must be in [0, 5000] with "
+              "--stripe-latency-p99-ms at least the median (at most 20000), --max-in-flight in [1, 4096]",
+              file=sys.stderr)
+        return 2
 
     per_rate = [int(r * args.seconds) for r in rates]
     orders = args.warm_up + sum(per_rate) + 10
+    timeout = max(10.0, 4 * latency_p99 / 1000)
     runs: dict[str, list[Samples]] = {}
+    injected = set()
     for repeat in range(args.repeat):
-        with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url, tmp) as database_url, \
-                stack(orders, database_url, args.workers) as (base, tokens, pids):
-            workers = [pid for name, pid in pids.items() if name.startswith("worker_")]
+        for design in designs:
+            prefix = "" if design == "new" else f"{design}_"
+            with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url, tmp) as database_url, \
+                    stack(orders, database_url, args.workers, design=design, latency_ms=args.stripe_latency_ms,
+                          latency_p99_ms=latency_p99) as (base, tokens, pids, injected_by):
+                injected.add(injected_by)
+                workers = [pid for name, pid in pids.items() if name.startswith("worker_")]
 
-            def measured(group: str, plan: list[str], rate: float) -> None:
-                app_before, emulator_before = sum(map(_cpu_seconds, workers)), _cpu_seconds(pids["emulator"])
-                samples = drive(base, plan, rate, args.seconds)
-                samples.app_cpu_seconds = sum(map(_cpu_seconds, workers)) - app_before
-                samples.emulator_cpu_seconds = _cpu_seconds(pids["emulator"]) - emulator_before
-                runs.setdefault(group, []).append(samples)
-                print(f"run {repeat + 1}/{args.repeat} {group}: route p99 {_percentile(samples.route, 99)} ms",
-                      file=sys.stderr, flush=True)
+                def measured(group: str, plan: list[str], rate: float) -> None:
+                    app_before, emulator_before = sum(map(_cpu_seconds, workers)), _cpu_seconds(pids["emulator"])
+                    samples = drive(base, plan, rate, args.seconds, max_in_flight=args.max_in_flight, timeout=timeout)
+                    samples.app_cpu_seconds = sum(map(_cpu_seconds, workers)) - app_before
+                    samples.emulator_cpu_seconds = _cpu_seconds(pids["emulator"]) - emulator_before
+                    runs.setdefault(group, []).append(samples)
+                    print(f"run {repeat + 1}/{args.repeat} {group}: route p99 {_percentile(samples.route, 99)} ms, "
+                          f"minting click p99 {_percentile(samples.minting_total, 99)} ms, "
+                          f"connection hold p99 {_percentile(samples.db_held, 99)} ms, errors {samples.errors}",
+                          file=sys.stderr, flush=True)
 
-            # Warm-up, not recorded: every path the load takes (unknown token, first click, returning
-            # click) at a moderate rate, so connection pools, compiled statements and prepared queries
-            # exist, as they do in a server that has been up before the blast goes out.
-            drive(base, ["/pay/" + "B" * 47] * 100 + _plan(tokens, args.warm_up, 0), 100, 60)
-            measured("baseline_404", ["/pay/" + "A" * 47] * int(min(rates) * args.seconds), min(rates))
-            offset = args.warm_up
-            for rate, count in zip(rates, per_rate):
-                measured(f"rate_{int(rate)}_rps", _plan(tokens, count, offset), rate)
-                offset += count
+                # Warm-up, not recorded: every path the load takes (unknown token, first click, returning
+                # click) at a moderate rate, so connection pools, compiled statements and prepared queries
+                # exist, as they do in a server that has been up before the blast goes out.
+                drive(base, ["/pay/" + "B" * 47] * 100 + _plan(tokens, args.warm_up, 0), 100, 60,
+                      max_in_flight=args.max_in_flight, timeout=timeout)
+                if design == designs[0]:
+                    measured("baseline_404", ["/pay/" + "A" * 47] * int(min(rates) * args.seconds), min(rates))
+                offset = args.warm_up
+                for rate, count in zip(rates, per_rate):
+                    measured(f"{prefix}rate_{int(rate)}_rps", _plan(tokens, count, offset), rate)
+                    offset += count
 
     figures = {group: summarise(samples) for group, samples in runs.items()}
     for group, values in figures.items():
@@ -447,19 +640,55 @@ def main(argv: list[str] | None = None) -> int:
     for group, values in figures.items():
         for name, value in values.items():
             print(f"{group}.{name}: {value}")
-    top = f"rate_{int(max(rates))}_rps"
-    met = figures[top]["route_p99_ms"] < TARGET_ROUTE_P99_MS  # type: ignore[index]
-    print(f"target_route_p99_ms: {TARGET_ROUTE_P99_MS}")
-    print(f"target_met_at_{int(max(rates))}_rps: {'yes' if met else 'no'}")
+    top_rate = int(max(rates))
+    top = f"rate_{top_rate}_rps"
+    met = None
+    if "new" in designs:
+        met = figures[top]["route_p99_ms"] < TARGET_ROUTE_P99_MS  # type: ignore[index,operator]
+        print(f"target_route_p99_ms: {TARGET_ROUTE_P99_MS}")
+        print(f"target_met_at_{top_rate}_rps: {'yes' if met else 'no'}")
+    verdicts: dict[str, object] = {}
+    if args.stripe_latency_ms > 0:
+        print(f"stripe_latency_injected_by: {','.join(sorted(injected))}")
+        print(f"stripe_latency_median_ms: {args.stripe_latency_ms:g}")
+        print(f"stripe_latency_p99_ms: {latency_p99:g}")
+        if "new" in designs:
+            f = figures[top]
+            sustained = (f["achieved_rps"] >= 0.98 * top_rate and f["errors"] == 0 and f["server_errors"] == 0)  # type: ignore[operator]
+            bound = (f["stripe_per_call_p99_ms"] or 0) + TARGET_ABOVE_STRIPE_P99_MS  # type: ignore[operator]
+            verdicts = {
+                f"sustained_{top_rate}_rps_without_errors": sustained,
+                "minting_click_p99_within_stripe_p99_plus_30ms": (f["minting_click_p99_ms"] or 1e9) <= bound,  # type: ignore[operator]
+                "db_hold_per_click_p99_under_5ms": (f["db_hold_per_click_p99_ms"] or 1e9) < TARGET_DB_HOLD_MS,  # type: ignore[operator]
+                "no_pool_timeouts": f["pool_timeouts"] == 0,
+            }
+            print(f"minting_click_p99_bound_ms: {bound:.3f}")
+            for name, ok in verdicts.items():
+                print(f"{name}: {'yes' if ok else 'no'}")
+            print(f"latency_targets_met_at_{top_rate}_rps: {'yes' if all(verdicts.values()) and top_rate >= TARGET_RATE_WITH_LATENCY else 'no'}")
+    if "new" in designs and "old" in designs:
+        new, old = figures[top], figures[f"old_{top}"]
+        for name in ("minting_click_p99_ms", "db_hold_per_click_p99_ms", "client_p99_ms"):
+            if new.get(name) and old.get(name):
+                print(f"old_vs_new.{name}_ratio: {round(old[name] / new[name], 2)}")  # type: ignore[operator]
+        print(f"old_vs_new.achieved_rps: {old['achieved_rps']} vs {new['achieved_rps']}")
+        print(f"old_vs_new.errors: {old['errors'] + old['server_errors']} vs {new['errors'] + new['server_errors']}")  # type: ignore[operator]
     if args.write:
         if args.workers != default_workers:
             store += f"_{args.workers}_workers"
+        if args.stripe_latency_ms > 0:
+            store += f"_stripe_{int(args.stripe_latency_ms)}ms"
         record = json.loads(OUTPUT.read_text()) if OUTPUT.exists() else {}
         record.update({"measured_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
                        "command": "python benchmarks/pay_route_load.py --write [--database-url $DATABASE_URL_POSTGRES] [--workers N]",
                        "target_route_p99_ms": TARGET_ROUTE_P99_MS, "returning_share": RETURNING_SHARE})
         record.setdefault("stores", {})[store] = {"seconds_per_rate": args.seconds, "target_met": met,
-                                                  "workers": args.workers, "runs": args.repeat, "figures": figures}
+                                                  "workers": args.workers, "runs": args.repeat, "figures": figures,
+                                                  "designs": designs,
+                                                  "stripe_latency": {"median_ms": args.stripe_latency_ms,
+                                                                     "p99_ms": latency_p99,
+                                                                     "injected_by": sorted(injected)},
+                                                  "latency_verdicts": verdicts}
         OUTPUT.parent.mkdir(parents=True, exist_ok=True)
         OUTPUT.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
         print(f"written: {OUTPUT.relative_to(ROOT)} (store {store})")

@@ -590,10 +590,14 @@ def add_attempt(session: Session, *, order_id: int, attempt: int, idempotency_ke
     return int(result.inserted_primary_key[0])
 
 
-def update_attempt(session: Session, attempt_id: int, *, only_owner: Optional[str] = None, **values) -> bool:
-    """Set columns of an attempt (``only_owner``: only while that click still holds its lease)."""
+def update_attempt(session: Session, attempt_id: int, *, only_owner: Optional[str] = None,
+                   only_state: Optional[str] = None, **values) -> bool:
+    """Set columns of an attempt (``only_owner``: only while that click still holds its lease;
+    ``only_state``: only while the attempt is in that state). True if the row matched."""
     table = CheckoutAttempt.__table__
     query = update(table).where(table.c.id == attempt_id)
     if only_owner is not None:
         query = query.where(table.c.lease_owner == only_owner)
+    if only_state is not None:
+        query = query.where(table.c.state == only_state)
     return session.execute(query.values(**values)).rowcount == 1
