@@ -89,7 +89,8 @@ def test_a_number_typed_into_the_prose_fails_the_render(fresh_stage, tmp_path, m
 
 
 def test_option_3_gets_no_follow_up_issue(fresh_stage, tmp_path):
-    from blastpay.adr.render import EvidenceView, _followup
+    from blastpay.adr.evidence_view import EvidenceView
+    from blastpay.adr.render import _followup
 
     evidence = _copy_evidence(fresh_stage, tmp_path)
     assert (fresh_stage / "docs" / "follow-up-feature-issue.md").read_text().startswith("# ")

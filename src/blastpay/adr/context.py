@@ -6,28 +6,16 @@ record, and a few values derived from them in plain arithmetic (never a typed nu
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from blastpay import config
 from blastpay.adr import display_names
 from blastpay.adr.approval import approval_context
-from blastpay.models.decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES
+from blastpay.models.decision import OPTION_OF, OPTION_TITLES
 from blastpay.adr.narrative_guard import Guard
 from blastpay.evidence.manifest import evidence_hash
-from blastpay.adr.render import Citations, EvidenceView
+from blastpay.adr.evidence_view import Citations, EvidenceView, read_csv
 from blastpay.sources.registry import Registry
-
-
-def read_csv(ev: EvidenceView, rel: str) -> list[dict[str, str]]:
-    ev.read.add(rel)
-    path = ev.root / rel
-    if not path.is_file():
-        from blastpay.evidence.writer import EvidenceError
-
-        raise EvidenceError(f"{path}: evidence file missing (run `make evidence`)")
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:

@@ -8,46 +8,19 @@ from __future__ import annotations
 
 import sys
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
 
 from blastpay import config
-from blastpay.evidence.writer import EvidenceError, read_json
+from blastpay.adr.evidence_view import EvidenceView
+from blastpay.evidence.writer import EvidenceError
 from blastpay.sources.registry import Registry, SourcesError, load_registry
 
 
 class RenderError(ValueError):
     """A template could not be rendered; the message names the template and line."""
-
-
-@dataclass
-class EvidenceView:
-    """Read-only access to an evidence tree for templates: ev("path/file.json") -> parsed JSON."""
-
-    root: Path
-    read: set[str] = field(default_factory=set)
-
-    def __call__(self, rel: str) -> Any:
-        self.read.add(rel)
-        return read_json(self.root / rel)
-
-    def exists(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
-
-
-@dataclass
-class Citations:
-    registry: Registry
-    used: list[str] = field(default_factory=list)
-
-    def __call__(self, source_id: str) -> str:
-        self.registry.get(source_id)  # raises SourcesError for an unknown id
-        if source_id not in self.used:
-            self.used.append(source_id)
-        return f"[{source_id}]"
 
 
 def environment() -> jinja2.Environment:
@@ -137,7 +110,7 @@ def _followup(ev: EvidenceView, registry: Registry) -> str | None:
 
 def _stripe_behaviour(ev: EvidenceView, registry: Registry) -> str:
     """Every emulator rule, how it is known and whether a recorded live probe verified it (linked from the ADR)."""
-    from blastpay.adr.context import read_csv
+    from blastpay.adr.evidence_view import read_csv
     from blastpay.adr.stripe_behaviour import render
     from blastpay.emulator.rules import RULES
 

@@ -1,0 +1,47 @@
+"""What templates read: the evidence tree (JSON and CSV, each read recorded) and citations of the registry."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from blastpay.evidence.writer import EvidenceError, read_json
+from blastpay.sources.registry import Registry
+
+
+@dataclass
+class EvidenceView:
+    """Read-only access to an evidence tree for templates: ev("path/file.json") -> parsed JSON."""
+
+    root: Path
+    read: set[str] = field(default_factory=set)
+
+    def __call__(self, rel: str) -> Any:
+        self.read.add(rel)
+        return read_json(self.root / rel)
+
+    def exists(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+
+@dataclass
+class Citations:
+    registry: Registry
+    used: list[str] = field(default_factory=list)
+
+    def __call__(self, source_id: str) -> str:
+        self.registry.get(source_id)  # raises SourcesError for an unknown id
+        if source_id not in self.used:
+            self.used.append(source_id)
+        return f"[{source_id}]"
+
+
+def read_csv(ev: EvidenceView, rel: str) -> list[dict[str, str]]:
+    ev.read.add(rel)
+    path = ev.root / rel
+    if not path.is_file():
+        raise EvidenceError(f"{path}: evidence file missing (run `make evidence`)")
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
