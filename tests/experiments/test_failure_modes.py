@@ -1,45 +1,144 @@
-"""Failure-mode cells and the money invariant."""
+"""Failure modes: one fault list and one mitigation policy for every variant; cells measured per parent."""
 
 import pytest
 
+from blastpay import config
 from blastpay.emulator import Emulator
 from blastpay.experiments import failure_modes as fm
-from blastpay.flows.harness import build_flow
+from blastpay.flows import invariants
+from blastpay.flows.harness import VARIANTS, build_flow
+from blastpay.flows.mitigations import BlastJob, load_policy, send_reminders
 from blastpay.flows.orders import OrderSpec
+from blastpay.flows.simulation import DirectWebhooks, newest_url, open_url, pay_if_checkout
 
 HOUR = 3600
 
 
-def _flow(variant):
+@pytest.fixture(scope="module")
+def plan():
+    return fm.load_plan(config.EXPERIMENTS_DIR / "faults.yaml")
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(config.EXPERIMENTS_DIR / "mitigations.yaml")
+
+
+def _flow(variant, retries=0):
     emu = Emulator(seed=0)
-    flow = build_flow(variant, emulator=emu)
-    fm.DirectWebhooks(flow)
+    flow = build_flow(variant, emulator=emu, max_network_retries=retries)
+    DirectWebhooks(flow)
     orders = flow.create_orders([OrderSpec(parent_id=111 + i, player_id=i, product_id="camp", amount=15000)
                                  for i in range(2)])
-    flow.blast(orders)
-    emu.advance(HOUR)
     return emu, flow, orders
 
 
-def test_invariants_hold_when_every_parent_pays_once():
-    emu, flow, orders = _flow("lazy_mint_db")
+def test_every_variant_runs_the_same_fault_list_under_the_same_policy(plan, policy):
+    faults = ("stripe_api_500_15m", "server_down_30m")
+    cells = fm.run_matrix(plan=plan, policy=policy, faults=faults, seed=3)
+    by_variant = {}
+    for c in cells:
+        by_variant.setdefault(c.variant, []).append((c.fault, c.fault_spec, c.policy, c.orders))
+    assert set(by_variant) == set(VARIANTS)
+    first = next(iter(by_variant.values()))
+    assert all(runs == first for runs in by_variant.values())
+    assert [f for f, *_ in first] == list(faults)
+    assert "max_network_retries=2" in first[0][2] and "requeue_backoff_minutes" in first[0][2]
+
+
+def test_ok_never_covers_a_parent_who_met_an_error_page(plan, policy):
+    lazy = fm.run_cell("server_down_4h", "lazy_mint_db", plan=plan, policy=policy)
+    assert lazy.error_page_share > 0 and fm.short_label(lazy) != "ok"
+    assert "unreachable" in lazy.parent_sees
+    # the parent who does not come back by themselves pays only through the reminder (and only some answer it)
+    assert lazy.eventually_pay_share_if_not < lazy.eventually_pay_share_if_returning == 1.0
+    hosted = fm.run_cell("server_down_4h", "payment_link_per_order", plan=plan, policy=policy)
+    assert hosted.error_page_share == 0 and fm.short_label(hosted) == "ok"
+
+
+def test_a_stripe_outage_at_blast_delays_hosted_emails_until_the_job_retries(plan, policy):
+    cell = fm.run_cell("stripe_api_500_2h", "ttl_24h", plan=plan, policy=policy)
+    assert cell.blast_attempts > cell.orders and cell.orders_paid == cell.orders
+    assert cell.parent_hours_without_way_to_pay > 1.5  # no email for the outage's two hours
+    assert cell.error_page_share == 0 and cell.money_safe
+    lazy = fm.run_cell("stripe_api_500_2h", "lazy_mint_hmac", plan=plan, policy=policy)
+    assert lazy.error_page_share > 0  # the parents who click in the outage meet "try again"
+
+
+def test_sdk_retries_absorb_a_single_500_and_the_job_requeues_an_outage(policy):
+    emu, flow, orders = _flow("payment_link_per_order", retries=policy.max_network_retries)
     try:
-        for o in orders:
-            fm.pay_if_checkout(flow, fm.open_url(flow, o.id, fm.newest_url(flow, o.id)))
-        assert [flow.order_status(o.id) for o in orders] == ["paid", "paid"]
-        assert fm.check_invariants(flow) == []
+        emu.set_faults(route="*", error="500", count=1)
+        job = BlastJob(flow, policy)
+        assert job.send(orders[:1]) == {orders[0].id: True} and job.next_due() is None
+        emu.set_faults(route="*", error="500", rate=1.0, seed=0)
+        assert job.send(orders[1:]) == {orders[1].id: False}
+        assert job.next_due() == emu.now() + int(policy.requeue_backoff_minutes[0] * 60)
+        emu.set_faults(clear=True)
+        emu.advance(int(policy.requeue_backoff_minutes[0] * 60))
+        assert job.run_due() == 1 and newest_url(flow, orders[1].id) is not None
+        assert [(o, a, ok) for o, a, ok in job.log if o == orders[1].id] == [(orders[1].id, 1, False), (orders[1].id, 2, True)]
     finally:
         flow.close()
+
+
+def test_each_blast_attempt_carries_its_own_idempotency_key(policy):
+    emu, flow, orders = _flow("ttl_24h", retries=2)
+    seen = []
+    inner = flow.http.inner.request
+
+    def spy(method, url, headers, post_data=None):
+        if method.lower() == "post":
+            seen.append(headers.get("Idempotency-Key"))
+        return inner(method, url, headers, post_data)
+
+    flow.http.inner.request = spy
+    try:
+        emu.set_faults(route="*", error="500", count=1)  # the SDK retries this request with the same key
+        BlastJob(flow, policy).send(orders[:1])
+        assert seen == [f"blast-order{orders[0].id}-attempt1-1"] * 2
+    finally:
+        flow.close()
+
+
+def test_a_reminder_under_the_24_hour_session_carries_a_fresh_session(policy):
+    emu, flow, orders = _flow("ttl_24h", retries=2)
+    try:
+        job = BlastJob(flow, policy)
+        job.send(orders)
+        first = newest_url(flow, orders[0].id)
+        emu.advance(25 * HOUR)
+        assert invariants.way_to_pay(flow, orders[0].id) is not None  # the emailed session is dead
+        assert send_reminders(flow, job, [o.id for o in orders]) == {orders[0].id: "fresh", orders[1].id: "fresh"}
+        assert newest_url(flow, orders[0].id) != first and invariants.way_to_pay(flow, orders[0].id) is None
+        assert pay_if_checkout(flow, open_url(flow, orders[0].id, newest_url(flow, orders[0].id))).page == "success"
+    finally:
+        flow.close()
+
+
+def test_amount_change_recovery_text_says_what_happened(plan, policy):
+    lazy = fm.run_cell("amount_changed_after_blast", "lazy_mint_db", plan=plan, policy=policy)
+    assert lazy.money_safe and "refund" not in lazy.recovers and "amount_mismatch" not in lazy.recovers
+    shared = fm.run_cell("amount_changed_after_blast", "payment_link_per_product", plan=plan, policy=policy)
+    assert not shared.money_safe and "amount_mismatch" in shared.recovers
+
+
+def test_unknown_faults_and_variants_are_refused_by_name(plan, policy):
+    with pytest.raises(fm.FailureModeError, match="unknown fault"):
+        fm.run_cell("meteor", "ttl_24h", plan=plan, policy=policy)
+    with pytest.raises(fm.FailureModeError, match="unknown variant"):
+        fm.run_cell("none", "carrier_pigeon", plan=plan, policy=policy)
 
 
 def test_payment_for_a_canceled_order_is_a_money_violation():
     emu, flow, orders = _flow("payment_link_per_product")
     try:
+        flow.blast(orders)
         flow.cancel_order(orders[0].id)
-        fm.pay_if_checkout(flow, fm.open_url(flow, orders[0].id, fm.newest_url(flow, orders[0].id)))
-        violations = fm.invariant_violations(flow)
-        assert [v.kind for v in violations] == [fm.PAYMENT_WITHOUT_PAID_ORDER]
-        assert "paid_canceled_order" in violations[0].detail and not fm.money_safe(violations)
+        pay_if_checkout(flow, open_url(flow, orders[0].id, newest_url(flow, orders[0].id)))
+        violations = invariants.invariant_violations(flow)
+        assert [v.kind for v in violations] == [invariants.PAYMENT_WITHOUT_PAID_ORDER]
+        assert "paid_canceled_order" in violations[0].detail and not invariants.money_safe(violations)
     finally:
         flow.close()
 
@@ -47,45 +146,11 @@ def test_payment_for_a_canceled_order_is_a_money_violation():
 def test_a_lost_expiry_event_leaves_a_stranded_order():
     emu, flow, orders = _flow("ttl_24h")
     try:
+        flow.blast(orders)
         emu.webhook_transport = lambda url, headers, body: 200  # accepted by the network, never applied
-        emu.advance(24 * HOUR)
-        lines = fm.check_invariants(flow)
-        assert len(lines) == 2 and all(line.startswith("stranded_order: order ") for line in lines)
-        assert fm.money_safe(fm.invariant_violations(flow)) and not fm.parent_can_pay(flow)
+        emu.advance(25 * HOUR)
+        found = invariants.invariant_violations(flow)
+        assert [v.kind for v in found] == [invariants.STRANDED_ORDER] * 2
+        assert invariants.money_safe(found) and not invariants.parent_can_pay(flow)
     finally:
         flow.close()
-
-
-def test_second_tab_on_a_shared_link_is_a_flagged_refund_not_a_silent_one():
-    cell = fm.run_cell("paid_twice_two_tabs", "payment_link_per_product")
-    assert cell.money_safe and cell.anomalies == "double_payment x1"
-    assert any(v.startswith(fm.DOUBLE_CHARGE_REPORTED) for v in cell.violations)
-    lazy = fm.run_cell("paid_twice_two_tabs", "lazy_mint_db")
-    assert lazy.violations == () and "the same session" in lazy.parent_sees
-
-
-def test_stripe_down_at_blast_leaves_hosted_links_unpayable_until_resent():
-    hosted = fm.run_cell("stripe_500_at_blast", "ttl_24h")
-    assert hosted.money_safe and not hosted.parent_can_pay and hosted.recovery_verified
-    lazy = fm.run_cell("stripe_500_at_blast", "lazy_mint_hmac")
-    assert lazy.parent_can_pay and lazy.orders_paid == lazy.orders
-
-
-def test_webhook_outage_recovers_through_stripe_retries():
-    cell = fm.run_cell("webhook_endpoint_down_6h", "payment_link_per_order")
-    assert cell.orders_paid == cell.orders and cell.money_safe and "inactive" in cell.parent_sees
-
-
-def test_summary_shares_count_cells():
-    cells = [fm.run_cell(f, "payment_link_per_product", orders=2)
-             for f in ("order_canceled_after_blast", "mail_scanner_prefetch")]
-    s = fm.summary(cells)["by_variant"]["payment_link_per_product"]
-    assert s["cells"] == 2 and s["fault_cells_money_safe_share"] == 0.5
-    assert s["unsafe_faults"] == ["order_canceled_after_blast"]
-
-
-def test_bad_cells_are_refused_by_name():
-    with pytest.raises(fm.FailureModeError, match="unknown fault 'flood'"):
-        fm.run_cell("flood", "ttl_24h")
-    with pytest.raises(fm.FailureModeError, match="unknown variant 'cash'"):
-        fm.run_cell("mail_scanner_prefetch", "cash")

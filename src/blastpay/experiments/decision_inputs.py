@@ -21,8 +21,10 @@ PROVENANCE: dict[str, str] = {
     "stranded_revenue_per_100_orders_usd": "latency/summary.json stranded_share x 100 x cost/summary.json tournament_fee_usd",
     "webhook_match_rate": "webhook-match/summary.json: by_variant.<variant>.webhook_match_rate",
     "fault_cells_money_safe_share": "failure-modes/summary.json: by_variant.<variant>.fault_cells_money_safe_share",
-    "fault_cells_parent_can_pay_share": "failure-modes/summary.json: by_variant.<variant>.fault_cells_parent_can_pay_share",
-    "sessions_per_paid_order_retry_cohort": "retry-cohort/decision_metric.json: sessions_per_paid_order_retry_cohort.<variant>",
+    "fault_error_page_share": "failure-modes/summary.json: by_variant.<variant>.fault_error_page_share",
+    "fault_eventually_pay_share": "failure-modes/summary.json: by_variant.<variant>.eventually_pay_share_by_return_share.<error_return_share>",
+    "fault_excess_parent_hours_without_way_to_pay": "failure-modes/summary.json: by_variant.<variant>.fault_excess_parent_hours_without_way_to_pay",
+    "abandoned_sessions_per_paid_order_retry_cohort": "retry-cohort/decision_metric.json: abandoned_sessions_per_paid_order_retry_cohort.<variant>",
     "new_moving_parts": "cost/summary.json: by_variant.<variant>.new_moving_parts",
     "stripe_calls_per_paid_order": "cost/summary.json: by_variant.<variant>.stripe_calls_per_paid_order",
     "reference_flow_lines_of_code": "cost/summary.json: by_variant.<variant>.reference_flow_lines_of_code",
@@ -38,8 +40,10 @@ def _get(doc: Any, *keys: str, where: str) -> Any:
     return doc
 
 
-def collect(evidence_dir: Path) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, str]]:
-    """metrics_by_scenario[scenario][variant][metric], and the infeasible variants with their evidence."""
+def collect(evidence_dir: Path, return_share: str | None = None) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, str]]:
+    """metrics_by_scenario[scenario][variant][metric], and the infeasible variants with their evidence.
+    ``return_share`` picks the assumed share of parents who come back after an error page (default: the central
+    value in failure-modes/summary.json)."""
     latency = read_json(evidence_dir / "latency" / "summary.json")
     cost = read_json(evidence_dir / "cost" / "summary.json")
     match = read_json(evidence_dir / "webhook-match" / "summary.json")
@@ -50,6 +54,7 @@ def collect(evidence_dir: Path) -> tuple[dict[str, dict[str, dict[str, float]]],
     infeasible = {v: reason for v, reason in latency["infeasible_reason"].items()}
     variants = sorted(latency["feasible"])
     fee = float(cost["tournament_fee_usd"])
+    share = return_share if return_share is not None else f"{float(faults['error_return_share']):g}"
     out: dict[str, dict[str, dict[str, float]]] = {}
     for scenario in SCENARIOS:
         rows: dict[str, dict[str, float]] = {}
@@ -65,10 +70,15 @@ def collect(evidence_dir: Path) -> tuple[dict[str, dict[str, dict[str, float]]],
                 "webhook_match_rate": _get(match, "by_variant", v, "webhook_match_rate", where="webhook-match/summary.json"),
                 "fault_cells_money_safe_share": _get(faults, "by_variant", v, "fault_cells_money_safe_share",
                                                      where="failure-modes/summary.json"),
-                "fault_cells_parent_can_pay_share": _get(faults, "by_variant", v, "fault_cells_parent_can_pay_share",
-                                                         where="failure-modes/summary.json"),
-                "sessions_per_paid_order_retry_cohort": _get(cohort, "sessions_per_paid_order_retry_cohort", v,
-                                                             where="retry-cohort/decision_metric.json"),
+                "fault_error_page_share": _get(faults, "by_variant", v, "fault_error_page_share",
+                                               where="failure-modes/summary.json"),
+                "fault_eventually_pay_share": _get(faults, "by_variant", v, "eventually_pay_share_by_return_share",
+                                                   share, where="failure-modes/summary.json"),
+                "fault_excess_parent_hours_without_way_to_pay": _get(
+                    faults, "by_variant", v, "fault_excess_parent_hours_without_way_to_pay",
+                    where="failure-modes/summary.json"),
+                "abandoned_sessions_per_paid_order_retry_cohort": _get(
+                    cohort, "abandoned_sessions_per_paid_order_retry_cohort", v, where="retry-cohort/decision_metric.json"),
                 "new_moving_parts": _get(cost, "by_variant", v, "new_moving_parts", where="cost/summary.json"),
                 "stripe_calls_per_paid_order": _get(cost, "by_variant", v, "stripe_calls_per_paid_order",
                                                     where="cost/summary.json"),
@@ -82,6 +92,12 @@ def collect(evidence_dir: Path) -> tuple[dict[str, dict[str, dict[str, float]]],
                 raise EvidenceError(f"evidence has no value for {v}: {', '.join(missing)}")
         out[scenario] = rows
     return out, infeasible
+
+
+def return_shares(evidence_dir: Path) -> list[str]:
+    """Every return-behaviour assumption the failure-modes evidence was measured under."""
+    faults = read_json(evidence_dir / "failure-modes" / "summary.json")
+    return [f"{float(r):g}" for r in faults["error_return_sweep"]]
 
 
 def scores_table(decision: Any, dims: list, metrics: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
@@ -122,5 +138,76 @@ def figure(decision: Any, dims: list):
     ax.set_title(f"Decision model: {decision.recommended_variant} scores highest")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.95)
     ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def robustness_sweep(evidence_dir: Path, dims: list, spec: Any, rng: Any, base: Any) -> dict[str, Any]:
+    """The weight-space sweep: ``spec.samples`` Dirichlet weight vectors plus the one-driver corners, times every
+    latency scenario, times every return-behaviour assumption; the share each option wins, the corner winners,
+    the smallest single-weight change that flips the base recommendation, and the nearest flipping sample."""
+    from blastpay.models.decision import (
+        decide, dimension_matrix, nearest_flip, smallest_weight_flip, weight_samples, weight_space)
+
+    weights, labels = weight_samples(dims, rng, spec.samples, spec.concentration, spec.corner_share)
+    cases = {}
+    for share in return_shares(evidence_dir):
+        metrics, infeasible = collect(evidence_dir, share)
+        for scenario, rows in metrics.items():
+            cases[f"{scenario}, return {share}"] = dimension_matrix(decide(rows, dims, infeasible), dims)
+    space = weight_space(cases, weights, labels)
+    variants, scores = dimension_matrix(base, dims)
+    flips = smallest_weight_flip(base, dims)
+    found = [f for f in flips if f["factor"] is not None]
+    smallest = min(found, key=lambda f: abs(__import__("math").log(max(f["factor"], 1e-9)))) if found else None
+    recommended = base.recommended_option
+    return {
+        **space,
+        "recommended_option": recommended,
+        "recommended_option_win_share": space["option_win_share"].get(recommended, 0.0),
+        "single_weight_flips": flips,
+        "smallest_flip": smallest,
+        "nearest_flipping_sample": nearest_flip(weights[: spec.samples], labels[: spec.samples], variants, scores,
+                                                dims, recommended),
+        "samples": spec.samples, "concentration": spec.concentration, "corner_share": spec.corner_share,
+    }
+
+
+def flip_sentence(robust: dict[str, Any], titles: dict[str, str]) -> str:
+    """The smallest change that flips the recommendation, in one sentence."""
+    f = robust.get("smallest_flip")
+    if not f:
+        return "no change of a single weight (x0 to x100) flips the recommendation"
+    return (f"{titles.get(f['new_winner_option'], f['new_winner_option'])} win if the weight of "
+            f"{f['dimension'].replace('_', ' ')} goes from {f['stated_weight']:g} to {f['flipped_weight']:g} "
+            f"(x{f['factor']:g}), the others as stated")
+
+
+def win_share_figure(robust: dict[str, Any], titles: dict[str, str]):
+    """Share of the swept weight space each option wins, per latency scenario and return assumption."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = list(robust["option_win_share_by_case"])
+    options = sorted({o for c in cases for o in robust["option_win_share_by_case"][c]} | set(robust["option_win_share"]))
+    fig, ax = plt.subplots(figsize=(9.5, 0.45 * len(cases) + 1.8))
+    left = [0.0] * (len(cases) + 1)
+    labels = ["all cases"] + cases
+    colours = {"payment_links": "#2e86c1", "lazy_mint": "#28b463", "ttl_30d": "#f5b041"}
+    for o in options:
+        part = [robust["option_win_share"].get(o, 0.0)] + [robust["option_win_share_by_case"][c].get(o, 0.0)
+                                                           for c in cases]
+        ax.barh(labels, part, left=left, color=colours.get(o, "#aaaaaa"), label=titles.get(o, o))
+        for y, (l, p) in enumerate(zip(left, part)):
+            if p >= 0.06:
+                ax.text(l + p / 2, y, f"{p:.0%}", ha="center", va="center", fontsize=7)
+        left = [a + b for a, b in zip(left, part)]
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of {robust['samples']} Dirichlet weight samples (+ one-driver corners) each option wins")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title("Robustness: who wins across the weight space, latency scenarios and return behaviour", fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,296 +1,104 @@
-"""Failure modes: every flow variant run with one fault injected, and the money invariant checked after.
+"""Failure modes: every variant runs the same fault list under the same mitigation policy, and each cell is measured.
 
-A cell is one (fault, variant) pair: a few orders of their own (a product named after the fault) blasted
-on the variant's emulator and flow (a variant's cells run one after another on one flow), the fault
-injected around the parents' clicks and payments, the automatic recovery given time to run (Stripe's
-webhook retries over simulated days), and then ``check_invariants`` on the cell's orders. Each cell records what the
-parent saw, whether money and order state stayed right, whether the parent still has a working way
-to pay, and what recovers the order.
+A cell is one (fault, variant) pair on a fresh emulator and flow: 16 orders blasted through the policy's blast job
+(``flows.mitigations``: SDK retries as production configures them, an Idempotency-Key per order and attempt,
+failed orders re-queued after a back-off), parents opening their email at stated times after it arrives, the fault
+as an outage with a start and a duration (``experiments/faults.yaml``), a reminder at 72 h carrying a working link,
+and simulated time running to the horizon and through Stripe's three days of webhook retries. Then the one money
+checker (``flows.invariants``) runs on the cell.
 
-Speed: webhooks are delivered straight into the same ``WebhookMatcher.handle`` the endpoint calls
-(signed, verified, applied), and a click on ``/pay/{token}`` calls the same ``LazyMint.open`` the route
-calls, without the HTTP hop; the flows' own tests cover that hop.
+Each cell reports what a parent lives through, time-weighted:
 
-Our backend being down is modelled here, outside the flows: while it is down a click on a link to
-our backend (``/pay/{token}``) shows the browser's connection error, and every webhook delivery to
-it fails (answered 503), so the emulator retries on its schedule. Stripe failing is the emulator's
-own fault injection on ``/v1`` routes (500 or 429); Stripe's hosted pages are not subject to it.
+- ``parent_hours_without_way_to_pay``: per parent, hours from the blast until they paid (or the horizon) during
+  which a click would not have reached a payable page (no email yet, a dead link, our server or its database down,
+  Stripe down), probed every hour; ``excess_parent_hours`` is the same minus the variant's no-fault baseline;
+- ``error_page_share``: share of parents who met an error page on any click while their order still took money;
+- ``eventually_pay_share``: share who pay within the horizon, with the return behaviour of a parent who met an
+  error stated as an assumption (``error_return_share``; each pair of parents runs both behaviours, so every value
+  of the assumption is a weighted mean of measured shares) and a reminder response share;
+- ``money_safe``: no payment without a paid order, no unflagged double charge.
+
+"ok" is reserved for a cell in which money stayed right, nobody met an error page and everybody paid.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
 
+from sqlalchemy import delete
+
+from blastpay.config import ConfigError
 from blastpay.emulator import Emulator
-from blastpay.flows.harness import VARIANTS, Flow, ParentView, build_flow
-from blastpay.flows.orders import CANCELED, PAID, PENDING, RECOVERY_URL, Order, OrderSpec, OrderView
-from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WebhookMatcher, WebhookRejected
-
-MINUTE, HOUR, DAY = 60, 3600, 86400
-from blastpay.emulator.clock import DEFAULT_START as START
-RETRY_WINDOW = 3 * DAY + HOUR  # the emulator retries a webhook for up to three days
-AMOUNT = 15000
-
-FAULTS = (
-    "backend_down_at_click",
-    "stripe_500_at_blast",
-    "stripe_429_at_blast",
-    "stripe_500_at_click",
-    "webhook_endpoint_down_6h",
-    "mail_scanner_prefetch",
-    "order_canceled_after_blast",
-    "amount_changed_after_blast",
-    "paid_twice_two_tabs",
-    "paid_twice_second_visit",
+from blastpay.flows.harness import VARIANTS, Flow, build_flow
+from blastpay.flows.invariants import DOUBLE_CHARGE_REPORTED, invariant_violations, money_safe, ways_to_pay
+from blastpay.flows.mitigations import BlastJob, MitigationPolicy, cancel_order, change_amount, send_reminders
+from blastpay.flows.orders import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject, open_checkout_sessions
+from blastpay.flows.simulation import (
+    ERROR_PAGES,
+    HOUR,
+    MINUTE,
+    RETRY_WINDOW,
+    START,
+    DatabaseFault,
+    DirectWebhooks,
+    ServerAvailability,
+    StripeAvailability,
+    first_url,
+    newest_url,
+    observing,
+    open_url,
+    pay_if_checkout,
+    settle,
 )
+from blastpay.flows.tokens import make_binding, parse_token_keys
+from blastpay.sources.inputs import read_mapping
 
-# Kinds of invariant violation. Only a stranded order leaves money right; a double charge is
-# money-safe only when the matcher recorded it as an anomaly (someone will refund it).
-PAYMENT_WITHOUT_PAID_ORDER = "payment_without_paid_order"
-DOUBLE_CHARGE_REPORTED = "double_charge_reported"
-DOUBLE_CHARGE_UNREPORTED = "double_charge_unreported"
-PAID_ORDER_WITHOUT_PAYMENT = "paid_order_without_payment"
-STRANDED_ORDER = "stranded_order"
-NOT_MONEY = (STRANDED_ORDER, DOUBLE_CHARGE_REPORTED)
+AMOUNT = 15000
+WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
 
 
 class FailureModeError(ValueError):
-    """A cell that cannot be run (unknown fault or variant, bad order count)."""
-
-
-# -- what the parent's browser does -------------------------------------------------------------
-
-
-@dataclass
-class Backend:
-    """Whether our backend answers. While down, clicks on our links and webhook deliveries fail;
-    ``webhooks_up`` False takes down only the webhook endpoint."""
-
-    up: bool = True
-    webhooks_up: bool = True
-
-
-class DirectWebhooks:
-    """The flow's webhooks, delivered by the emulator straight into a ``WebhookMatcher`` on its store.
-
-    A fresh endpoint is registered (its secret is what the matcher verifies) and the flow's own endpoint
-    is disabled, so each event is applied once. ``rewrite``, if given, changes an event before the matcher
-    sees it (the event is re-signed): a way to model a matcher that reads fewer fields.
-    """
-
-    URL = "http://backend.direct/webhooks/stripe"
-
-    def __init__(self, flow: Flow, backend: Optional[Backend] = None,
-                 rewrite: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None) -> None:
-        for endpoint in flow.observer.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
-            flow.observer.v1.webhook_endpoints.update(endpoint.id, {"disabled": True})
-        created = flow.observer.v1.webhook_endpoints.create({"url": self.URL, "enabled_events": ENABLED_EVENTS})  # type: ignore[typeddict-item]
-        self.secret = created.secret
-        self.matcher = WebhookMatcher(flow.store, secrets=[self.secret], clock=flow.clock)
-        self.backend = backend or Backend()
-        self.rewrite = rewrite
-        flow.emu.webhook_transport = self
-
-    def __call__(self, url: str, headers: dict[str, str], body: bytes) -> int:
-        if not (self.backend.up and self.backend.webhooks_up):
-            return 503
-        signature = headers.get("Stripe-Signature")
-        if self.rewrite is not None:
-            import time
-
-            from blastpay.emulator.webhooks import signature_header
-
-            body = json.dumps(self.rewrite(json.loads(body))).encode()
-            signature = signature_header(self.secret, body, int(time.time()))
-        try:
-            self.matcher.handle(body, signature)
-        except WebhookRejected:
-            return 400
-        return 200
-
-
-def open_url(flow: Flow, order_id: int, url: Optional[str], backend: Optional[Backend] = None,
-             route_live: bool = True) -> ParentView:
-    """The parent opens ``url`` (any link an email carried, not only the newest), as ``Flow.click`` does.
-
-    A ``/pay/`` link needs our backend: with ``backend.up`` False the browser shows a connection error
-    (page ``unreachable``), and with ``route_live`` False the route is not deployed yet (``not_found``).
-    """
-    if url is None:
-        return ParentView(order_id, "no_link", message="no email carries a link for this order")
-    before = flow.http.calls
-    hops = 0
-    if url.startswith(flow.public_base + "/"):
-        if backend is not None and not backend.up:
-            return ParentView(order_id, "unreachable", message="the club's server does not answer", url=url)
-        if not route_live:
-            return ParentView(order_id, "not_found", message="no such page on the club's server yet", url=url)
-        if flow.lazy is None or not urlsplit(url).path.startswith("/pay/"):
-            return ParentView(order_id, "not_found", message="no such page on the club's server", url=url)
-        outcome = flow.lazy.open(urlsplit(url).path.removeprefix("/pay/"))
-        if outcome.page != "redirect":
-            flow.settle()
-            return ParentView(order_id, outcome.page, message=outcome.detail or "", stripe_calls=flow.http.calls - before,
-                              url=url)
-        url, hops = outcome.url or "", 1
-    seen = flow.emu.visit(url)
-    flow.settle()
-    return ParentView(order_id, seen["page"], session_id=seen.get("session"), message=seen.get("message", ""),
-                      hops=hops, stripe_calls=flow.http.calls - before, url=url)
-
-
-def newest_url(flow: Flow, order_id: int) -> Optional[str]:
-    email = flow.store.latest_email(order_id)
-    return email.url if email is not None else None
-
-
-def first_url(flow: Flow, order_id: int) -> Optional[str]:
-    """The link in the first email sent for the order (what a parent who never saw a later email opens)."""
-    from sqlalchemy import select
-
-    from blastpay.flows.orders import OutboundEmail
-
-    with flow.store.transaction() as session:
-        return session.scalars(select(OutboundEmail.url).where(OutboundEmail.order_id == order_id)
-                               .order_by(OutboundEmail.id).limit(1)).first()
-
-
-def pay_if_checkout(flow: Flow, view: ParentView) -> ParentView:
-    """Press Pay when the parent is on a checkout page; otherwise the view is what they are left with."""
-    if view.page != "checkout":
-        return view
-    return flow.pay(view)
-
-
-# -- the invariant ------------------------------------------------------------------------------
+    """A cell that cannot be run (unknown fault or variant)."""
 
 
 @dataclass(frozen=True)
-class Violation:
-    kind: str
-    order_id: Optional[int]
-    detail: str
+class FaultPlan:
+    first_click_hours: tuple[float, ...]
+    horizon_hours: float
+    probe_every_hours: float
+    error_return_after_hours: float
+    reminder_click_after_hours: float
+    error_return_share: float
+    error_return_sweep: tuple[float, ...]
+    reminder_response_share: float
+    faults: dict[str, dict[str, Any]]
 
-    def text(self) -> str:
-        where = f"order {self.order_id}: " if self.order_id is not None else ""
-        return f"{self.kind}: {where}{self.detail}"
-
-
-def captured_payments(flow: Flow) -> list[Any]:
-    """Every Checkout Session in Stripe that took money (complete and paid)."""
-    return [s for s in flow.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter()
-            if s.status == "complete" and s.payment_status == "paid"]
-
-
-def _orders(flow: Flow) -> list[OrderView]:
-    from sqlalchemy import select
-
-    with flow.store.transaction() as session:
-        return [OrderView.of(o) for o in session.scalars(select(Order).order_by(Order.id))]
-
-
-def has_working_link(flow: Flow, order_id: int) -> bool:
-    """Whether the newest email for the order leads to a payable page now (checked without visiting it)."""
-    url = newest_url(flow, order_id)
-    if url is None:
-        return False
-    path = urlsplit(url).path
-    if url.startswith(flow.public_base + "/pay/"):
-        return True  # the route mints a session for a pending order on every click
-    if path.startswith("/b/"):
-        bare = url.split("?", 1)[0]
-        for link in flow.observer.v1.payment_links.list({"limit": 100}).auto_paging_iter():
-            if link.url == bare:
-                return bool(link.active)
-        return False
-    if path.startswith("/c/pay/"):
-        return flow.observer.v1.checkout.sessions.retrieve(path.rsplit("/", 1)[1]).status == "open"
-    if path.startswith("/r/"):
-        for row in flow.store.stripe_objects(order_id=order_id, kind=RECOVERY_URL):
-            if row.url == url:
-                return row.expires_at is None or row.expires_at > flow.clock()
-    return False
+    @classmethod
+    def from_mapping(cls, d: dict[str, Any], where: str = "faults") -> "FaultPlan":
+        try:
+            plan = cls(
+                first_click_hours=tuple(float(h) for h in d["first_click_hours"]),
+                horizon_hours=float(d["horizon_hours"]),
+                probe_every_hours=float(d["probe_every_hours"]),
+                error_return_after_hours=float(d["error_return_after_hours"]),
+                reminder_click_after_hours=float(d["reminder_click_after_hours"]),
+                error_return_share=float(d["error_return_share"]["central"]),
+                error_return_sweep=tuple(float(x) for x in d["error_return_share"]["sweep"]),
+                reminder_response_share=float(d["reminder_response_share"]),
+                faults={str(k): dict(v or {}) for k, v in d["faults"].items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc!r}") from exc
+        if "none" not in plan.faults:
+            raise ConfigError(f"{where}: the fault list needs the `none` baseline")
+        return plan
 
 
-def _owner(s: Any) -> Optional[int]:
-    """The order a payment names (metadata.order_id, else client_reference_id), if any."""
-    metadata = s.metadata.to_dict() if s.metadata else {}
-    value = metadata.get("order_id") or (s.client_reference_id or "").removeprefix("order_")
-    return int(value) if str(value).isdigit() else None
-
-
-def invariant_violations(flow: Flow, order_ids: Optional[set[int]] = None, since: Optional[int] = None) -> list[Violation]:
-    """Every order paid exactly once with one captured payment, or unpaid with a working way to pay or a
-    recorded reason; no captured payment lacks a paid order. Double charges the matcher recorded as an
-    anomaly are listed as reported.
-
-    ``order_ids`` limits the check to those orders and the payments attributed to them; a payment that
-    names no order at all is then included when it was created at or after ``since``.
-    """
-    orders = {o.id: o for o in _orders(flow)}
-    anomalies = flow.store.anomalies()
-    anomaly_of = {a.stripe_object_id: a for a in anomalies if a.stripe_object_id}
-    paid_by = {o.paid_via: o for o in orders.values() if o.status == PAID and o.paid_via}
-    out: list[Violation] = []
-    captured_ids = set()
-    for s in captured_payments(flow):
-        captured_ids.add(s.id)
-        anomaly = anomaly_of.get(s.id)
-        owner = paid_by[s.id].id if s.id in paid_by else (
-            anomaly.order_id if anomaly is not None and anomaly.order_id is not None else _owner(s))
-        if order_ids is not None:
-            if owner is None and (since is None or s.created < since):
-                continue
-            if owner is not None and owner not in order_ids:
-                continue
-        if s.id in paid_by:
-            order = paid_by[s.id]
-            if s.amount_total != order.amount:
-                out.append(Violation(PAYMENT_WITHOUT_PAID_ORDER, order.id,
-                                     f"{s.id} took {s.amount_total} for an order of {order.amount}"))
-            continue
-        if anomaly is not None and anomaly.kind == "double_payment":
-            out.append(Violation(DOUBLE_CHARGE_REPORTED, anomaly.order_id,
-                                 f"{s.id} took {s.amount_total} again (recorded as double_payment)"))
-            continue
-        if anomaly is None and owner is not None and owner in orders and orders[owner].status == PAID:
-            out.append(Violation(DOUBLE_CHARGE_UNREPORTED, owner,
-                                 f"{s.id} took {s.amount_total} for an already paid order, nothing recorded"))
-            continue
-        why = f"recorded as {anomaly.kind}" if anomaly is not None else "no webhook applied it"
-        out.append(Violation(PAYMENT_WITHOUT_PAID_ORDER, owner, f"{s.id} took {s.amount_total} {s.currency}; {why}"))
-    for order in orders.values():
-        if order_ids is not None and order.id not in order_ids:
-            continue
-        if order.status == PAID and order.paid_via not in captured_ids:
-            out.append(Violation(PAID_ORDER_WITHOUT_PAYMENT, order.id, f"marked paid via {order.paid_via}, "
-                                                                        "which took no money"))
-        if order.status == PENDING and not order.pending_reason and not has_working_link(flow, order.id):
-            out.append(Violation(STRANDED_ORDER, order.id, "pending, no working link and no recorded reason"))
-    return out
-
-
-def check_invariants(flow: Flow, order_ids: Optional[set[int]] = None, since: Optional[int] = None) -> list[str]:
-    """One line per invariant violation in ``flow`` (empty when money and order state are right).
-    ``order_ids`` and ``since`` scope the check as in ``invariant_violations``."""
-    return [v.text() for v in invariant_violations(flow, order_ids, since)]
-
-
-def money_safe(violations: list[Violation]) -> bool:
-    return all(v.kind in NOT_MONEY for v in violations)
-
-
-def parent_can_pay(flow: Flow, order_ids: Optional[set[int]] = None) -> bool:
-    """Every order (of ``order_ids``, if given) is closed (paid or canceled) or has a working way to pay now."""
-    return all(o.status in (PAID, CANCELED) or has_working_link(flow, o.id) for o in _orders(flow)
-               if order_ids is None or o.id in order_ids)
-
-
-# -- cells --------------------------------------------------------------------------------------
+def load_plan(path: Path) -> FaultPlan:
+    return FaultPlan.from_mapping(read_mapping(path, ConfigError, "fault list"), str(path))
 
 
 @dataclass(frozen=True)
@@ -300,317 +108,415 @@ class Cell:
     parent_sees: str
     money_safe: bool
     parent_can_pay: bool
+    error_page_share: float
+    parent_hours_without_way_to_pay: float
+    eventually_pay_share_if_returning: float  # the parents who come back by themselves after an error
+    eventually_pay_share_if_not: float  # the parents who only come back through the reminder
+    eventually_pay_share: float  # at the central error_return_share
     recovers: str
-    recovery_verified: bool
     violations: tuple[str, ...]
     orders: int
     orders_paid: int
     anomalies: str
+    blast_attempts: int
+    policy: str
+    fault_spec: str
+    excess_parent_hours: float = 0.0
 
     def row(self) -> dict[str, Any]:
         d = asdict(self)
         d["violations"] = " | ".join(self.violations)
         return d
 
-
-def _specs(n: int, product: str) -> list[OrderSpec]:
-    return [OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id=product, amount=AMOUNT) for i in range(n)]
-
-
-def _pages(views: list[ParentView]) -> str:
-    counts = Counter(v.page for v in views)
-    return ", ".join(f"{page} x{n}" if n > 1 else page for page, n in sorted(counts.items()))
+    def eventually_pay_at(self, return_share: float) -> float:
+        return return_share * self.eventually_pay_share_if_returning + \
+            (1 - return_share) * self.eventually_pay_share_if_not
 
 
-class VariantBench:
-    """One variant's emulator and flow, shared by its fault cells (run one after another), with our
-    backend's availability wired into webhook delivery."""
+@dataclass
+class _Parent:
+    order_id: int
+    returns: bool
+    click_after_h: float
+    pages: list[str] = field(default_factory=list)
+    met_error: bool = False
+    paid_at: Optional[int] = None
+    paid_via_reminder: bool = False
+    returned: bool = False
 
-    def __init__(self, variant: str, seed: int) -> None:
+
+class _Cell:
+    """One (fault, variant) run: the event loop over simulated time."""
+
+    def __init__(self, fault: str, variant: str, plan: FaultPlan, policy: MitigationPolicy, seed: int) -> None:
         if variant not in VARIANTS:
             raise FailureModeError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-        self.variant = variant
+        if fault not in plan.faults:
+            raise FailureModeError(f"unknown fault {fault!r}; expected one of {', '.join(plan.faults)}")
+        self.fault, self.variant, self.plan, self.policy = fault, variant, plan, policy
+        self.spec = plan.faults[fault]
         self.emu = Emulator(seed=seed, start=START)
-        self.flow = build_flow(variant, emulator=self.emu)
-        self.backend = Backend()
-        DirectWebhooks(self.flow, self.backend)
+        self.flow: Flow = build_flow(variant, emulator=self.emu, max_network_retries=policy.max_network_retries)
+        self.server = ServerAvailability()
+        self.pages = StripeAvailability()
+        DirectWebhooks(self.flow, self.server)
+        DatabaseFault(self.flow, self.server)
+        self.job = BlastJob(self.flow, policy)
+        self.api_error: Optional[str] = None
+        self.t0 = self.emu.now()
+        self.events: list[tuple[int, int, str, Any]] = []
+        self._seq = 0
+        self.unpayable_seconds = 0
+        specs = [OrderSpec(parent_id=111 + i, player_id=2000 + i, product_id=f"fault-{fault}", amount=AMOUNT)
+                 for i in range(2 * len(plan.first_click_hours))]
+        self.orders = self.flow.create_orders(specs)
+        self.parents = {o.id: _Parent(o.id, returns=(i % 2 == 0), click_after_h=plan.first_click_hours[i // 2])
+                        for i, o in enumerate(self.orders)}
+        self.first_views: list[str] = []
+        self.notes: list[str] = []
+        self.good_key = getattr(self.flow.lazy, "binding", None)
+
+    # -- scheduling -------------------------------------------------------------------------------
+
+    def at(self, hours: float, kind: str, payload: Any = None) -> None:
+        self._seq += 1
+        self.events.append((self.t0 + int(round(hours * HOUR)), self._seq, kind, payload))
+
+    def after(self, seconds: int, kind: str, payload: Any = None) -> None:
+        self._seq += 1
+        self.events.append((self.emu.now() + seconds, self._seq, kind, payload))
+
+    # -- what happens ------------------------------------------------------------------------------
+
+    def _emailed(self, order_id: int) -> bool:
+        return newest_url(self.flow, order_id) is not None
+
+    def _status(self, order_id: int) -> str:
+        with observing():
+            return self.flow.store.get_order(order_id).status
+
+    def _schedule_first_clicks(self) -> None:
+        for p in self.parents.values():
+            if not p.pages and "first_click" not in {e[2] + str(e[3]) for e in self.events if e[3] == p.order_id} \
+                    and self._emailed(p.order_id) and not getattr(p, "_scheduled", False):
+                p._scheduled = True  # type: ignore[attr-defined]
+                self.after(int(p.click_after_h * HOUR), "first_click", p.order_id)
+
+    def _set_fault(self, on: bool) -> None:
+        spec = self.spec
+        if "stripe_api" in spec:
+            self.api_error = spec["stripe_api"] if on else None
+            self._apply_api_fault()
+        if spec.get("stripe_pages") == "down":
+            self.pages.pages_up = not on
+        if spec.get("server") == "down":
+            self.server.up = not on
+        if spec.get("database") == "down":
+            self.server.db_up = not on
+        if spec.get("webhooks") == "down":
+            self.server.webhooks_up = not on
+        if spec.get("wrong_token_key") and self.flow.lazy is not None and type(self.good_key).__name__ == "HmacTokens":
+            self.flow.lazy.binding = make_binding("hmac", parse_token_keys(WRONG_TOKEN_KEYS)) if on else self.good_key
+        if spec.get("restore_blast_tables") and on:
+            with observing(), self.flow.store.transaction() as db:
+                lost_tokens = db.execute(delete(PayToken)).rowcount
+                lost_objects = db.execute(delete(StripeObject)).rowcount
+            self.notes.append(f"restored: {lost_tokens} token rows and {lost_objects} link rows lost")
+
+    def _apply_api_fault(self) -> None:
+        self.emu.set_faults(clear=True)
+        if self.api_error is not None:
+            self.emu.set_faults(route="*", error=self.api_error, rate=1.0, seed=0)
+
+    def _observe(self):
+        """Lift Stripe API faults while the harness looks (observation takes no simulated time)."""
+        cell = self
+
+        class _Lift:
+            def __enter__(self_inner):
+                if cell.api_error is not None:
+                    cell.emu.set_faults(clear=True)
+                return self_inner
+
+            def __exit__(self_inner, *exc):
+                cell._apply_api_fault()
+
+        return _Lift()
+
+    def click(self, p: _Parent, url: Optional[str] = None, via_reminder: bool = False, pay: bool = True) -> str:
+        if p.paid_at is not None:
+            return "paid"
+        with self._observe():
+            pending = self._status(p.order_id) == PENDING
+            url = url if url is not None else newest_url(self.flow, p.order_id)
+        view = open_url(self.flow, p.order_id, url, self.server, stripe=self.pages)
+        p.pages.append(view.page)
+        if pending and view.page in ERROR_PAGES:
+            p.met_error = True
+        if pay and view.page == "checkout":
+            done = pay_if_checkout(self.flow, view)
+            if done.page == "success":
+                p.paid_at, p.paid_via_reminder = self.emu.now(), via_reminder
+            elif done.page in ERROR_PAGES and pending:
+                p.met_error = True
+        return view.page
+
+    def on_first_click(self, order_id: int) -> None:
+        p = self.parents[order_id]
+        scenario = self.spec.get("scenario")
+        target = order_id == self.orders[0].id
+        if scenario == "two_tabs" and target:
+            a = open_url(self.flow, order_id, newest_url(self.flow, order_id), self.server, stripe=self.pages)
+            b = open_url(self.flow, order_id, newest_url(self.flow, order_id), self.server, stripe=self.pages)
+            p.pages += [a.page, b.page]
+            first = pay_if_checkout(self.flow, a)
+            second = pay_if_checkout(self.flow, b)
+            if first.page == "success" or second.page == "success":
+                p.paid_at = self.emu.now()
+            self.first_views.append(a.page)
+            same = a.session_id is not None and a.session_id == b.session_id
+            self.notes.append(f"two tabs: {'the same session' if same else 'two sessions'}; "
+                              f"second tab {second.page}")
+            return
+        if scenario == "amount_change" and target:
+            old = first_url(self.flow, order_id)
+            page = self.click(p, url=old)
+            self.first_views.append(page)
+            self.notes.append(f"old email: {page}")
+            if p.paid_at is None:
+                page2 = self.click(p)
+                self.notes.append(f"new email: {page2}")
+            return
+        page = self.click(p)
+        self.first_views.append(page)
+        if p.paid_at is None and p.met_error and p.returns and not p.returned:
+            p.returned = True
+            self.after(int(self.plan.error_return_after_hours * HOUR), "return_click", order_id)
+        if scenario == "second_visit" and target and p.paid_at is not None:
+            self.after(24 * HOUR, "second_visit", order_id)
+
+    def handle(self, kind: str, payload: Any) -> None:
+        if kind == "fault_start":
+            self._set_fault(True)
+        elif kind == "fault_end":
+            self._set_fault(False)
+        elif kind == "first_click":
+            self.on_first_click(payload)
+        elif kind == "return_click":
+            self.click(self.parents[payload])
+        elif kind == "reminder":
+            with observing():
+                pending = [o.id for o in self.orders if self.flow.store.get_order(o.id).status == PENDING
+                           and self.parents[o.id].paid_at is None]
+            sent = send_reminders(self.flow, self.job, pending)
+            self.notes.append("reminder: " + _counts(sent.values()))
+            self._schedule_first_clicks()
+            for order_id in pending:
+                self.after(int(self.plan.reminder_click_after_hours * HOUR), "reminder_click", order_id)
+        elif kind == "reminder_click":
+            p = self.parents[payload]
+            if p.pages:  # a parent who never had an email has their first click scheduled from the reminder
+                self.click(p, via_reminder=True)
+        elif kind == "second_visit":
+            p = self.parents[payload]
+            view = open_url(self.flow, payload, newest_url(self.flow, payload), self.server, stripe=self.pages)
+            after = pay_if_checkout(self.flow, view)
+            self.notes.append(f"a day after paying, the same email shows {view.page}"
+                              + ("; pays again" if after.page == "success" else ""))
+        elif kind == "scanner":
+            pages = [open_url(self.flow, o.id, newest_url(self.flow, o.id), self.server, stripe=self.pages).page
+                     for o in self.orders]
+            self.notes.append(f"scanner saw {_counts(pages)}")
+        elif kind == "cancel":
+            cancel_order(self.flow, self.orders[0].id)
+        elif kind == "amount_change":
+            change_amount(self.flow, self.job, self.orders[0].id, AMOUNT - 3000)
+
+    def payable_now(self, order_ids: list[int]) -> dict[int, bool]:
+        """Would a click pay now? The link takes money (the one checker's test), and whatever serves the click
+        answers: our server and its database for /pay/, and Stripe (its API when lazy mint has to mint)."""
+        with self._observe(), observing():
+            ways = ways_to_pay(self.flow, order_ids)
+            out = {}
+            for order_id in order_ids:
+                url = newest_url(self.flow, order_id)
+                ok = url is not None and ways[order_id] is None and self.pages.pages_up
+                if ok and url.startswith(self.flow.public_base + "/"):
+                    ok = self.server.up and self.server.db_up
+                    if ok and self.api_error is not None:
+                        with self.flow.store.transaction() as db:
+                            fresh = [r for r in open_checkout_sessions(db, order_id)
+                                     if (r.expires_at or 0) - self.emu.now() > 30 * MINUTE]
+                        ok = bool(fresh)
+                out[order_id] = ok
+        return out
+
+    def run(self) -> Cell:
+        plan, spec = self.plan, self.spec
+        if "start" in spec:
+            self.at(float(spec["start"]), "fault_start")
+            if "hours" in spec:
+                self.at(float(spec["start"]) + float(spec["hours"]), "fault_end")
+        scenario = spec.get("scenario")
+        if scenario == "scanner":
+            self.at(1 / 60, "scanner")
+        if scenario in ("cancel", "amount_change"):
+            self.at(0.1, scenario)
+        for h in self.policy.reminder_hours:
+            self.at(h, "reminder")
+        self.events.sort()
+        if self.events and self.events[0][0] == self.t0:  # a fault from the first second: on before the blast
+            while self.events and self.events[0][0] == self.t0 and self.events[0][2] == "fault_start":
+                self.handle("fault_start", None)
+                self.events.pop(0)
+        self.job.send(self.orders)
+        self._schedule_first_clicks()
+        horizon = self.t0 + int(plan.horizon_hours * HOUR)
+        step = int(plan.probe_every_hours * HOUR)
+        next_tick = self.t0 + step
+        self._state_at, self._unpayable = self.emu.now(), self._probe()
+        while self.emu.now() < horizon:
+            self.events.sort()
+            candidates = [horizon, next_tick]
+            if self.events:
+                candidates.append(self.events[0][0])
+            due = self.job.next_due()
+            if due is not None:
+                candidates.append(due)
+            t = min(candidates)
+            if t > self.emu.now():
+                self.emu.advance(t - self.emu.now())
+            # what held since the last look held until now (piecewise constant between events and ticks)
+            self.unpayable_seconds += self._unpayable * (self.emu.now() - self._state_at)
+            if t >= next_tick:
+                next_tick += step
+            if due is not None and due <= self.emu.now():
+                self.job.run_due()
+                self._schedule_first_clicks()
+            while self.events and self.events[0][0] <= self.emu.now():
+                _, _, kind, payload = self.events.pop(0)
+                self.handle(kind, payload)
+            self._state_at, self._unpayable = self.emu.now(), self._probe()
+        return self._finish()
+
+    def _probe(self) -> int:
+        """How many parents who still have to pay could not pay with a click right now."""
+        with observing():
+            open_orders = [o.id for o in self.orders if self.parents[o.id].paid_at is None
+                           and self.flow.store.get_order(o.id).status != CANCELED]
+        if not open_orders:
+            return 0
+        payable = self.payable_now(open_orders)
+        return sum(not ok for ok in payable.values())
+
+    def _finish(self) -> Cell:
+        self._set_fault(False)
+        self.api_error = None
+        self.emu.set_faults(clear=True)
+        self.server.up = self.server.webhooks_up = self.server.db_up = True
+        self.pages.pages_up = True
+        self.emu.flush_webhooks()
+        self.emu.advance(RETRY_WINDOW)
+        settle(self.flow)
+        violations = invariant_violations(self.flow)
+        with observing():
+            status = {o.id: self.flow.store.get_order(o.id).status for o in self.orders}
+        ids = list(status)
+        ways = ways_to_pay(self.flow, ids)
+        can_pay = all(status[i] in (PAID, CANCELED) or ways[i] is None for i in ids)
+        counted = [p for p in self.parents.values() if status[p.order_id] != CANCELED or p.paid_at is not None]
+        n = max(1, len(counted))
+
+        def pay_weight(p: _Parent) -> float:
+            if p.paid_at is None or status[p.order_id] == CANCELED:
+                return 0.0
+            return self.plan.reminder_response_share if p.paid_via_reminder else 1.0
+
+        returners = [p for p in counted if p.returns]
+        others = [p for p in counted if not p.returns]
+        pay_r = sum(map(pay_weight, returners)) / max(1, len(returners))
+        pay_n = sum(map(pay_weight, others)) / max(1, len(others))
+        kinds = Counter(a.kind for a in self.flow.store.anomalies())
+        sees = _counts(self.first_views) or "no email"
+        if self.notes:
+            sees += "; " + "; ".join(self.notes)
+        paid = sum(s == PAID for s in status.values())
+        cell = Cell(
+            fault=self.fault, variant=self.variant, parent_sees=sees, money_safe=money_safe(violations),
+            parent_can_pay=can_pay,
+            error_page_share=sum(p.met_error for p in counted) / n,
+            parent_hours_without_way_to_pay=self.unpayable_seconds / HOUR / n,
+            eventually_pay_share_if_returning=pay_r, eventually_pay_share_if_not=pay_n,
+            eventually_pay_share=self.plan.error_return_share * pay_r + (1 - self.plan.error_return_share) * pay_n,
+            recovers="", violations=tuple(v.text() for v in violations), orders=len(self.orders), orders_paid=paid,
+            anomalies=", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())),
+            blast_attempts=len(self.job.log), policy=_policy_text(self.policy), fault_spec=_spec_text(self.spec),
+        )
+        return _with_recovery(cell, kinds)
 
     def close(self) -> None:
         self.flow.close()
 
 
-class _Run:
-    """One cell: its own orders (of a product named after the fault) on the variant's shared flow."""
-
-    def __init__(self, bench: VariantBench, fault: str, n_orders: int) -> None:
-        self.emu, self.flow, self.backend, self.variant = bench.emu, bench.flow, bench.backend, bench.variant
-        self.emu.set_faults(clear=True)
-        self.backend.up = self.backend.webhooks_up = True
-        self.since = self.emu.now()
-        self.orders = self.flow.create_orders(_specs(n_orders, product=fault))
-        self.order_ids = {o.id for o in self.orders}
-        self.hosted = not self.variant.startswith("lazy_mint")
-
-    def click(self, order_id: int, url: Optional[str] = None) -> ParentView:
-        return open_url(self.flow, order_id, url if url is not None else newest_url(self.flow, order_id), self.backend)
-
-    def click_and_pay(self, order_id: int, url: Optional[str] = None) -> tuple[ParentView, ParentView]:
-        first = self.click(order_id, url)
-        return first, pay_if_checkout(self.flow, first)
-
-    def drain(self) -> None:
-        """Let Stripe's webhook retries and the clean-up tasks run their course."""
-        self.emu.flush_webhooks()
-        self.emu.advance(RETRY_WINDOW)
-        self.flow.settle()
-
-    def reblast_failed(self) -> None:
-        """The operator's recovery for a failed blast: send again to orders that got no email."""
-        missing = [o for o in self.orders if newest_url(self.flow, o.id) is None
-                   and self.flow.order_status(o.id) == PENDING]
-        if missing:
-            self.flow.blast(missing)
+def _counts(pages) -> str:
+    counts = Counter(pages)
+    return ", ".join(f"{page} x{n}" if n > 1 else page for page, n in sorted(counts.items()))
 
 
-def _finish(run: _Run, fault: str, parent_sees: str, recovers: str,
-            recovery: Optional[Callable[[], bool]] = None) -> Cell:
-    if run.variant == "ttl_30d":
-        parent_sees = "no email: Stripe refused the 30-day session at blast time (reason recorded on each order)"
-        recovers = "nothing recovers it: Stripe refuses a 30-day expires_at whatever the fault"
-        recovery = None
-    violations = invariant_violations(run.flow, run.order_ids, run.since)
-    can_pay = parent_can_pay(run.flow, run.order_ids)
-    verified = can_pay and not violations
-    if recovery is not None and not verified:
-        verified = recovery()
-    kinds = Counter(a.kind for a in run.flow.store.anomalies() if a.created_at >= run.since)
-    anomalies = ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items()))
-    paid = sum(run.flow.order_status(o.id) == PAID for o in run.orders)
-    return Cell(fault, run.variant, parent_sees, money_safe(violations), can_pay, recovers, bool(verified),
-                tuple(v.text() for v in violations), len(run.orders), paid, anomalies)
+def _policy_text(policy: MitigationPolicy) -> str:
+    return "; ".join(f"{k}={v}" for k, v in sorted(policy.describe().items()))
 
 
-def _pay_all_later(run: _Run) -> bool:
-    """After an operator's re-send, every pending order's parent clicks and pays; True if all are then paid."""
-    run.reblast_failed()
-    for o in run.orders:
-        if run.flow.order_status(o.id) == PENDING:
-            run.click_and_pay(o.id)
-    run.drain()
-    return all(run.flow.order_status(o.id) in (PAID, CANCELED) for o in run.orders) and \
-        money_safe(invariant_violations(run.flow, run.order_ids, run.since))
+def _spec_text(spec: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(spec.items())) or "no fault"
 
 
-def cell_backend_down_at_click(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(HOUR)
-    run.backend.up = False
-    firsts = [run.click_and_pay(o.id) for o in run.orders]
-    run.emu.advance(2 * HOUR)
-    run.backend.up = True
-    for o in run.orders:  # the parents who met an error try the same link again later
-        if run.flow.order_status(o.id) == PENDING and not run.flow.stripe_sessions(o.id):
-            run.click_and_pay(o.id)
-    run.drain()
-    if run.hosted:
-        sees = f"{_pages([f for f, _ in firsts])}; pays; confirmation waits until our webhook endpoint is back"
-        recovers = "Stripe retries the webhook (1 min .. 12 h apart, up to 3 days); nothing to do"
+def _with_recovery(cell: Cell, anomalies: Counter) -> Cell:
+    """What recovers the cell, from what the run recorded (not from which variant it is)."""
+    from dataclasses import replace
+
+    if cell.orders_paid == 0 and cell.eventually_pay_share == 0:
+        text = "nothing recovers it: no link that takes money was ever emailed"
+    elif not cell.money_safe:
+        kinds = ", ".join(f"{k}" for k in sorted(anomalies)) or "nothing recorded"
+        text = f"a refund or a reconciliation by hand (anomalies: {kinds})"
+    elif anomalies.get("double_payment"):
+        text = "a refund by hand (anomaly double_payment recorded)"
+    elif cell.error_page_share > 0:
+        text = "the parent comes back (or answers the reminder) once the fault is over"
+    elif cell.blast_attempts > cell.orders:
+        text = "the blast job re-tried the failed mints after its back-off; nothing by hand"
     else:
-        sees = f"{_pages([f for f, _ in firsts])} (browser error); the same link works once the backend is back"
-        recovers = "the parent clicks the same link again; nothing minted while down"
-    return _finish(run, "backend_down_at_click", sees, recovers)
+        text = "nothing to recover"
+    return replace(cell, recovers=text)
 
 
-def _cell_stripe_at_blast(run: _Run, fault: str, error: str) -> Cell:
-    failing = len(run.orders) if error == "500" else max(1, len(run.orders) - 1)
-    run.emu.set_faults(route="*", error=error, count=failing)
-    run.flow.blast(run.orders)
-    run.emu.set_faults(clear=True)
-    run.emu.advance(HOUR)
-    views = [run.click_and_pay(o.id) for o in run.orders]
-    run.drain()
-    sees = _pages([v for v, _ in views])
-    if run.variant.startswith("lazy_mint"):
-        recovers = "nothing to recover: the blast makes no Stripe call"
-    elif run.variant == "ttl_30d":
-        recovers = "nothing recovers it: Stripe refuses a 30-day expires_at whatever the fault"
-    else:
-        sees += " (no email for the orders whose mint failed; reason recorded)"
-        recovers = "an operator re-sends the blast to orders with a recorded reason"
-    recovery = None if run.variant == "ttl_30d" else (lambda: _pay_all_later(run))
-    return _finish(run, fault, sees, recovers, recovery)
-
-
-def cell_stripe_500_at_click(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(HOUR)
-    run.emu.set_faults(route="*", error="500", count=1)
-    views = [run.click_and_pay(o.id) for o in run.orders]
-    run.emu.set_faults(clear=True)
-    run.emu.advance(MINUTE)
-    for o in run.orders:  # "try again in a minute"
-        if run.flow.order_status(o.id) == PENDING:
-            run.click_and_pay(o.id)
-    run.drain()
-    if run.variant.startswith("lazy_mint"):
-        recovers = "the parent retries the same link after the Retry-After minute"
-    else:
-        recovers = "not in our path: the emailed link is Stripe-hosted (emulated faults cover API routes only)"
-    return _finish(run, "stripe_500_at_click", _pages([v for v, _ in views]), recovers)
-
-
-def cell_webhook_endpoint_down(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(HOUR)
-    run.backend.webhooks_up = False
-    for o in run.orders:
-        run.click_and_pay(o.id)
-    run.emu.advance(2 * HOUR)
-    returning = [run.click(o.id) for o in run.orders]  # no confirmation came: the parent checks the link
-    run.emu.advance(4 * HOUR)
-    run.backend.webhooks_up = True
-    run.drain()
-    sees = f"pays; back at the link during the outage: {_pages(returning)}"
-    recovers = "Stripe retries the webhook after the 6 h outage; the orders turn paid without anyone acting"
-    return _finish(run, "webhook_endpoint_down_6h", sees, recovers)
-
-
-def cell_mail_scanner(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    scans = [run.click(o.id) for o in run.orders]  # the scanner fetches at delivery, follows redirects, never pays
-    run.emu.advance(2 * HOUR)
-    views = [run.click_and_pay(o.id) for o in run.orders]
-    run.drain()
-    sessions = sum(len(run.flow.stripe_sessions(o.id)) for o in run.orders)
-    sees = (f"{_pages([v for v, _ in views])}, pays (scanner saw {_pages(scans)}; "
-            f"{sessions} sessions for {len(run.orders)} orders)")
-    return _finish(run, "mail_scanner_prefetch", sees, "nothing to recover: the prefetch consumes nothing")
-
-
-def cell_order_canceled(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(30 * MINUTE)
-    target = run.orders[0].id
-    run.flow.cancel_order(target)
-    run.emu.advance(30 * MINUTE)
-    view, after = run.click_and_pay(target)
-    for o in run.orders[1:]:
-        run.click_and_pay(o.id)
-    run.drain()
-    sees = view.page + ("; pays for a canceled order" if after.page == "success" else "")
-    recovers = ("a refund by hand (anomaly paid_canceled_order recorded)" if after.page == "success"
-                else "nothing to recover: the canceled order's link no longer takes money")
-    return _finish(run, "order_canceled_after_blast", sees, recovers)
-
-
-def cell_amount_changed(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(30 * MINUTE)
-    target = run.orders[0].id
-    old = first_url(run.flow, target)
-    run.flow.change_amount(target, AMOUNT - 3000)
-    run.emu.advance(30 * MINUTE)
-    view, after = run.click_and_pay(target, old)  # the parent opens the first email, as most do
-    second = None
-    if run.flow.order_status(target) == PENDING:
-        second = run.click_and_pay(target)[1]
-    for o in run.orders[1:]:
-        run.click_and_pay(o.id)
-    run.drain()
-    sees = f"old email: {view.page}" + (f" ({view.message})" if view.page == "checkout" else "")
-    sees += ", pays" if after.page == "success" else ""
-    if second is not None:
-        sees += f"; new email: {second.page}"
-    if after.page == "success":
-        recovers = "a refund of the old-amount payment by hand (anomaly amount_mismatch); the order is paid via the new link"
-    elif old == newest_url(run.flow, target) or not run.hosted:
-        recovers = "nothing to recover: the same link charges the new amount"
-    else:
-        recovers = "nothing to recover: the old link is dead and the new email charges the new amount"
-    return _finish(run, "amount_changed_after_blast", sees, recovers)
-
-
-def cell_two_tabs(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(HOUR)
-    target = run.orders[0].id
-    tab_a, tab_b = run.click(target), run.click(target)
-    paid_a = pay_if_checkout(run.flow, tab_a)
-    paid_b = pay_if_checkout(run.flow, tab_b) if tab_b.page == "checkout" else tab_b
-    for o in run.orders[1:]:
-        run.click_and_pay(o.id)
-    run.drain()
-    same = tab_a.session_id is not None and tab_a.session_id == tab_b.session_id
-    sees = (f"two tabs: {'the same session' if same else 'two sessions'}; first pays ({paid_a.page}), "
-            f"second tab: {paid_b.page}")
-    charged_twice = paid_a.page == "success" and paid_b.page == "success"
-    recovers = ("a refund by hand (anomaly double_payment recorded)" if charged_twice
-                else "nothing to recover: the second payment is refused")
-    return _finish(run, "paid_twice_two_tabs", sees, recovers)
-
-
-def cell_second_visit(run: _Run) -> Cell:
-    run.flow.blast(run.orders)
-    run.emu.advance(HOUR)
-    for o in run.orders:
-        run.click_and_pay(o.id)
-    run.emu.advance(DAY)
-    target = run.orders[0].id
-    view, after = run.click_and_pay(target)
-    run.drain()
-    sees = f"a day after paying, the same email shows: {view.page}" + ("; pays again" if after.page == "success" else "")
-    recovers = ("a refund by hand (anomaly double_payment recorded)" if after.page == "success"
-                else "nothing to recover: the link shows the order is paid or no longer takes money")
-    return _finish(run, "paid_twice_second_visit", sees, recovers)
-
-
-_CELLS: dict[str, Callable[[_Run], Cell]] = {
-    "backend_down_at_click": cell_backend_down_at_click,
-    "stripe_500_at_blast": lambda run: _cell_stripe_at_blast(run, "stripe_500_at_blast", "500"),
-    "stripe_429_at_blast": lambda run: _cell_stripe_at_blast(run, "stripe_429_at_blast", "429"),
-    "stripe_500_at_click": cell_stripe_500_at_click,
-    "webhook_endpoint_down_6h": cell_webhook_endpoint_down,
-    "mail_scanner_prefetch": cell_mail_scanner,
-    "order_canceled_after_blast": cell_order_canceled,
-    "amount_changed_after_blast": cell_amount_changed,
-    "paid_twice_two_tabs": cell_two_tabs,
-    "paid_twice_second_visit": cell_second_visit,
-}
-
-
-def run_cell(fault: str, variant: str, *, orders: int = 2, seed: int = 0,
-             bench: Optional[VariantBench] = None) -> Cell:
-    """Run one (fault, variant) cell: on ``bench`` (a variant's shared flow) or on a fresh one."""
-    if fault not in _CELLS:
-        raise FailureModeError(f"unknown fault {fault!r}; expected one of {', '.join(FAULTS)}")
-    if orders < 2:
-        raise FailureModeError(f"a cell needs at least 2 orders (one faulted, one control), got {orders}")
-    own = bench is None
-    bench = bench or VariantBench(variant, seed)
-    if bench.variant != variant:
-        raise FailureModeError(f"the bench runs {bench.variant!r}, not {variant!r}")
+def run_cell(fault: str, variant: str, *, plan: FaultPlan, policy: MitigationPolicy, seed: int = 0) -> Cell:
+    cell = _Cell(fault, variant, plan, policy, seed)
     try:
-        return _CELLS[fault](_Run(bench, fault, orders))
+        return cell.run()
     finally:
-        if own:
-            bench.close()
+        cell.close()
 
 
-def run_matrix(*, faults: tuple[str, ...] = FAULTS, variants: tuple[str, ...] = tuple(VARIANTS), orders: int = 2,
-               seed: int = 0, progress: Any = None) -> list[Cell]:
-    """Every fault x variant cell; each variant's cells share one flow and run in the order of ``faults``."""
+def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str, ...] = tuple(VARIANTS),
+               faults: Optional[tuple[str, ...]] = None, seed: int = 0, progress: Any = None) -> list[Cell]:
+    """Every fault x variant cell, each on its own emulator; excess hours against the variant's baseline."""
+    from dataclasses import replace
+
+    faults = tuple(plan.faults) if faults is None else faults
     cells = []
     for variant in variants:
-        bench = VariantBench(variant, seed)
-        try:
-            for fault in faults:
-                cells.append(run_cell(fault, variant, orders=orders, bench=bench))
-                if progress is not None:
-                    progress.update(1)
-        finally:
-            bench.close()
+        mine = {}
+        for fault in dict.fromkeys(("none",) + faults):
+            mine[fault] = run_cell(fault, variant, plan=plan, policy=policy, seed=seed)
+            if progress is not None:
+                progress.update(1)
+        base = mine["none"].parent_hours_without_way_to_pay
+        cells += [replace(c, excess_parent_hours=max(0.0, c.parent_hours_without_way_to_pay - base))
+                  for f, c in mine.items() if f in faults]
     order = {f: i for i, f in enumerate(faults)}
-    return sorted(cells, key=lambda c: order[c.fault])
+    return sorted(cells, key=lambda c: (order[c.fault], VARIANTS.index(c.variant)))
 
 
 def matrix_table(cells: list[Cell]):
@@ -619,56 +525,70 @@ def matrix_table(cells: list[Cell]):
     return pd.DataFrame([c.row() for c in cells])
 
 
-def summary(cells: list[Cell]) -> dict[str, Any]:
-    """``by_variant``: share of fault cells that stay money-safe and leave the parent a way to pay."""
+def summary(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
+    """Per variant, over the fault cells (the baseline excluded): the shares of cells money-safe and fully ok, and
+    the means of the time-weighted measures; ``eventually_pay_share_by_return_share`` for every swept assumption."""
     by_variant: dict[str, Any] = {}
     for variant in dict.fromkeys(c.variant for c in cells):
-        mine = [c for c in cells if c.variant == variant]
+        mine = [c for c in cells if c.variant == variant and c.fault != "none"]
+        n = len(mine)
         by_variant[variant] = {
-            "cells": len(mine),
-            "fault_cells_money_safe_share": sum(c.money_safe for c in mine) / len(mine),
-            "fault_cells_parent_can_pay_share": sum(c.parent_can_pay for c in mine) / len(mine),
-            "fault_cells_recovery_verified_share": sum(c.recovery_verified for c in mine) / len(mine),
+            "cells": n,
+            "fault_cells_money_safe_share": sum(c.money_safe for c in mine) / n,
+            "fault_cells_ok_share": sum(short_label(c) == "ok" for c in mine) / n,
+            "fault_error_page_share": sum(c.error_page_share for c in mine) / n,
+            "fault_excess_parent_hours_without_way_to_pay": sum(c.excess_parent_hours for c in mine) / n,
+            "fault_eventually_pay_share": sum(c.eventually_pay_share for c in mine) / n,
+            "eventually_pay_share_by_return_share": {
+                f"{r:g}": sum(c.eventually_pay_at(r) for c in mine) / n for r in plan.error_return_sweep},
             "unsafe_faults": [c.fault for c in mine if not c.money_safe],
+            "error_page_faults": [c.fault for c in mine if c.error_page_share > 0],
             "no_way_to_pay_faults": [c.fault for c in mine if not c.parent_can_pay],
         }
-    return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells))}
+    return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells)),
+            "error_return_share": plan.error_return_share, "error_return_sweep": list(plan.error_return_sweep),
+            "reminder_response_share": plan.reminder_response_share,
+            "policy": cells[0].policy if cells else ""}
 
 
 def short_label(cell: Cell) -> str:
     if not cell.money_safe:
         return "money\nwrong"
-    if not cell.parent_can_pay:
+    if cell.eventually_pay_share < 1e-9 and cell.orders_paid == 0:
         return "no way\nto pay"
     if any(v.startswith(DOUBLE_CHARGE_REPORTED) for v in cell.violations):
         return "refund\n(flagged)"
+    if cell.error_page_share > 0:
+        return f"error page\n{cell.error_page_share:.0%}"
+    if cell.excess_parent_hours > 0.05 or cell.eventually_pay_share < 1 - 1e-9:
+        return f"+{cell.excess_parent_hours:.1f} h\nno link"
     return "ok"
 
 
 def matrix_figure(cells: list[Cell]):
-    """Faults x variants: green safe and payable, amber safe but no way to pay, red money wrong."""
+    """Heat map, faults x variants: the share of parents who meet an error page or cannot pay (colour), with each
+    cell's label (money wrong, flagged refund, error-page share, hours without a link, ok)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-    from matplotlib.colors import ListedColormap
 
     faults = list(dict.fromkeys(c.fault for c in cells))
     variants = list(dict.fromkeys(c.variant for c in cells))
     grid = np.zeros((len(faults), len(variants)))
     by = {(c.fault, c.variant): c for c in cells}
-    fig, ax = plt.subplots(figsize=(10.5, 6.2))
+    fig, ax = plt.subplots(figsize=(11, 0.42 * len(faults) + 2))
     for i, f in enumerate(faults):
         for j, v in enumerate(variants):
             c = by[(f, v)]
-            grid[i, j] = 0 if not c.money_safe else (1 if not c.parent_can_pay else
-                                                      (2 if short_label(c).startswith("refund") else 3))
-            ax.text(j, i, short_label(c), ha="center", va="center", fontsize=7.5)
-    ax.imshow(grid, cmap=ListedColormap(["#e74c3c", "#f5b041", "#f9e79f", "#82e0aa"]), vmin=0, vmax=3, aspect="auto")
+            harm = max(c.error_page_share, 1 - c.eventually_pay_share, min(1.0, c.excess_parent_hours / 24))
+            grid[i, j] = 1.0 if not c.money_safe else harm
+            ax.text(j, i, short_label(c).replace("\n", " "), ha="center", va="center", fontsize=6.5)
+    im = ax.imshow(grid, cmap="RdYlGn_r", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(len(faults)), faults, fontsize=8)
-    ax.set_title("Fault x variant: money right and a way to pay left (green), flagged refund (yellow),\n"
-                 "no way to pay (amber), money wrong (red)", fontsize=10)
+    ax.set_yticks(range(len(faults)), faults, fontsize=7.5)
+    fig.colorbar(im, ax=ax, fraction=0.03, label="harm: error-page share, unpaid share or hours/24 (red: money wrong)")
+    ax.set_title("Every variant, the same faults and mitigations: what parents meet", fontsize=10)
     fig.tight_layout()
     return fig

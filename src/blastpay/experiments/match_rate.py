@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from blastpay.emulator import Emulator
 from blastpay.emulator.state import CLIENT_REFERENCE_ID
-from blastpay.experiments.failure_modes import START, DirectWebhooks, newest_url, open_url, pay_if_checkout
+from blastpay.flows.simulation import START, DirectWebhooks, newest_url, open_url, pay_if_checkout
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.orders import OrderSpec, ProcessedEvent, order_reference
 from blastpay.flows.webhook_matcher import PAYMENT_EVENTS

@@ -34,16 +34,18 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from blastpay.emulator import Emulator
-from blastpay.experiments.failure_modes import (
+from blastpay.flows.invariants import (
     DOUBLE_CHARGE_REPORTED,
     DOUBLE_CHARGE_UNREPORTED,
     PAID_ORDER_WITHOUT_PAYMENT,
     PAYMENT_WITHOUT_PAID_ORDER,
-    START,
-    Backend,
-    DirectWebhooks,
-    first_url,
     invariant_violations,
+)
+from blastpay.flows.simulation import (
+    START,
+    DirectWebhooks,
+    ServerAvailability,
+    first_url,
     newest_url,
     open_url,
     pay_if_checkout,
@@ -168,7 +170,7 @@ class MigrationBench:
         self.emu = Emulator(seed=seed, start=START)
         self.flow = build_flow(variant, emulator=self.emu)
         self.state = CutoverState()
-        self.backend = Backend()
+        self.backend = ServerAvailability()
         self.direct = DirectWebhooks(self.flow, self.backend, rewrite=lambda event: matcher_view(self.state.keys)(event))
 
     def close(self) -> None:

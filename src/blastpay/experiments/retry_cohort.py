@@ -20,6 +20,16 @@ from blastpay.emulator.clock import DEFAULT_START as START
 HOUR = 3600
 
 
+def _load_policy():
+    from blastpay import config
+    from blastpay.flows.mitigations import load_policy
+
+    return load_policy(config.EXPERIMENTS_DIR / "mitigations.yaml")
+
+
+_POLICY = _load_policy()
+
+
 @dataclass(frozen=True)
 class CohortConfig:
     parents: tuple[int, ...]
@@ -52,12 +62,32 @@ def every_combination(cfg: CohortConfig) -> list[tuple[tuple[int, ...], int, int
     return [(combo, parent, k) for combo in cfg.combinations() for parent, k in zip(cfg.parents, combo)]
 
 
+# Today's flow as it ran, under each plausible cause of the canceled sessions (the incident's data does not say
+# which): the seed says parents 111, 118 and 127 "each had 2-4 canceled sessions before succeeding".
+TODAY_CAUSES = {
+    # basketball-api's blessed helper mints a Checkout Session on every press of the club page's "Pay" button,
+    # where Back (cancel_url) lands the parent; the previous session is left open until it expires.
+    "today_pay_button_mints": ("ttl_24h", "pay_button_mints"),
+    # the emailed session is dead when the parent comes back the next day, and a fresh one is sent each time.
+    "today_resend_after_expiry": ("ttl_24h", None),
+}
+
+
 def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
-           plan: list[tuple[tuple[int, ...], int, int]] | None = None) -> list[dict]:
+           plan: list[tuple[tuple[int, ...], int, int]] | None = None, cause: str | None = None,
+           label: str | None = None) -> list[dict]:
     """Replay `plan` (default: every combination) through one variant in one emulator run. Every entry is an
-    independent order; all act in lockstep. One row per (combination, parent)."""
+    independent order; all act in lockstep. One row per (combination, parent).
+
+    Every variant runs under the one mitigation policy's rule that a parent always has a working link: before a
+    parent comes back, an order whose emailed link no longer takes money gets a fresh one (the reminder job).
+    ``cause="pay_button_mints"`` is today's club page: every return mints a new session through the app."""
+    from blastpay.flows.invariants import way_to_pay
+    from blastpay.flows.mitigations import BlastJob, send_reminders
+
     emu = Emulator(seed=seed, start=START)
-    flow = build_flow(variant, emulator=emu)
+    flow = build_flow(variant, emulator=emu, max_network_retries=2)
+    job = BlastJob(flow, _POLICY)
     plan = every_combination(cfg) if plan is None else plan
     try:
         orders = flow.create_orders(
@@ -67,6 +97,7 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
         flow.blast(orders)
         emu.advance(int(cfg.first_click_after_hours * HOUR))
         clicks = {o.id: 0 for o in orders}
+        max_open = {o.id: 1 for o in orders}
         pages: dict[int, list[str]] = {o.id: [] for o in orders}
         # Lockstep rounds: in round r a parent with more than r cancels opens checkout and presses Back, the
         # parent whose count is r opens it and pays, and parents already done do nothing.
@@ -74,6 +105,12 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
             for order, (_combo, _parent, k) in zip(orders, plan):
                 if rnd > k:
                     continue
+                if rnd > 0 and cause == "pay_button_mints":
+                    job.send([flow.order(order.id)])  # the club page's Pay button: a new session per press
+                    open_now = sum(s.status == "open" for s in flow.stripe_sessions(order.id))
+                    max_open[order.id] = max(max_open[order.id], open_now)
+                elif rnd > 0 and way_to_pay(flow, order.id) is not None:
+                    send_reminders(flow, job, [order.id])
                 view = flow.click(order.id)
                 clicks[order.id] += 1
                 pages[order.id].append(view.page)
@@ -94,7 +131,7 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
             view = flow.order(order.id)
             completed = [s.id for s in sessions if s.status == "complete"]
             rows.append({
-                "variant": variant,
+                "variant": label or variant,
                 "return_after_hours": return_after_h,
                 "combination": "-".join(str(c) for c in combo),
                 "parent_id": parent,
@@ -105,6 +142,8 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
                 "sessions_completed": status.count("complete"),
                 "sessions_expired": status.count("expired"),
                 "sessions_open": status.count("open"),
+                "sessions_abandoned": len(sessions) - status.count("complete"),
+                "max_open_sessions": max_open[order.id],
                 "paid": view.status == "paid",
                 "matched_to_order": bool(completed) and view.paid_via in completed,
                 "pending_reason": _reason(view.pending_reason),
@@ -136,14 +175,18 @@ def compose(story_rows: pd.DataFrame, cfg: CohortConfig) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(cfg: CohortConfig, seed: int, variants: Iterable[str] = VARIANTS, *, literal: bool = False) -> pd.DataFrame:
-    """Every combination for every variant and return delay. `literal=True` replays all 81 orders per run;
-    the default replays the 9 distinct stories and composes the combinations from them."""
+def run(cfg: CohortConfig, seed: int, variants: Iterable[str] = VARIANTS, *, literal: bool = False,
+        today: bool = False) -> pd.DataFrame:
+    """Every combination for every variant and return delay, and (``today``) today's flow under each plausible
+    cause of the incident. `literal=True` replays all 81 orders per run; the default replays the 9 distinct
+    stories and composes the combinations from them."""
     rows: list[dict] = []
-    for v_index, variant in enumerate(variants):
+    runs = [(v, v, None) for v in variants] + ([(label, v, c) for label, (v, c) in TODAY_CAUSES.items()] if today else [])
+    for v_index, (label, variant, cause) in enumerate(runs):
         for d_index, return_after_h in enumerate(cfg.return_after_hours):
             plan = every_combination(cfg) if literal else stories(cfg)
-            rows.extend(replay(variant, return_after_h, cfg, seed + 100 * v_index + d_index, plan))
+            rows.extend(replay(variant, return_after_h, cfg, seed + 100 * v_index + d_index, plan, cause=cause,
+                               label=label))
     frame = pd.DataFrame(rows)
     return frame if literal else compose(frame, cfg)
 
@@ -158,8 +201,11 @@ def summarise(per_parent: pd.DataFrame) -> pd.DataFrame:
         sessions_minted=("sessions_minted", "sum"),
         sessions_left_expired=("sessions_expired", "sum"),
         sessions_left_open=("sessions_open", "sum"),
+        sessions_abandoned=("sessions_abandoned", "sum"),
+        max_open_sessions=("max_open_sessions", "max"),
         clicks=("clicks", "sum"),
     ).reset_index()
+    out["abandoned_sessions_per_paid_order"] = out["sessions_abandoned"] / out["paid"].where(out["paid"] > 0)
     out["sessions_per_paid_order"] = out["sessions_minted"] / out["paid"].where(out["paid"] > 0)
     out["paid_share"] = out["paid"] / out["parents"]
     out["match_share_of_paid"] = out["matched"] / out["paid"].where(out["paid"] > 0)
@@ -167,12 +213,30 @@ def summarise(per_parent: pd.DataFrame) -> pd.DataFrame:
 
 
 def decision_metric(summary: pd.DataFrame) -> dict[str, float | None]:
-    """sessions_per_paid_order_retry_cohort: Checkout Sessions in Stripe per paid order over every
-    combination and both return delays; an order that never gets paid counts as its sessions with no payment."""
+    """abandoned_sessions_per_paid_order_retry_cohort, the one retry-cohort metric (summary, tables and score):
+    Checkout Sessions created that never took the payment, per paid order, over every combination and both return
+    delays. Each is an expired-session event and alert, a second live link in the parent's inbox, and (while open)
+    a second way to pay the same order."""
     out: dict[str, float | None] = {}
     for variant, rows in summary.groupby("variant"):
         paid = int(rows["paid"].sum())
-        out[variant] = float(rows["sessions_minted"].sum() / paid) if paid else None
+        out[variant] = float(rows["sessions_abandoned"].sum() / paid) if paid else None
+    return out
+
+
+def abandoned_session_cost(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """What the abandoned sessions cost, per variant and today's causes, per paid order: expired-session events
+    (each fires checkout.session.expired and the expired-session alert of basketball-api #487), sessions still
+    open beside the one that paid (a second way to pay the same order), and the most sessions open at once."""
+    out: dict[str, dict[str, float | None]] = {}
+    for variant, rows in summary.groupby("variant"):
+        paid = int(rows["paid"].sum())
+        out[variant] = {
+            "abandoned_sessions_per_paid_order": float(rows["sessions_abandoned"].sum() / paid) if paid else None,
+            "expired_session_events_per_paid_order": float(rows["sessions_left_expired"].sum() / paid) if paid else None,
+            "max_open_sessions_per_order": int(rows["max_open_sessions"].max()),
+            "paid_share": float(paid / rows["parents"].sum()),
+        }
     return out
 
 
@@ -180,7 +244,7 @@ def by_delay(summary: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """Sessions per paid order per variant, for each return delay ("2", "26": hours)."""
     out: dict[str, dict[str, float | None]] = {}
     for r in summary.itertuples():
-        value = None if pd.isna(r.sessions_per_paid_order) else float(r.sessions_per_paid_order)
+        value = None if pd.isna(r.abandoned_sessions_per_paid_order) else float(r.abandoned_sessions_per_paid_order)
         out.setdefault(r.variant, {})[f"{r.return_after_hours:g}"] = value
     return out
 
@@ -201,12 +265,12 @@ def figure(summary: pd.DataFrame):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pivot = summary.pivot(index="variant", columns="return_after_hours", values="sessions_per_paid_order")
-    pivot = pivot.reindex([v for v in VARIANTS if v in pivot.index])
+    pivot = summary.pivot(index="variant", columns="return_after_hours", values="abandoned_sessions_per_paid_order")
+    pivot = pivot.reindex([v for v in list(VARIANTS) + list(TODAY_CAUSES) if v in pivot.index])
     fig, ax = plt.subplots(figsize=(8.5, 4.0))
     pivot.plot.barh(ax=ax, color=["#5dade2", "#1b4f72"])
     ax.invert_yaxis()
-    ax.set_xlabel("Checkout Sessions created per paid order (retry cohort, every combination)")
+    ax.set_xlabel("abandoned Checkout Sessions per paid order (retry cohort, every combination)")
     ax.set_ylabel("")
     ax.legend([f"returns after {h:g} h" for h in pivot.columns], fontsize=8)
     ax.grid(True, axis="x", alpha=0.3)
@@ -214,6 +278,6 @@ def figure(summary: pd.DataFrame):
         for j, hours in enumerate(pivot.columns):
             if pd.isna(pivot.loc[variant, hours]):
                 ax.text(0.05, i - 0.12 + 0.25 * j, f"nobody paid (returns after {hours:g} h)", va="center", fontsize=7)
-    ax.set_title("Retry cohort (Back pressed 2-4 times): sessions created per paid order")
+    ax.set_title("Retry cohort (Back pressed 2-4 times): abandoned sessions per paid order; today_* rows: the incident")
     fig.tight_layout()
     return fig

@@ -84,20 +84,51 @@ class ParentView:
 
 
 class CountingHTTPClient(stripe.HTTPClient):
-    """Counts the requests the backend's Stripe client sends, then hands them to ``inner``."""
+    """Counts the requests the backend's Stripe client sends, then hands them to ``inner``.
+
+    Two production behaviours the mitigation policy needs (``flows.mitigations``):
+    - ``idempotency_scope``: while set (e.g. ``blast-order7-attempt2``), every POST carries the
+      Idempotency-Key ``<scope>-<n>`` (n counts the scope's requests; the SDK's own retries of one request
+      keep its key);
+    - the SDK's back-off between retries moves ``sleep`` (the emulator's clock) instead of sleeping, and
+      without jitter (the upper bound of the SDK's delay), so a run is reproducible.
+    """
 
     name = "counting"
 
-    def __init__(self, inner: stripe.HTTPClient) -> None:
+    def __init__(self, inner: stripe.HTTPClient, sleep: Optional[Any] = None) -> None:
         super().__init__()
         self.inner = inner
         self.calls = 0
         self._lock = threading.Lock()
+        self.sleep = sleep
+        self.idempotency_scope: Optional[str] = None
+        self._scope_requests = 0
+        self._keys: dict[str, str] = {}
+
+    def set_idempotency_scope(self, scope: Optional[str]) -> None:
+        self.idempotency_scope, self._scope_requests, self._keys = scope, 0, {}
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[override]
         with self._lock:
             self.calls += 1
+            if self.idempotency_scope is not None and method.lower() == "post":
+                sdk_key = headers.get("Idempotency-Key")
+                key = self._keys.get(sdk_key) if sdk_key else None
+                if key is None:
+                    self._scope_requests += 1
+                    key = f"{self.idempotency_scope}-{self._scope_requests}"
+                    if sdk_key:
+                        self._keys[sdk_key] = key
+                headers = {**headers, "Idempotency-Key": key}
         return self.inner.request(method, url, headers, post_data)
+
+    def _sleep_time_seconds(self, num_retries: int, *args: Any) -> float:  # type: ignore[override]
+        delay = min(stripe.HTTPClient.INITIAL_DELAY * (2 ** (num_retries - 1)), stripe.HTTPClient.MAX_DELAY)
+        if self.sleep is not None:
+            self.sleep(max(1, int(round(delay))))
+            return 0.0
+        return delay
 
     def close(self) -> None:
         self.inner.close()
@@ -128,7 +159,7 @@ class Flow:
     """One variant wired to an emulator and an order store."""
 
     def __init__(self, variant: str, *, emulator: Any, database_url: str = "sqlite://", over_http: bool = False,
-                 token_keys: str = EXPERIMENT_TOKEN_KEYS) -> None:
+                 token_keys: str = EXPERIMENT_TOKEN_KEYS, max_network_retries: int = 0) -> None:
         if variant not in VARIANTS:
             raise FlowError(f"unknown flow variant {variant!r}; expected one of {', '.join(VARIANTS)}")
         self.variant = variant
@@ -145,9 +176,10 @@ class Flow:
         else:
             inner = emulator.http_client()
             base = {"api": getattr(emulator, "base_url", "http://stripe.emulator.test")}
-        self.http = CountingHTTPClient(inner)
+        self.http = CountingHTTPClient(inner, sleep=None if over_http else emulator.advance)
+        self.max_network_retries = max_network_retries
         self.client = stripe.StripeClient("sk_test_emulator", http_client=self.http, base_addresses=base,
-                                          max_network_retries=0)
+                                          max_network_retries=max_network_retries)
         self.observer = emulator.client()  # the harness's own look at Stripe; not counted as backend calls
 
         endpoint_url = BACKEND + WEBHOOK_PATH
@@ -342,9 +374,11 @@ class _DeferredApp:
 
 
 def build_flow(variant: str, *, emulator: Any, database_url: str = "sqlite://", over_http: bool = False,
-               token_keys: str = EXPERIMENT_TOKEN_KEYS) -> Flow:
-    """A ready flow for ``variant`` (one of VARIANTS)."""
-    return Flow(variant, emulator=emulator, database_url=database_url, over_http=over_http, token_keys=token_keys)
+               token_keys: str = EXPERIMENT_TOKEN_KEYS, max_network_retries: int = 0) -> Flow:
+    """A ready flow for ``variant`` (one of VARIANTS); ``max_network_retries`` configures the backend's
+    Stripe client as production would (the mitigation policy sets it)."""
+    return Flow(variant, emulator=emulator, database_url=database_url, over_http=over_http, token_keys=token_keys,
+                max_network_retries=max_network_retries)
 
 
 __all__ = ["VARIANTS", "PAGES", "Flow", "FlowError", "ParentView", "EmailLink", "OrderSpec", "build_flow"]

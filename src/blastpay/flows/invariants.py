@@ -29,11 +29,9 @@ from sqlalchemy import select
 
 from blastpay.flows.orders import (
     CANCELED,
-    CHECKOUT_SESSION,
     PAID,
-    PAYMENT_LINK,
     PENDING,
-    RECOVERY_URL,
+    Anomaly,
     Order,
     OrderStore,
     OutboundEmail,
@@ -43,17 +41,49 @@ from blastpay.flows.orders import (
 from blastpay.flows.tokens import TokenBinding
 
 
+# Kinds of violation. A stranded order leaves the money right; a second charge is money-safe only when the
+# webhook matcher recorded it as a ``double_payment`` anomaly (someone is told to refund it).
+PAYMENT_WITHOUT_PAID_ORDER = "payment_without_paid_order"
+DOUBLE_CHARGE_REPORTED = "double_charge_reported"
+DOUBLE_CHARGE_UNREPORTED = "double_charge_unreported"
+PAID_ORDER_WITHOUT_PAYMENT = "paid_order_without_payment"
+STRANDED_ORDER = "stranded_order"
+NOT_MONEY = (STRANDED_ORDER, DOUBLE_CHARGE_REPORTED)
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    order_id: Optional[int]
+    detail: str
+
+    def text(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
 @dataclass
 class InvariantReport:
     """``checks`` counts the individual facts examined (one per order, captured payment and
-    PaymentIntent); ``violations`` lists, one line each, every one that did not hold."""
+    PaymentIntent); ``found`` lists every one that did not hold, typed; ``violations`` the same, one line each."""
 
     checks: int = 0
-    violations: list[str] = field(default_factory=list)
+    found: list[Violation] = field(default_factory=list)
+
+    @property
+    def violations(self) -> list[str]:
+        return [v.detail for v in self.found]
 
     @property
     def passed(self) -> int:
-        return self.checks - len(self.violations)
+        return self.checks - len(self.found)
+
+    def add(self, kind: str, order_id: Optional[int], detail: str) -> None:
+        self.found.append(Violation(kind, order_id, detail))
+
+
+def money_safe(violations: list[Violation]) -> bool:
+    """No violation that leaves money wrong (a stranded order or a flagged double charge does not)."""
+    return all(v.kind in NOT_MONEY for v in violations)
 
 
 def _attributed_order(session: Any) -> Optional[int]:
@@ -80,6 +110,20 @@ class _Stripe:
         self.sessions = list(client.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter())
         self.intents = {i.id: i for i in client.v1.payment_intents.list({"limit": 100}).auto_paging_iter()}
         self.by_id = {s.id: s for s in self.sessions}
+        self.by_url = {s.url: s for s in self.sessions if getattr(s, "url", None)}
+        self.by_recovery_url: dict[str, Any] = {}
+        for s in self.sessions:
+            after = s.after_expiration.to_dict() if getattr(s, "after_expiration", None) else {}
+            url = (after.get("recovery") or {}).get("url")
+            if url:
+                self.by_recovery_url[url] = s
+        self._links: Optional[dict[str, Any]] = None
+
+    def link_by_url(self, url: str) -> Optional[Any]:
+        if self._links is None:
+            self._links = {link.url: link for link in
+                           self.client.v1.payment_links.list({"limit": 100}).auto_paging_iter()}
+        return self._links.get(url)
 
     def link_amount(self, link_id: str) -> Optional[tuple[int, str]]:
         items = list(self.client.v1.payment_links.line_items.list(link_id, {"limit": 100}).auto_paging_iter())
@@ -88,44 +132,54 @@ class _Stripe:
         return int(items[0].amount_total), str(items[0].currency)
 
 
-def _way_to_pay(order: Order, email: Optional[OutboundEmail], objects: dict[str, StripeObject], stripe_view: _Stripe,
-                now: int, binding: Optional[TokenBinding], db_session: Any) -> Optional[str]:
-    """None if the newest email still leads to a payable page for the order, else why not."""
+def _session_way(s: Any, order: Order, now: int) -> Optional[str]:
+    if s.status != "open" or (s.expires_at or 0) <= now:
+        return f"the emailed Checkout Session {s.id} is {s.status} (expires_at {s.expires_at}, now {now})"
+    if s.amount_total != order.amount:
+        return f"the emailed Checkout Session {s.id} charges {s.amount_total}, the order is {order.amount}"
+    return None
+
+
+def _link_way(link: Any, order: Order, query: str, stripe_view: _Stripe) -> Optional[str]:
+    if not link.active:
+        return f"the emailed payment link {link.id} is inactive"
+    metadata = link.metadata.to_dict() if link.metadata else {}
+    if "order_id" not in metadata:  # shared per-product link: the order travels in client_reference_id
+        ref = (parse_qs(query).get("client_reference_id") or [None])[0]
+        if parse_order_reference(ref) != order.id:
+            return f"the emailed product link carries client_reference_id {ref!r}, not the order"
+    elif metadata.get("order_id") != str(order.id):
+        return f"the emailed payment link {link.id} carries another order's metadata"
+    amount = stripe_view.link_amount(link.id)
+    if amount != (order.amount, order.currency):
+        return f"the emailed payment link {link.id} charges {amount}, the order is {order.amount} {order.currency}"
+    return None
+
+
+def _way_to_pay(order: Order, email: Optional[OutboundEmail], stripe_view: _Stripe, now: int,
+                binding: Optional[TokenBinding], db_session: Any) -> Optional[str]:
+    """None if the newest email still leads to a payable page for the order, else why not.
+
+    The one "way to pay" test: a ``/pay/{token}`` link must resolve to the order through the binding; a
+    Stripe URL is looked up in Stripe itself (not in the store's bookkeeping), so what counts is what the
+    parent's click would meet.
+    """
     if email is None:
         return "no email was sent"
     parts = urlsplit(email.url)
+    bare = f"{parts.scheme}://{parts.netloc}{parts.path}"
     segments = parts.path.rstrip("/").split("/")
     if len(segments) >= 3 and segments[-2] == "pay" and segments[-3] != "c":
         if binding is None:
             return f"the email carries a /pay/ link but the flow has no token binding: {email.url}"
         resolved = binding.resolve(db_session, segments[-1])
         return None if resolved == order.id else f"the emailed /pay/ token resolves to {resolved}, not the order"
-    row = objects.get(email.url) or objects.get(f"{parts.scheme}://{parts.netloc}{parts.path}")
-    if row is None:
-        return f"the emailed URL is not a Stripe object the store recorded: {email.url}"
-    if row.kind == CHECKOUT_SESSION:
-        s = stripe_view.by_id.get(row.stripe_id) or stripe_view.client.v1.checkout.sessions.retrieve(row.stripe_id)
-        if s.status != "open" or (s.expires_at or 0) <= now:
-            return f"the emailed Checkout Session {row.stripe_id} is {s.status} (expires_at {s.expires_at}, now {now})"
-        if s.amount_total != order.amount:
-            return f"the emailed Checkout Session {row.stripe_id} charges {s.amount_total}, the order is {order.amount}"
-        return None
-    if row.kind == PAYMENT_LINK:
-        link = stripe_view.client.v1.payment_links.retrieve(row.stripe_id)
-        if not link.active:
-            return f"the emailed payment link {row.stripe_id} is inactive"
-        if row.order_id is None:  # shared per-product link: the order travels in client_reference_id
-            ref = (parse_qs(parts.query).get("client_reference_id") or [None])[0]
-            if parse_order_reference(ref) != order.id:
-                return f"the emailed product link carries client_reference_id {ref!r}, not the order"
-        elif (link.metadata.to_dict() if link.metadata else {}).get("order_id") != str(order.id):
-            return f"the emailed payment link {row.stripe_id} carries another order's metadata"
-        amount = stripe_view.link_amount(row.stripe_id)
-        if amount != (order.amount, order.currency):
-            return f"the emailed payment link {row.stripe_id} charges {amount}, the order is {order.amount} {order.currency}"
-        return None
-    if row.kind == RECOVERY_URL:
-        original = stripe_view.client.v1.checkout.sessions.retrieve(row.stripe_id.split("#", 1)[0])
+    session = stripe_view.by_url.get(email.url) or stripe_view.by_url.get(bare) or \
+        stripe_view.by_id.get(segments[-1])  # Stripe clears a session's url once it expires or completes
+    if session is not None:
+        return _session_way(session, order, now)
+    original = stripe_view.by_recovery_url.get(email.url) or stripe_view.by_recovery_url.get(bare)
+    if original is not None:
         after = original.after_expiration.to_dict() if original.after_expiration else {}
         expires = (after.get("recovery") or {}).get("expires_at")
         if not expires or expires <= now:
@@ -133,83 +187,170 @@ def _way_to_pay(order: Order, email: Optional[OutboundEmail], objects: dict[str,
         if original.amount_total != order.amount:
             return f"the emailed recovery URL recovers {original.amount_total}, the order is {order.amount}"
         return None
-    return f"the emailed URL is a {row.kind}, which is not payable"
+    link = stripe_view.link_by_url(bare)
+    if link is not None:
+        return _link_way(link, order, parts.query, stripe_view)
+    return f"the emailed URL is no Stripe object that takes money: {email.url}"
+
+
+def _anomalies(db: Any) -> dict[str, Anomaly]:
+    return {a.stripe_object_id: a for a in db.scalars(select(Anomaly).order_by(Anomaly.id)) if a.stripe_object_id}
 
 
 def check_store(store: OrderStore, stripe_client: stripe.StripeClient, *, now: int,
-                binding: Optional[TokenBinding] = None) -> InvariantReport:
+                binding: Optional[TokenBinding] = None, order_ids: Optional[set[int]] = None,
+                since: Optional[int] = None) -> InvariantReport:
     """Check the invariants over ``store`` against what ``stripe_client`` reads from Stripe at time ``now``.
-    ``binding`` resolves ``/pay/{token}`` links (lazy mint); without it such links count as unusable."""
+    ``binding`` resolves ``/pay/{token}`` links (lazy mint); without it such links count as unusable.
+
+    ``order_ids`` limits the check to those orders and the payments attributed to them; a payment that
+    names no order at all is then included when it was created at or after ``since``. A second capture for
+    a paid order is ``double_charge_reported`` when the matcher recorded a ``double_payment`` anomaly for it.
+    """
     report = InvariantReport()
     stripe_view = _Stripe(stripe_client)
+
+    def in_scope(order_id: Optional[int], created: int) -> bool:
+        if order_ids is None:
+            return True
+        if order_id is None:
+            return since is None or created >= since
+        return order_id in order_ids
+
     captured_by_order: dict[int, list[Any]] = defaultdict(list)
     for s in stripe_view.sessions:
         if _captured(s, stripe_view.intents):
-            report.checks += 1
             order_id = _attributed_order(s)
+            if not in_scope(order_id, s.created):
+                continue
+            report.checks += 1
             if order_id is None:
-                report.violations.append(f"captured payment {s.id} ({s.amount_total} {s.currency}) belongs to no order "
-                                         f"(metadata {s.metadata.to_dict() if s.metadata else {}}, "
-                                         f"client_reference_id {s.client_reference_id!r})")
+                report.add(PAYMENT_WITHOUT_PAID_ORDER, None,
+                           f"captured payment {s.id} ({s.amount_total} {s.currency}) belongs to no order "
+                           f"(metadata {s.metadata.to_dict() if s.metadata else {}}, "
+                           f"client_reference_id {s.client_reference_id!r})")
             else:
                 captured_by_order[order_id].append(s)
-    session_intents = {s.payment_intent for s in stripe_view.sessions if s.payment_intent}
-    for intent in stripe_view.intents.values():
-        if intent.status == "succeeded":
-            report.checks += 1
-            if intent.id not in session_intents:
-                report.violations.append(f"PaymentIntent {intent.id} captured {intent.amount} {intent.currency} "
-                                         f"outside any Checkout Session")
+    if order_ids is None:
+        session_intents = {s.payment_intent for s in stripe_view.sessions if s.payment_intent}
+        for intent in stripe_view.intents.values():
+            if intent.status == "succeeded":
+                report.checks += 1
+                if intent.id not in session_intents:
+                    report.add(PAYMENT_WITHOUT_PAID_ORDER, None,
+                               f"PaymentIntent {intent.id} captured {intent.amount} {intent.currency} "
+                               f"outside any Checkout Session")
 
     with store.transaction() as db:
-        orders = {o.id: o for o in db.scalars(select(Order).order_by(Order.id))}
-        objects = {row.url: row for row in db.scalars(select(StripeObject)) if row.url}
+        orders = {o.id: o for o in db.scalars(select(Order).order_by(Order.id))
+                  if order_ids is None or o.id in order_ids}
+        anomaly_of = _anomalies(db)
         newest: dict[int, OutboundEmail] = {}
         for email in db.scalars(select(OutboundEmail).order_by(OutboundEmail.id)):
             newest[email.order_id] = email
         for order_id in sorted(set(captured_by_order) - set(orders)):
             ids = ", ".join(s.id for s in captured_by_order[order_id])
-            report.violations.append(f"captured payment {ids} names order {order_id}, which does not exist")
+            report.add(PAYMENT_WITHOUT_PAID_ORDER, order_id,
+                       f"captured payment {ids} names order {order_id}, which does not exist")
+
+        def recorded(captured: list[Any]) -> str:
+            kinds = sorted({anomaly_of[s.id].kind for s in captured if s.id in anomaly_of})
+            return f" (recorded as {', '.join(kinds)})" if kinds else " (nothing recorded)"
+
         for order in orders.values():
             report.checks += 1
             captured = captured_by_order.get(order.id, [])
             ids = ", ".join(s.id for s in captured)
             if order.status == PAID:
-                if len(captured) != 1:
-                    report.violations.append(f"order {order.id} is paid but has {len(captured)} captured payments"
-                                             f"{' (' + ids + ')' if ids else ''}")
+                if len(captured) == 0:
+                    report.add(PAID_ORDER_WITHOUT_PAYMENT, order.id,
+                               f"order {order.id} is paid but has 0 captured payments")
+                    continue
+                if len(captured) > 1:
+                    extra = [s for s in captured if s.id != order.paid_via]
+                    flagged = all(s.id in anomaly_of and anomaly_of[s.id].kind == "double_payment" for s in extra)
+                    report.add(DOUBLE_CHARGE_REPORTED if flagged else DOUBLE_CHARGE_UNREPORTED, order.id,
+                               f"order {order.id} is paid but has {len(captured)} captured payments ({ids})"
+                               f"{recorded(extra)}")
                     continue
                 (s,) = captured
                 if order.paid_via != s.id:
-                    report.violations.append(f"order {order.id} records {order.paid_via!r} as what paid it, "
-                                             f"but Stripe captured {s.id}")
+                    report.add(PAYMENT_WITHOUT_PAID_ORDER, order.id,
+                               f"order {order.id} records {order.paid_via!r} as what paid it, but Stripe captured {s.id}")
                 elif s.amount_total != order.amount or (s.currency or "").lower() != order.currency:
-                    report.violations.append(f"order {order.id} of {order.amount} {order.currency} was paid by {s.id} "
-                                             f"for {s.amount_total} {s.currency}")
+                    report.add(PAYMENT_WITHOUT_PAID_ORDER, order.id,
+                               f"order {order.id} of {order.amount} {order.currency} was paid by {s.id} "
+                               f"for {s.amount_total} {s.currency}{recorded(captured)}")
             elif order.status == CANCELED:
                 if captured:
-                    report.violations.append(f"order {order.id} is canceled but Stripe captured {ids}")
+                    report.add(PAYMENT_WITHOUT_PAID_ORDER, order.id,
+                               f"order {order.id} is canceled but Stripe captured {ids}{recorded(captured)}")
             elif order.status == PENDING:
                 if captured:
-                    report.violations.append(f"order {order.id} is pending but Stripe captured {ids}")
+                    report.add(PAYMENT_WITHOUT_PAID_ORDER, order.id,
+                               f"order {order.id} is pending but Stripe captured {ids}{recorded(captured)}")
                     continue
                 if order.pending_reason:
                     continue
-                why = _way_to_pay(order, newest.get(order.id), objects, stripe_view, now, binding, db)
+                why = _way_to_pay(order, newest.get(order.id), stripe_view, now, binding, db)
                 if why is not None:
-                    report.violations.append(f"order {order.id} is pending with no working way to pay and no "
-                                             f"recorded reason: {why}")
+                    report.add(STRANDED_ORDER, order.id,
+                               f"order {order.id} is pending with no working way to pay and no recorded reason: {why}")
             else:
-                report.violations.append(f"order {order.id} has unknown status {order.status!r}")
+                report.add(PAYMENT_WITHOUT_PAID_ORDER, order.id, f"order {order.id} has unknown status {order.status!r}")
     return report
 
 
-def invariant_report(flow: Any) -> InvariantReport:
+def _binding(flow: Any) -> Optional[TokenBinding]:
+    return flow.lazy.binding if getattr(flow, "lazy", None) is not None else None
+
+
+def invariant_report(flow: Any, order_ids: Optional[set[int]] = None, since: Optional[int] = None) -> InvariantReport:
     """The report for a harness flow (``blastpay.flows.harness.Flow``): its store, its Stripe, its clock."""
-    binding = flow.lazy.binding if getattr(flow, "lazy", None) is not None else None
-    return check_store(flow.store, flow.observer, now=flow.clock(), binding=binding)
+    return check_store(flow.store, flow.observer, now=flow.clock(), binding=_binding(flow),
+                       order_ids=order_ids, since=since)
+
+
+def invariant_violations(flow: Any, order_ids: Optional[set[int]] = None,
+                         since: Optional[int] = None) -> list[Violation]:
+    """Every violation after a flow run, typed (scoped as in ``check_store``)."""
+    return invariant_report(flow, order_ids, since).found
 
 
 def check_invariants(flow: Any) -> list[str]:
     """Every invariant violation after a flow run, one line each; ``[]`` when the money is consistent."""
     return invariant_report(flow).violations
+
+
+def ways_to_pay(flow: Any, order_ids: list[int]) -> dict[int, Optional[str]]:
+    """For each order: None when the newest email for it leads to a payable page now (checked without
+    visiting it), else why not. Availability of our server is not part of it (see ``flows.simulation``)."""
+    stripe_view = _Stripe(flow.observer)
+    out: dict[int, Optional[str]] = {}
+    with flow.store.transaction() as db:
+        for order_id in order_ids:
+            order = db.get(Order, order_id)
+            if order is None:
+                out[order_id] = f"order {order_id} does not exist"
+                continue
+            email = db.scalars(select(OutboundEmail).where(OutboundEmail.order_id == order_id)
+                               .order_by(OutboundEmail.id.desc()).limit(1)).first()
+            out[order_id] = _way_to_pay(order, email, stripe_view, flow.clock(), _binding(flow), db)
+    return out
+
+
+def way_to_pay(flow: Any, order_id: int) -> Optional[str]:
+    """``ways_to_pay`` for one order."""
+    return ways_to_pay(flow, [order_id])[order_id]
+
+
+def has_working_link(flow: Any, order_id: int) -> bool:
+    return way_to_pay(flow, order_id) is None
+
+
+def parent_can_pay(flow: Any, order_ids: Optional[set[int]] = None) -> bool:
+    """Every order (of ``order_ids``, if given) is closed (paid or canceled) or has a working way to pay now."""
+    with flow.store.transaction() as db:
+        rows = [(o.id, o.status) for o in db.scalars(select(Order).order_by(Order.id))]
+    return all(status in (PAID, CANCELED) or has_working_link(flow, oid) for oid, status in rows
+               if order_ids is None or oid in order_ids)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 
 from blastpay.config import ConfigError
@@ -186,3 +186,136 @@ def _row(kind: str, label: str, d: Decision, base: Decision) -> dict[str, Any]:
         "same_option_as_base": d.recommended_option == base.recommended_option,
         "margin": round(d.margin, 6),
     }
+
+
+# -- robustness that can fail: a sweep of the weight space -------------------------------------------------
+
+
+def dimension_matrix(decision: Decision, dims: list[Dimension]) -> tuple[list[str], "Any"]:
+    """(variants, scores[variant, dimension]) of a decision, in the order of ``dims``."""
+    import numpy as np
+
+    variants = sorted(decision.scores)
+    return variants, np.array([[decision.dimension_scores[v][d.name] for d in dims] for v in variants])
+
+
+def weight_samples(dims: list[Dimension], rng: Any, samples: int, concentration: float,
+                   corner_share: float) -> tuple["Any", list[str]]:
+    """``samples`` Dirichlet draws around the stated weights (alpha = concentration x stated share), then the
+    corners where one driver dominates: that dimension alone, and that dimension at ``corner_share`` with the
+    rest keeping their stated proportions. Rows are normalised weights; labels name each row's kind."""
+    import numpy as np
+
+    w = np.array([d.weight for d in dims], dtype=float)
+    share = w / w.sum()
+    draws = rng.dirichlet(np.maximum(concentration * share, 1e-6), size=samples)
+    corners, labels = [], ["dirichlet"] * samples
+    for i, d in enumerate(dims):
+        alone = np.zeros(len(dims))
+        alone[i] = 1.0
+        rest = share.copy()
+        rest[i] = 0.0
+        rest = rest / rest.sum() * (1 - corner_share) if rest.sum() > 0 else rest
+        rest[i] = corner_share
+        corners += [alone, rest]
+        labels += [f"{d.name} alone", f"{d.name} at {corner_share:.0%}"]
+    return np.vstack([draws, np.array(corners)]), labels
+
+
+def winners(weights: "Any", variants: list[str], scores: "Any") -> list[str]:
+    """The winning variant per weight row (ties break on the variant name, as ``decide`` does)."""
+    import numpy as np
+
+    totals = weights @ scores.T  # rows sum to 1: the weighted mean
+    order = np.argsort(np.array(variants))
+    best = np.argmax(np.round(totals[:, order], 12), axis=1)
+    return [variants[order[i]] for i in best]
+
+
+def weight_space(cases: dict[str, tuple[list[str], "Any"]], weights: "Any", labels: list[str]) -> dict[str, Any]:
+    """Share of (weight row x case) in which each option and variant wins; every case counts equally."""
+    option_wins: dict[str, float] = {}
+    variant_wins: dict[str, float] = {}
+    by_case: dict[str, dict[str, float]] = {}
+    corners: dict[str, dict[str, str]] = {}
+    n = len(weights) * len(cases)
+    for case, (variants, scores) in cases.items():
+        won = winners(weights, variants, scores)
+        mine: dict[str, float] = {}
+        for v in won:
+            option_wins[OPTION_OF.get(v, v)] = option_wins.get(OPTION_OF.get(v, v), 0) + 1 / n
+            variant_wins[v] = variant_wins.get(v, 0) + 1 / n
+            mine[OPTION_OF.get(v, v)] = mine.get(OPTION_OF.get(v, v), 0) + 1 / len(won)
+        by_case[case] = dict(sorted(mine.items()))
+        corners[case] = {label: OPTION_OF.get(v, v) for label, v in zip(labels, won) if label != "dirichlet"}
+    return {"option_win_share": dict(sorted(option_wins.items())), "variant_win_share": dict(sorted(variant_wins.items())),
+            "option_win_share_by_case": by_case, "corner_winners": corners, "rows": len(weights), "cases": len(cases)}
+
+
+def smallest_weight_flip(decision: Decision, dims: list[Dimension]) -> list[dict[str, Any]]:
+    """For each dimension: the factor on its stated weight (others fixed) at which another option first wins,
+    searched from x1 outwards on a fine log grid up to x100 and down to x0 (None: no factor flips it)."""
+    import numpy as np
+
+    variants, scores = dimension_matrix(decision, dims)
+    w = np.array([d.weight for d in dims], dtype=float)
+    base_option = decision.recommended_option
+    ups = np.exp(np.linspace(0, np.log(100), 2001))[1:]
+    downs = np.concatenate([np.exp(np.linspace(0, np.log(0.01), 2001))[1:], [0.0]])
+    out = []
+    for i, d in enumerate(dims):
+        found = None
+        for grid in (ups, downs):
+            rows = np.repeat(w[None, :], len(grid), axis=0)
+            rows[:, i] = w[i] * grid
+            rows = rows / rows.sum(axis=1, keepdims=True)
+            won = winners(rows, variants, scores)
+            for f, v in zip(grid, won):
+                if OPTION_OF.get(v, v) != base_option:
+                    if found is None or abs(np.log(max(f, 1e-9))) < abs(np.log(max(found[0], 1e-9))):
+                        found = (float(f), v)
+                    break
+        out.append({"dimension": d.name, "stated_weight": d.weight,
+                    "factor": None if found is None else round(found[0], 3),
+                    "flipped_weight": None if found is None else round(found[0] * d.weight, 3),
+                    "new_winner_variant": None if found is None else found[1],
+                    "new_winner_option": None if found is None else OPTION_OF.get(found[1], found[1])})
+    return out
+
+
+def nearest_flip(weights: "Any", labels: list[str], variants: list[str], scores: "Any", dims: list[Dimension],
+                 base_option: str) -> Optional[dict[str, Any]]:
+    """The sampled weight vector closest (L1 on normalised weights) to the stated one at which another option wins."""
+    import numpy as np
+
+    w = np.array([d.weight for d in dims], dtype=float)
+    w = w / w.sum()
+    won = winners(weights, variants, scores)
+    flips = [i for i, v in enumerate(won) if OPTION_OF.get(v, v) != base_option]
+    if not flips:
+        return None
+    dist = np.abs(weights[flips] - w).sum(axis=1)
+    j = flips[int(np.argmin(dist))]
+    return {"l1_distance": round(float(dist.min()), 4), "winner_variant": won[j],
+            "winner_option": OPTION_OF.get(won[j], won[j]), "label": labels[j],
+            "weights": {d.name: round(float(x), 4) for d, x in zip(dims, weights[j])}}
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    samples: int
+    concentration: float
+    corner_share: float
+
+
+def load_sweep(path: Path) -> SweepSpec:
+    data = read_mapping(path, ConfigError, "weights file").get("sweep")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a `sweep` mapping (samples, concentration, corner_share)")
+    try:
+        spec = SweepSpec(int(data["samples"]), float(data["concentration"]), float(data["corner_share"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: sweep: {exc!r}") from exc
+    if spec.samples < 1 or spec.concentration <= 0 or not 0 < spec.corner_share < 1:
+        raise ConfigError(f"{path}: sweep: samples >= 1, concentration > 0, 0 < corner_share < 1")
+    return spec

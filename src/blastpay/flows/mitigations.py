@@ -1,0 +1,146 @@
+"""The one mitigation policy every variant runs under (``experiments/mitigations.yaml``).
+
+- ``BlastJob``: mints and emails each order's link through the variant's own blast, with the backend's
+  Stripe client retrying as production configures it, an Idempotency-Key per order and attempt, and a queue
+  that re-tries every transiently failed order after a back-off (``run_due`` as simulated time passes).
+- ``send_reminders``: a reminder to every pending order carrying a working link (the same one when it still
+  takes money, else a fresh one minted through the job).
+- ``cancel_order`` / ``change_amount``: retire what the emailed link points at and, on an amount change,
+  re-email a fresh link (lazy mint needs none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from blastpay.config import ConfigError
+from blastpay.flows.email_link import send_link
+from blastpay.flows.harness import Flow
+from blastpay.flows.invariants import way_to_pay
+from blastpay.flows.orders import CANCELED, PAID, OrderView
+from blastpay.sources.inputs import read_mapping
+
+TRANSIENT = ("APIError", "RateLimitError", "APIConnectionError", "Timeout")
+REMINDER = "reminder"
+
+
+@dataclass(frozen=True)
+class MitigationPolicy:
+    max_network_retries: int
+    idempotency_key_per_order_and_attempt: bool
+    requeue_backoff_minutes: tuple[float, ...]
+    deactivate_and_reemail_on_change: bool
+    reminder_hours: tuple[float, ...]
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], where: str = "mitigation policy") -> "MitigationPolicy":
+        try:
+            policy = cls(
+                max_network_retries=int(data["max_network_retries"]),
+                idempotency_key_per_order_and_attempt=bool(data["idempotency_key_per_order_and_attempt"]),
+                requeue_backoff_minutes=tuple(float(m) for m in data["requeue_backoff_minutes"]),
+                deactivate_and_reemail_on_change=bool(data["deactivate_and_reemail_on_change"]),
+                reminder_hours=tuple(float(h) for h in data["reminder_hours"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc!r}") from exc
+        if policy.max_network_retries < 0 or any(m <= 0 for m in policy.requeue_backoff_minutes):
+            raise ConfigError(f"{where}: retries must be >= 0 and back-offs positive")
+        return policy
+
+    def describe(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def load_policy(path: Path) -> MitigationPolicy:
+    return MitigationPolicy.from_mapping(read_mapping(path, ConfigError, "mitigation policy"), str(path))
+
+
+def _transient(error: Optional[str]) -> bool:
+    return bool(error) and any(name in (error or "") for name in TRANSIENT)
+
+
+class BlastJob:
+    """The blast as a job: one attempt per order now, failed orders re-queued after each back-off."""
+
+    def __init__(self, flow: Flow, policy: MitigationPolicy) -> None:
+        self.flow, self.policy = flow, policy
+        self.attempts: dict[int, int] = {}
+        self.queue: dict[int, int] = {}  # order id -> simulated time of its next attempt
+        self.log: list[tuple[int, int, bool]] = []  # (order id, attempt, ok)
+
+    def send(self, orders: list[OrderView]) -> dict[int, bool]:
+        out = {}
+        for order in orders:
+            out[order.id] = self._attempt(order.id)
+        return out
+
+    def _attempt(self, order_id: int) -> bool:
+        flow = self.flow
+        order = flow.store.get_order(order_id)
+        if order.status in (PAID, CANCELED):
+            self.queue.pop(order_id, None)
+            return True
+        n = self.attempts.get(order_id, 0) + 1
+        self.attempts[order_id] = n
+        if self.policy.idempotency_key_per_order_and_attempt:
+            flow.http.set_idempotency_scope(f"blast-order{order_id}-attempt{n}")
+        try:
+            link = flow.blast([order])[order_id]
+        finally:
+            flow.http.set_idempotency_scope(None)
+        self.log.append((order_id, n, link.ok))
+        if link.ok:
+            flow.store.set_pending_reason(order_id, None)
+            self.queue.pop(order_id, None)
+            return True
+        backoff = self.policy.requeue_backoff_minutes
+        if _transient(link.error) and n <= len(backoff):
+            self.queue[order_id] = flow.clock() + int(backoff[n - 1] * 60)
+        else:
+            self.queue.pop(order_id, None)
+        return False
+
+    def next_due(self) -> Optional[int]:
+        return min(self.queue.values()) if self.queue else None
+
+    def run_due(self) -> int:
+        """Re-try every queued order whose back-off has passed; how many were tried."""
+        now = self.flow.clock()
+        due = sorted(o for o, t in self.queue.items() if t <= now)
+        for order_id in due:
+            self._attempt(order_id)
+        return len(due)
+
+
+def send_reminders(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int, str]:
+    """A reminder to every pending order: ``resent`` (the same link still takes money) or ``fresh`` (a new
+    link minted through the job) or ``failed`` (the job could not mint; re-queued if transient)."""
+    out = {}
+    for order_id in order_ids:
+        order = flow.store.get_order(order_id)
+        if order.status != "pending":
+            continue
+        email = flow.store.latest_email(order_id)
+        if email is not None and way_to_pay(flow, order_id) is None:
+            send_link(flow.store, order_id, email.url, now=flow.clock(), kind=REMINDER)
+            out[order_id] = "resent"
+        else:
+            out[order_id] = "fresh" if job._attempt(order_id) else "failed"
+    return out
+
+
+def cancel_order(flow: Flow, order_id: int) -> bool:
+    """Cancel the order; the clean-up worker retires what its emailed link points at."""
+    return flow.cancel_order(order_id)
+
+
+def change_amount(flow: Flow, job: BlastJob, order_id: int, amount: int) -> None:
+    """Change a pending order's amount; retire the old link and, where the email carries a Stripe URL,
+    email a fresh one through the job (lazy mint's next click mints at the new amount)."""
+    flow.store.change_amount(order_id, amount, now=flow.clock())
+    flow.settle()
+    if flow.lazy is None:
+        job.send([flow.store.get_order(order_id)])
