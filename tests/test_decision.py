@@ -78,3 +78,61 @@ def test_malformed_weights_are_refused_with_the_problem(tmp_path: Path, text, me
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_weights(path)
+
+
+# -- the weight-space sweep can fail --------------------------------------------------------------------------
+
+def _close_call():
+    """Two options a hair apart: a wins on 'a_dim' (weight 3), b on 'b_dim' (weight 1)."""
+    from blastpay.models.decision import Dimension, MetricSpec
+
+    dims = [Dimension("a_dim", 3.0, "", (MetricSpec("ma", "higher", 1.0),)),
+            Dimension("b_dim", 1.0, "", (MetricSpec("mb", "higher", 1.0),))]
+    metrics = {"lazy_mint_db": {"ma": 1.0, "mb": 0.0}, "payment_link_per_order": {"ma": 0.6, "mb": 1.0}}
+    return dims, metrics
+
+
+def test_smallest_flip_names_the_weight_change_that_hands_the_win_to_the_other_option():
+    from blastpay.models.decision import decide, smallest_weight_flip
+
+    dims, metrics = _close_call()
+    d = decide(metrics, dims)
+    assert d.recommended_option == "lazy_mint"  # 3*1 + 0 = 3 > 3*0.6 + 1 = 2.8
+    flips = {f["dimension"]: f for f in smallest_weight_flip(d, dims)}
+    # b_dim at weight w wins once 0.6*3 + w > 3, i.e. w > 1.2: a factor just above 1.2
+    assert flips["b_dim"]["new_winner_option"] == "payment_links"
+    assert 1.2 < flips["b_dim"]["factor"] < 1.21
+    # a_dim: cutting it below 2.5 (factor < 0.834) flips it too
+    assert 0.82 < flips["a_dim"]["factor"] < 0.84
+
+
+def test_a_dominant_winner_has_no_flip_and_wins_the_whole_space():
+    import numpy as np
+
+    from blastpay.models.decision import (decide, dimension_matrix, smallest_weight_flip, weight_samples,
+                                          weight_space)
+
+    dims, metrics = _close_call()
+    metrics["payment_link_per_order"] = {"ma": 0.5, "mb": 0.0}  # worse on everything
+    d = decide(metrics, dims)
+    assert all(f["factor"] is None for f in smallest_weight_flip(d, dims))
+    weights, labels = weight_samples(dims, np.random.default_rng(0), 500, 4.0, 0.7)
+    space = weight_space({"only": dimension_matrix(d, dims)}, weights, labels)
+    assert space["option_win_share"] == {"lazy_mint": pytest.approx(1.0)}
+
+
+def test_the_sweep_splits_the_space_when_the_call_is_close():
+    import numpy as np
+
+    from blastpay.models.decision import decide, dimension_matrix, weight_samples, weight_space
+
+    dims, metrics = _close_call()
+    d = decide(metrics, dims)
+    weights, labels = weight_samples(dims, np.random.default_rng(1), 4000, 4.0, 0.7)
+    assert weights.shape == (4000 + 2 * len(dims), 2) and np.allclose(weights.sum(axis=1), 1)
+    space = weight_space({"only": dimension_matrix(d, dims)}, weights, labels)
+    shares = space["option_win_share"]
+    assert 0.05 < shares["payment_links"] < 0.95 and sum(shares.values()) == pytest.approx(1.0)
+    # a_dim at 70%: lazy 0.7 against 0.7*0.6 + 0.3 = 0.72 for the link
+    assert space["corner_winners"]["only"] == {"a_dim alone": "lazy_mint", "a_dim at 70%": "payment_links",
+                                              "b_dim alone": "payment_links", "b_dim at 70%": "payment_links"}

@@ -57,6 +57,7 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "reliability": ev("reliability/summary.json"),
         "journeys": ev("journeys/summary.json"),
         "robustness": read_csv(ev, "decision/robustness.csv"),
+        "sweep": ev("decision/robustness.json"),
         **approval_context(ev.root),
     }
     return ctx
