@@ -269,7 +269,12 @@ def check_store(store: OrderStore, stripe_client: stripe.StripeClient, *, now: i
                 if len(captured) > 1:
                     extra = [s for s in captured if s.id != order.paid_via]
                     flagged = all(s.id in anomaly_of and anomaly_of[s.id].kind == "double_payment" for s in extra)
-                    report.add(DOUBLE_CHARGE_REPORTED if flagged else DOUBLE_CHARGE_UNREPORTED, order.id,
+                    # an extra payment the matcher recorded as something else (e.g. unmatched) is a payment the
+                    # system does not know paid this order; one with nothing recorded is a silent double charge
+                    other = any(s.id in anomaly_of and anomaly_of[s.id].kind != "double_payment" for s in extra)
+                    kind = DOUBLE_CHARGE_REPORTED if flagged else (
+                        PAYMENT_WITHOUT_PAID_ORDER if other else DOUBLE_CHARGE_UNREPORTED)
+                    report.add(kind, order.id,
                                f"order {order.id} is paid but has {len(captured)} captured payments ({ids})"
                                f"{recorded(extra)}")
                     continue
