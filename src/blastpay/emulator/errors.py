@@ -47,9 +47,26 @@ def invalid(message: str, param: str | None = None, code: str | None = None) -> 
     return EmulatorError(message, status=400, code=code, param=param)
 
 
+SHOWN_NAME = 200
+
+
+def shown_name(name: str) -> str:
+    """A parameter name as an error shows it: at most ``SHOWN_NAME`` characters, so a huge name is not echoed."""
+    return name if len(name) <= SHOWN_NAME else name[:SHOWN_NAME] + "..."
+
+
 def unknown_parameter(param: str) -> EmulatorError:
+    shown = shown_name(param)
+    return EmulatorError(f"Received unknown parameter: {shown}", status=400, code="parameter_unknown", param=shown)
+
+
+def unsupported_parameter(param: str, why: str = "") -> EmulatorError:
+    """A parameter Stripe accepts here (the SDK defines it) that the emulator does not model."""
+    shown = shown_name(param)
     return EmulatorError(
-        f"Received unknown parameter: {param}", status=400, code="parameter_unknown", param=param
+        f"The Stripe emulator does not support the parameter {shown}{': ' + why if why else ''}. Stripe accepts it; "
+        "the emulator refuses it rather than ignore it.",
+        status=400, code="parameter_unsupported", param=shown,
     )
 
 

@@ -172,8 +172,11 @@ class ListOf(Spec):
 
 
 def _show(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text[:100]
+    if isinstance(value, dict):
+        return "a hash"
+    if isinstance(value, list):
+        return "an array"
+    return str(value)[:100]
 
 
 def check_fields(fields: dict[str, Spec], required: tuple[str, ...], values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
