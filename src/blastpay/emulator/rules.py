@@ -19,6 +19,10 @@ LINK_PARAMS = "stripe/params/_payment_link_create_params.py (stripe 16.1.0, http
 LINK_API = "https://stripe.com/docs/payment-links/api"
 URL_PARAMS = "https://docs.stripe.com/payment-links/url-parameters"
 WEBHOOK_DOCS = "https://docs.stripe.com/webhooks"
+SHAPES = "tests/emulator/test_shapes.py"
+LIMITS = "tests/emulator/test_http_limits.py"
+FIXTURES3 = ("stripe/openapi openapi/fixtures3.json at f6c2a48fbac2819d1feba8143d942ffc65e1c0d2 "
+             "(https://github.com/stripe/openapi), vendored in src/blastpay/emulator/reference/")
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,28 @@ RULES: tuple[Rule, ...] = (
        "Pay button and a back link; paying redirects to the success URL; deactivated links show their message.",
        ABANDONED, "customers loading the Checkout Session see a message saying the Checkout Session is expired.",
        "assumption", f"{PAGES}::test_browser_journey_through_pages"),
+    # -- object shapes and the wire --------------------------------------------------------------
+    _r("shape.fixture_keys",
+       "Every object returned (product, price, customer, checkout.session and its line items, payment_link, "
+       "payment_intent, event and its data.object, webhook_endpoint) has every key of Stripe's fixture object with "
+       "the same JSON type, or null where the SDK types the field Optional (a feature not in use).",
+       FIXTURES3, "one example object for every API resource: the objects stripe-mock serves",
+       "stripe-docs", f"{SHAPES}::test_every_fixture_key_with_its_json_type"),
+    _r("shape.list_envelope",
+       "A list is {object: \"list\", data, has_more, url}.",
+       "https://docs.stripe.com/api/pagination", "object / data / has_more / url",
+       "stripe-docs", f"{SHAPES}::test_list_envelopes_have_stripes_keys"),
+    _r("wire.form_utf8",
+       "A body whose bytes or percent-escapes are not UTF-8 (e.g. %FF) is refused with a 400 rather than stored "
+       "with a replacement character.",
+       "stripe-facts.md, Not found", "Stripe does not document how it treats invalid UTF-8 in a form body.",
+       "assumption", f"{LIMITS}::test_percent_ff_in_a_body_is_refused_not_stored_as_a_replacement_character"),
+    _r("wire.limits",
+       "Parameters nest at most 10 levels (Stripe's deepest served parameter has 5); request heads over 64 KiB or "
+       "one header over 16 KiB get 431, bodies over 1 MB 413, a body that stops arriving 400 within 0.5 s.",
+       SESSION_PARAMS, "line_items[].price_data.product_data.metadata (the deepest parameter the emulator serves; "
+       "Stripe documents no nesting or header limit)",
+       "assumption", f"{LIMITS}::test_a_parameter_nested_1000_levels_deep_is_a_short_400"),
 )
 
 
@@ -363,6 +389,16 @@ def render_markdown() -> str:
             f"| `{rule.id}` | {rule.statement.replace('|', '/')} | {rule.settled_by} | {rule.source}: \"{quote}\" | "
             f"`{rule.test}` |"
         )
+    lines += ["", "## Object shapes against Stripe's fixtures", "",
+              "Keys of Stripe's fixture object (`src/blastpay/emulator/reference/fixtures3-served.json`) that every "
+              "object the emulator returned carries with the same JSON type (`shapes.emulator_coverage()`); key paths "
+              "count nested objects.", "",
+              "| Resource | Top-level keys | Key paths | Missing | Other type |", "|---|---|---|---|---|"]
+    from blastpay.emulator.shapes import emulator_coverage
+
+    for kind, found in emulator_coverage().items():
+        lines.append(f"| `{kind}` | {found['top']}/{found['top_total']} | {found['present']}/{found['total']} | "
+                     f"{', '.join(found['missing']) or '-'} | {', '.join(found['mistyped']) or '-'} |")
     assumptions = [r for r in RULES if r.settled_by == "assumption"]
     lines += ["", "## Assumptions", ""]
     lines += [f"- `{r.id}`: {r.statement}" for r in assumptions]

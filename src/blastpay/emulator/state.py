@@ -21,6 +21,7 @@ from .errors import EmulatorError, invalid, no_such
 from .ids import IdGenerator
 from .params import UNSET
 from .store import Index, Store
+from .shapes import shaped
 from .webhooks import RETRY_WINDOW, Outbox, post_over_http, retry_delay, signature_header
 
 API_VERSION = "2026-10-28.endive"
@@ -38,6 +39,16 @@ DEFAULT_INACTIVE_MESSAGE = "This link is no longer active. Contact the seller fo
 EXPIRED_SESSION_MESSAGE = "This checkout session has expired."
 EXPIRED_RECOVERY_MESSAGE = "This recovery link has expired."
 DECLINED_MESSAGE = "Your card was declined."
+# Session create parameters stored and echoed as given (they change nothing the emulator models).
+SESSION_ECHOED = ("allow_promotion_codes", "billing_address_collection", "customer_creation", "locale",
+                  "payment_method_types", "submit_type")
+LINK_ECHOED = ("allow_promotion_codes", "billing_address_collection", "customer_creation", "payment_method_types",
+               "submit_type")
+NO_INVOICE_CREATION = {
+    "enabled": False,
+    "invoice_data": {"account_tax_ids": None, "custom_fields": None, "description": None, "footer": None,
+                     "issuer": None, "metadata": {}, "rendering_options": None},
+}
 
 Transport = Callable[[str, dict[str, str], bytes], int]
 
@@ -148,19 +159,16 @@ class Backend:
     # -- products, prices, customers -------------------------------------------------------
     def create_product(self, p: dict[str, Any], listed: bool = True) -> dict[str, Any]:
         now = self.now()
-        product = {
-            "id": self.ids.new("prod"),
-            "object": "product",
-            "active": p.get("active", True),
-            "created": now,
-            "default_price": None,
-            "description": p.get("description"),
-            "livemode": False,
-            "metadata": _fresh_metadata(p.get("metadata")),
-            "name": p["name"],
-            "updated": now,
-            "url": None,
-        }
+        product = shaped(
+            "product",
+            id=self.ids.new("prod"),
+            active=p.get("active", True),
+            created=now,
+            description=p.get("description"),
+            metadata=_fresh_metadata(p.get("metadata")),
+            name=p["name"],
+            updated=now,
+        )
         self.stores["product"].add(self._next_seq(), product, listed)
         return product
 
@@ -186,28 +194,23 @@ class Backend:
             raise errors.missing_parameter(f"{param_prefix}product")
         recurring = None
         if "recurring" in p:
-            recurring = {
-                "interval": p["recurring"]["interval"],
-                "interval_count": p["recurring"].get("interval_count", 1),
-                "usage_type": "licensed",
-            }
-        price = {
-            "id": self.ids.new("price"),
-            "object": "price",
-            "active": p.get("active", True),
-            "billing_scheme": "per_unit",
-            "created": self.now(),
-            "currency": p["currency"].lower(),
-            "livemode": False,
-            "lookup_key": p.get("lookup_key"),
-            "metadata": _fresh_metadata(p.get("metadata")),
-            "nickname": p.get("nickname"),
-            "product": product_id,
-            "recurring": recurring,
-            "type": "recurring" if recurring else "one_time",
-            "unit_amount": p["unit_amount"],
-            "unit_amount_decimal": str(p["unit_amount"]),
-        }
+            recurring = shaped("price.recurring", interval=p["recurring"]["interval"],
+                               interval_count=p["recurring"].get("interval_count", 1))
+        price = shaped(
+            "price",
+            id=self.ids.new("price"),
+            active=p.get("active", True),
+            created=self.now(),
+            currency=p["currency"].lower(),
+            lookup_key=p.get("lookup_key"),
+            metadata=_fresh_metadata(p.get("metadata")),
+            nickname=p.get("nickname"),
+            product=product_id,
+            recurring=recurring,
+            type="recurring" if recurring else "one_time",
+            unit_amount=p["unit_amount"],
+            unit_amount_decimal=str(p["unit_amount"]),
+        )
         self.stores["price"].add(self._next_seq(), price, listed)
         return price
 
@@ -221,17 +224,18 @@ class Backend:
         return price
 
     def create_customer(self, p: dict[str, Any]) -> dict[str, Any]:
-        customer = {
-            "id": self.ids.new("cus"),
-            "object": "customer",
-            "created": self.now(),
-            "description": p.get("description"),
-            "email": p.get("email"),
-            "livemode": False,
-            "metadata": _fresh_metadata(p.get("metadata")),
-            "name": p.get("name"),
-            "phone": p.get("phone"),
-        }
+        customer_id = self.ids.new("cus")
+        customer = shaped(
+            "customer",
+            id=customer_id,
+            created=self.now(),
+            description=p.get("description"),
+            email=p.get("email"),
+            invoice_prefix=customer_id[4:12].upper(),
+            metadata=_fresh_metadata(p.get("metadata")),
+            name=p.get("name"),
+            phone=p.get("phone"),
+        )
         self.stores["customer"].add(self._next_seq(), customer)
         return customer
 
@@ -273,18 +277,8 @@ class Backend:
             product = self.stores["product"].get(price["product"]) or {}
             amount = price["unit_amount"] * quantity
             items.append(
-                {
-                    "id": self.ids.new("li", 24),
-                    "object": "item",
-                    "amount_discount": 0,
-                    "amount_subtotal": amount,
-                    "amount_tax": 0,
-                    "amount_total": amount,
-                    "currency": price["currency"],
-                    "description": product.get("name"),
-                    "price": price,
-                    "quantity": quantity,
-                }
+                shaped("item", id=self.ids.new("li", 24), amount_subtotal=amount, amount_total=amount,
+                       currency=price["currency"], description=product.get("name"), price=price, quantity=quantity)
             )
         currencies = {i["currency"] for i in items}
         if len(currencies) > 1:
@@ -343,11 +337,12 @@ class Backend:
             payment_link=None,
             recovered_from=None,
             hosted_message=None,
+            options={k: p[k] for k in SESSION_ECHOED if k in p},
         )
 
     def _open_session(self, *, mode, items, expires_at, metadata, client_reference_id, customer, customer_email,
                       success_url, cancel_url, payment_intent_data, subscription_data, recovery, payment_link,
-                      recovered_from, hosted_message) -> dict[str, Any]:
+                      recovered_from, hosted_message, options=None) -> dict[str, Any]:
         now = self.now()
         session_id = self.ids.new("cs_test", 58)
         total = sum(i["amount_total"] for i in items)
@@ -361,33 +356,33 @@ class Backend:
                     "url": None,
                 }
             }
-        session = {
-            "id": session_id,
-            "object": "checkout.session",
-            "after_expiration": after_expiration,
-            "amount_subtotal": total,
-            "amount_total": total,
-            "cancel_url": cancel_url,
-            "client_reference_id": client_reference_id,
-            "created": now,
-            "currency": items[0]["currency"],
-            "customer": customer,
-            "customer_details": None,
-            "customer_email": customer_email,
-            "expires_at": expires_at,
-            "livemode": False,
-            "metadata": metadata,
-            "mode": mode,
-            "payment_intent": None,
-            "payment_link": payment_link,
-            "payment_status": "unpaid",
-            "recovered_from": recovered_from,
-            "status": "open",
-            "subscription": None,
-            "success_url": success_url,
-            "ui_mode": "hosted",
-            "url": f"{self.base_url}/c/pay/{session_id}",
-        }
+        options = dict(options or {})
+        if "customer_creation" not in options and mode == "payment" and not customer:
+            options["customer_creation"] = "if_required"
+        if mode == "payment":
+            options.setdefault("invoice_creation", copy.deepcopy(NO_INVOICE_CREATION))
+        options.setdefault("payment_method_collection", "if_required" if mode == "payment" else "always")
+        session = shaped(
+            "checkout.session",
+            id=session_id,
+            after_expiration=after_expiration,
+            amount_subtotal=total,
+            amount_total=total,
+            cancel_url=cancel_url,
+            client_reference_id=client_reference_id,
+            created=now,
+            currency=items[0]["currency"],
+            customer=customer,
+            customer_email=customer_email,
+            expires_at=expires_at,
+            metadata=metadata,
+            mode=mode,
+            payment_link=payment_link,
+            recovered_from=recovered_from,
+            success_url=success_url,
+            url=f"{self.base_url}/c/pay/{session_id}",
+            **options,
+        )
         seq = self._next_seq()
         self.stores["checkout.session"].add(seq, session)
         self.line_items[session_id] = items
@@ -482,20 +477,21 @@ class Backend:
             session["customer"] = self.create_customer({"email": payer_email})["id"]
         if session["mode"] == "payment":
             pid = inputs["payment_intent_data"] or {}
-            intent = {
-                "id": self.ids.new("pi"),
-                "object": "payment_intent",
-                "amount": session["amount_total"],
-                "amount_received": session["amount_total"],
-                "created": now,
-                "currency": session["currency"],
-                "customer": session["customer"],
-                "description": pid.get("description"),
-                "livemode": False,
-                "metadata": _fresh_metadata(pid.get("metadata")),
-                "receipt_email": None,
-                "status": "succeeded",
-            }
+            intent_id = self.ids.new("pi")
+            intent = shaped(
+                "payment_intent",
+                id=intent_id,
+                amount=session["amount_total"],
+                amount_received=session["amount_total"],
+                client_secret=f"{intent_id}_secret_{self.ids.token(25)}",
+                created=now,
+                currency=session["currency"],
+                customer=session["customer"],
+                description=pid.get("description"),
+                metadata=_fresh_metadata(pid.get("metadata")),
+                payment_method_types=list(session["payment_method_types"]),
+                status="succeeded",
+            )
             self.stores["payment_intent"].add(self._next_seq(), intent)
             session["payment_intent"] = intent["id"]
         else:
@@ -503,7 +499,7 @@ class Backend:
         session["status"] = "complete"
         session["payment_status"] = "paid" if session["amount_total"] > 0 else "no_payment_required"
         session["url"] = None
-        session["customer_details"] = {"email": payer_email, "name": None}
+        session["customer_details"] = shaped("checkout.session.customer_details", email=payer_email)
         self._emit("checkout.session.completed", session)
         if session["payment_link"]:
             self._count_link_completion(session["payment_link"])
@@ -537,32 +533,29 @@ class Backend:
         after_completion = self._after_completion(p.get("after_completion", {"type": "hosted_confirmation"}))
         restrictions = self._restrictions(p.get("restrictions"))
         code = "test_" + self.ids.token(24)
-        link = {
-            "id": self.ids.new("plink"),
-            "object": "payment_link",
-            "active": True,
-            "after_completion": after_completion,
-            "allow_promotion_codes": p.get("allow_promotion_codes", False),
-            "currency": items[0]["currency"],
-            "customer_creation": p.get("customer_creation", "if_required"),
-            "inactive_message": p.get("inactive_message"),
-            "livemode": False,
-            "metadata": _fresh_metadata(p.get("metadata")),
-            "payment_intent_data": self._intent_data(p.get("payment_intent_data")),
-            "restrictions": restrictions,
-            "subscription_data": self._intent_data(p.get("subscription_data")),
-            "url": f"{self.base_url}/b/{code}",
-        }
+        link = shaped(
+            "payment_link",
+            id=self.ids.new("plink"),
+            after_completion=after_completion,
+            currency=items[0]["currency"],
+            inactive_message=p.get("inactive_message"),
+            metadata=_fresh_metadata(p.get("metadata")),
+            payment_intent_data=self._intent_data(p.get("payment_intent_data")),
+            restrictions=restrictions,
+            subscription_data=self._intent_data(p.get("subscription_data"), "payment_link.subscription_data"),
+            url=f"{self.base_url}/b/{code}",
+            **{k: p[k] for k in LINK_ECHOED if k in p},
+        )
         self.stores["payment_link"].add(self._next_seq(), link)
         self.link_codes[code] = link["id"]
         self.link_inputs[link["id"]] = {"items": items, "mode": mode}
         return link
 
     @staticmethod
-    def _intent_data(given: Any) -> dict[str, Any] | None:
+    def _intent_data(given: Any, kind: str = "payment_link.payment_intent_data") -> dict[str, Any] | None:
         if not given or given is UNSET:
             return None
-        return {"description": given.get("description"), "metadata": _fresh_metadata(given.get("metadata"))}
+        return shaped(kind, description=given.get("description"), metadata=_fresh_metadata(given.get("metadata")))
 
     @staticmethod
     def _after_completion(given: dict[str, Any]) -> dict[str, Any]:
@@ -656,6 +649,9 @@ class Backend:
             payment_link=link["id"],
             recovered_from=None,
             hosted_message=hosted_message,
+            options={k: link[k] for k in ("allow_promotion_codes", "billing_address_collection", "submit_type",
+                                          "customer_creation") if link[k] is not None}
+            | {"payment_method_types": link["payment_method_types"] or ["card"]},
         )
 
     # -- the customer's browser ------------------------------------------------------------
@@ -707,6 +703,7 @@ class Backend:
             payment_link=original["payment_link"],
             recovered_from=original["id"],
             hosted_message=inputs["hosted_message"],
+            options={k: original[k] for k in SESSION_ECHOED},
         )
 
     def _session_page(self, session: dict[str, Any]) -> dict[str, Any]:
@@ -730,19 +727,16 @@ class Backend:
         if len(self.stores["webhook_endpoint"]) >= MAX_WEBHOOK_ENDPOINTS:
             raise invalid(f"You have reached the maximum of {MAX_WEBHOOK_ENDPOINTS} test webhook endpoints.", param="url")
         self._check_endpoint_url(p["url"])
-        endpoint = {
-            "id": self.ids.new("we"),
-            "object": "webhook_endpoint",
-            "api_version": p.get("api_version"),
-            "application": None,
-            "created": self.now(),
-            "description": p.get("description"),
-            "enabled_events": p["enabled_events"],
-            "livemode": False,
-            "metadata": _fresh_metadata(p.get("metadata")),
-            "status": "enabled",
-            "url": p["url"],
-        }
+        endpoint = shaped(
+            "webhook_endpoint",
+            id=self.ids.new("we"),
+            api_version=p.get("api_version"),
+            created=self.now(),
+            description=p.get("description"),
+            enabled_events=p["enabled_events"],
+            metadata=_fresh_metadata(p.get("metadata")),
+            url=p["url"],
+        )
         secret = "whsec_" + self.ids.token(32)
         self.stores["webhook_endpoint"].add(self._next_seq(), endpoint)
         self.endpoint_secrets[endpoint["id"]] = secret
