@@ -1,6 +1,8 @@
 """Operational complexity and an engineering-cost proxy, measured from the reference flows themselves.
 
-For each variant a small blast (orders emailed, clicked, paid) runs through the flow while we record:
+For each variant the same lifecycle (``_lifecycle``: a blast through the policy's blast job, an order canceled and one
+re-priced, parents paying, one paying after a reminder) runs through the flow while we record the workers and scheduled
+jobs it needed, and:
 the HTTP routes its app serves beyond today's webhook endpoint, the database tables it writes beyond those
 today's pattern writes, the Stripe object kinds it creates, the secrets it needs, the Stripe API calls per
 paid order, and the lines of flow code the run executes (traced, not counted by hand).
@@ -75,23 +77,44 @@ def _stripe_kinds(flow: harness.Flow) -> set[str]:
     return {k for k, found in kinds.items() if found}
 
 
+def _lifecycle(flow: harness.Flow, emu: Emulator, orders: int) -> list:
+    """What a production port has to handle, the same for every variant under the one mitigation policy: a blast
+    through the blast job, an order canceled and one re-priced after it, parents who pay, one who comes back after
+    the link's first day, and the reminder job."""
+    from blastpay import config
+    from blastpay.flows.mitigations import BlastJob, cancel_order, change_amount, load_policy, send_reminders
+
+    policy = load_policy(config.EXPERIMENTS_DIR / "mitigations.yaml")
+    job = BlastJob(flow, policy)
+    created = flow.create_orders(
+        [OrderSpec(parent_id=100 + i, player_id=1000 + i, product_id="utah-invitational", amount=35000)
+         for i in range(orders + 3)])
+    job.send(created)
+    emu.advance(1800)
+    cancel_order(flow, created[-1].id)
+    change_amount(flow, job, created[-2].id, 30000)
+    emu.advance(1800)
+    for order in created[:orders] + [created[-2]]:
+        view = flow.click(order.id)
+        if view.page == "checkout":
+            flow.pay(view)
+    emu.advance(int(policy.reminder_hours[0] * 3600) - 3600)
+    send_reminders(flow, job, [created[-3].id])
+    view = flow.click(created[-3].id)
+    if view.page == "checkout":
+        flow.pay(view)
+    flow.settle()
+    return created
+
+
 def measure(variant: str, orders: int, seed: int) -> dict[str, Any]:
     emu = Emulator(seed=seed, start=START)
     with _LineTracer() as tracer:
-        flow = harness.build_flow(variant, emulator=emu)
-    tracer.lines.clear()  # wiring is set-up; only the blast, click and pay count
+        flow = harness.build_flow(variant, emulator=emu, max_network_retries=2)
+    tracer.lines.clear()  # wiring is set-up; only the lifecycle counts
     try:
         with tracer:
-            created = flow.create_orders(
-                [OrderSpec(parent_id=100 + i, player_id=1000 + i, product_id="utah-invitational", amount=35000)
-                 for i in range(orders)])
-            flow.blast(created)
-            emu.advance(3600)
-            for order in created:
-                view = flow.click(order.id)
-                if view.page == "checkout":
-                    flow.pay(view)
-            flow.settle()
+            _lifecycle(flow, emu, orders)
         m = flow.metrics()
         routes = sorted(
             r.path for r in flow.app.routes if isinstance(r, APIRoute) and r.path != WEBHOOK_PATH
@@ -103,6 +126,11 @@ def measure(variant: str, orders: int, seed: int) -> dict[str, Any]:
             "stripe_kinds": sorted(_stripe_kinds(flow)),
             "secrets": ["BLASTPAY_TOKEN_KEYS"] if getattr(flow.lazy, "binding", None) is not None
             and type(flow.lazy.binding).__name__ == "HmacTokens" else [],
+            # workers and scheduled jobs the run needed: the clean-up worker when Stripe clean-up tasks were queued;
+            # the blast job and the reminder job run under the one policy for every variant
+            "workers": sorted({"stripe clean-up worker"} & ({"stripe clean-up worker"}
+                              if "stripe_tasks" in _tables_written(flow) else set())),
+            "scheduled_jobs": ["blast job (re-queue)", "reminder job"],
             "paid": m["orders_paid"],
             "stripe_calls": m["stripe_calls"],
             "lines_executed": {name: len(lines) for name, lines in sorted(tracer.lines.items())},
@@ -119,6 +147,8 @@ def table(orders: int, seed: int, variants=harness.VARIANTS) -> pd.DataFrame:
         new_routes = sorted(set(m["routes"]) - set(today["routes"]))
         new_tables = sorted(set(m["tables"]) - set(today["tables"]))
         new_kinds = sorted(set(m["stripe_kinds"]) - set(today["stripe_kinds"]))
+        new_workers = sorted(set(m["workers"]) - set(today["workers"]))
+        new_jobs = sorted(set(m["scheduled_jobs"]) - set(today["scheduled_jobs"]))
         lines = sum(m["lines_executed"].values())
         rows.append({
             "variant": v,
@@ -126,7 +156,13 @@ def table(orders: int, seed: int, variants=harness.VARIANTS) -> pd.DataFrame:
             "new_tables": " ".join(new_tables),
             "new_stripe_object_kinds": " ".join(new_kinds),
             "new_secrets": " ".join(m["secrets"]),
-            "new_moving_parts": len(new_routes) + len(new_tables) + len(new_kinds) + len(m["secrets"]),
+            "new_workers": "; ".join(new_workers),
+            "new_scheduled_jobs": "; ".join(new_jobs),
+            "tables": " ".join(m["tables"]),
+            "workers": "; ".join(m["workers"]),
+            "scheduled_jobs": "; ".join(m["scheduled_jobs"]),
+            "new_moving_parts": len(new_routes) + len(new_tables) + len(new_kinds) + len(m["secrets"])
+            + len(new_workers) + len(new_jobs),
             "stripe_calls_per_paid_order": (m["stripe_calls"] / m["paid"]) if m["paid"] else None,
             "paid_orders": m["paid"],
             "reference_flow_lines_of_code": lines,
