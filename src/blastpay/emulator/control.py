@@ -74,6 +74,8 @@ class Emulator:
         API faults: ``route="POST /v1/checkout/sessions"`` (``*`` matches one path segment;
         ``"*"`` alone matches every /v1 route), ``error="500"|"429"|"drop"``, and either
         ``count=N`` (the next N matching calls) or ``rate=0.3`` (a seeded fraction; ``seed=S``).
+        Latency: ``route=...`` with ``latency_ms=N`` (the median) and optionally ``latency_p99_ms=M``
+        (a seeded log-normal) delays that route's answers by real wall time, without holding the lock.
         Webhook faults: ``webhook="delay"|"duplicate"|"reorder"|"drop"`` with ``count=N`` events
         (default 1; reorder needs N >= 2) and ``seconds=S`` for delay. ``clear=True`` removes all.
         """

@@ -1,7 +1,14 @@
-"""Injected API failures: the next N calls (or a seeded fraction) of a route fail."""
+"""Injected API failures (the next N calls, or a seeded fraction, of a route fail) and added latency.
+
+Latency is real wall time added to a route's answer (``latency_ms``, optionally ``latency_p99_ms``
+for a seeded log-normal spread), for load tests at Stripe's own latency; the door sleeps outside
+the backend's lock, so other calls proceed meanwhile. Simulated time is not touched.
+"""
 from __future__ import annotations
 
+import math
 import random
+import threading
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -51,13 +58,54 @@ def route_pattern(route: str) -> tuple[str | None, re.Pattern[str]]:
     return method, re.compile(regex)
 
 
+Z99 = 2.3263478740408408  # the standard normal's 99th percentile
+
+
+@dataclass
+class RouteLatency:
+    method: str | None
+    pattern: re.Pattern[str]
+    median: float  # seconds
+    sigma: float  # of the log-normal; 0 = always the median
+    rng: random.Random
+
+    def sample(self) -> float:
+        if self.sigma == 0:
+            return self.median
+        return self.median * math.exp(self.sigma * self.rng.gauss(0.0, 1.0))
+
+
 class FaultPlan:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.rules: list[RouteFault] = []
+        self.latencies: list[RouteLatency] = []
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
         self.rules.clear()
+        self.latencies.clear()
+
+    def add_latency(self, route: str, latency_ms: int, p99_ms: int | None, seed: int | None) -> None:
+        """Delay answers of ``route`` by ``latency_ms`` (the median); with ``p99_ms``, a log-normal spread."""
+        if p99_ms is not None and p99_ms < latency_ms:
+            raise invalid("latency_p99_ms must be at least latency_ms (the median).", param="latency_p99_ms")
+        sigma = 0.0
+        if p99_ms is not None and latency_ms > 0 and p99_ms > latency_ms:
+            sigma = (math.log(p99_ms) - math.log(latency_ms)) / Z99
+        method, pattern = route_pattern(route)
+        rng = random.Random(self.seed if seed is None else seed)
+        self.latencies.append(RouteLatency(method, pattern, latency_ms / 1000.0, sigma, rng))
+
+    def delay(self, method: str, path: str) -> float:
+        """Seconds to hold this call's answer (0 when no latency rule matches)."""
+        if not self.latencies:
+            return 0.0
+        with self._lock:
+            for rule in self.latencies:
+                if (rule.method is None or rule.method == method) and rule.pattern.match(path):
+                    return rule.sample()
+        return 0.0
 
     def add_route_fault(self, route: str, error: str, count: int | None, rate: float | None, seed: int | None) -> None:
         if error not in API_ERRORS:

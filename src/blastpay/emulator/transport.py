@@ -1,6 +1,7 @@
 """The in-process door: a ``stripe.HTTPClient`` that hands requests to the wire layer, no sockets."""
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
@@ -34,6 +35,8 @@ class InProcessHTTPClient(stripe.HTTPClient):
                 f"Unexpected error communicating with Stripe (connection dropped by injected fault: {exc}).",
                 should_retry=True,
             ) from None
+        if response.delay > 0:
+            time.sleep(response.delay)  # injected latency: this caller waits, the backend's lock is already free
         return response.body, response.status, CaseInsensitiveDict(response.headers)
 
     def request_stream(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[override]

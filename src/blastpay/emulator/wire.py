@@ -46,6 +46,7 @@ class Response:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds of injected latency the door waits before answering (outside any lock)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -156,7 +157,7 @@ PAY = {"outcome": Enum("succeeded", "declined"), "email": Str(512)}
 FAULTS = {
     "route": Str(500), "error": Enum("500", "429", "drop"), "count": Int(1, 1_000_000), "rate": Fraction(),
     "seed": Int(0), "webhook": Enum("delay", "duplicate", "reorder", "drop"), "seconds": Int(1, 30 * 24 * 3600),
-    "clear": Bool(),
+    "clear": Bool(), "latency_ms": Int(0, 60_000), "latency_p99_ms": Int(0, 120_000),
 }
 EVENT_TYPE_PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)+)$")
 
@@ -255,16 +256,21 @@ class Wire:
             if spec.get("clear"):
                 self.faults.clear()
                 self.backend.webhook_faults.clear()
-            if "error" in spec or "route" in spec:
+            if "latency_p99_ms" in spec and "latency_ms" not in spec:
+                raise invalid("latency_p99_ms needs latency_ms (the median).", param="latency_ms")
+            if "latency_ms" in spec:
+                self.faults.add_latency(spec.get("route", "*"), spec["latency_ms"], spec.get("latency_p99_ms"),
+                                        spec.get("seed"))
+            if "error" in spec or ("route" in spec and "latency_ms" not in spec):
                 if "error" not in spec:
-                    raise invalid("A route fault needs error=500|429|drop.", param="error")
+                    raise invalid("A route fault needs error=500|429|drop or latency_ms=N.", param="error")
                 self.faults.add_route_fault(spec.get("route", "*"), str(spec["error"]), spec.get("count"),
                                             spec.get("rate"), spec.get("seed"))
             if "webhook" in spec:
                 self.backend.webhook_faults.append(webhook_fault(spec["webhook"], spec.get("count"), spec.get("seconds")))
-            if not ({"clear", "error", "route", "webhook"} & set(spec)):
+            if not ({"clear", "error", "route", "webhook", "latency_ms"} & set(spec)):
                 raise invalid("Nothing to do: give route+error, webhook, or clear=true.", param="route")
-        return {"faults": len(self.faults.rules) + len(self.backend.webhook_faults)}
+        return {"faults": len(self.faults.rules) + len(self.faults.latencies) + len(self.backend.webhook_faults)}
 
     def reset(self) -> dict[str, Any]:
         self.backend.reset()
@@ -296,10 +302,12 @@ class Wire:
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes | str | None) -> Response:
         method = method.upper()
         lowered = {k.lower(): v for k, v in headers.items()}
+        delay = self.faults.delay(method, path) if path.startswith("/v1/") else 0.0
         try:
             response = self._handle(method, path, query, lowered, body)
         except EmulatorError as exc:
             response = self._error(exc)
+        response.delay = delay
         if self.backend.outbox.next_due() is not None:
             self.backend.deliver_due()
         return response
