@@ -358,6 +358,13 @@ RULES: tuple[Rule, ...] = (
        "A list is {object: \"list\", data, has_more, url}.",
        "https://docs.stripe.com/api/pagination", "object / data / has_more / url",
        "stripe-docs", f"{SHAPES}::test_list_envelopes_have_stripes_keys"),
+    _r("params.sdk_accounted",
+       "Every parameter the SDK's typed classes define for a served route is modelled (stored and echoed where Stripe "
+       "echoes it) or refused with invalid_request_error, code parameter_unsupported, naming it; a name the SDK does "
+       "not define is Stripe's 'Received unknown parameter'.",
+       "stripe/params/ (stripe 16.1.0, https://pypi.org/project/stripe/16.1.0/)",
+       "class SessionCreateParams(RequestOptions): ... (one TypedDict per route)",
+       "stripe-docs", "tests/emulator/test_sdk_params.py::test_every_sdk_parameter_is_modelled_or_refused_by_name"),
     _r("wire.form_utf8",
        "A body whose bytes or percent-escapes are not UTF-8 (e.g. %FF) is refused with a 400 rather than stored "
        "with a replacement character.",

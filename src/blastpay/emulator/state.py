@@ -41,7 +41,7 @@ EXPIRED_RECOVERY_MESSAGE = "This recovery link has expired."
 DECLINED_MESSAGE = "Your card was declined."
 # Session create parameters stored and echoed as given (they change nothing the emulator models).
 SESSION_ECHOED = ("allow_promotion_codes", "billing_address_collection", "customer_creation", "locale",
-                  "payment_method_types", "submit_type")
+                  "submit_type")
 LINK_ECHOED = ("allow_promotion_codes", "billing_address_collection", "customer_creation", "payment_method_types",
                "submit_type")
 NO_INVOICE_CREATION = {

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import pages
+from blastpay.emulator.sdk_params import sdk_parameters
+from .errors import unsupported_parameter
 from .errors import EmulatorError, api_error, authentication, idempotency_mismatch, invalid, rate_limited, unrecognized_url
 from .faults import FaultPlan, webhook_fault
 from .forms import decode_form
@@ -98,7 +100,6 @@ SESSION_CREATE = {
         required=("recovery",),
     ),
     "allow_promotion_codes": Bool(),
-    "payment_method_types": ListOf(Str(100)),
     "customer_creation": Enum("always", "if_required"),
     "ui_mode": Enum("hosted"),
     "locale": Str(10),
@@ -174,6 +175,8 @@ class Route:
     kind: str = "api"  # api | sandbox | page
     locked: bool = True
     list_url: str | None = None
+    template: str = ""  # e.g. "/v1/products/{id}"
+    sdk: frozenset[str] = frozenset()  # parameters the SDK's typed class defines for this route
 
 
 class Wire:
@@ -244,7 +247,9 @@ class Wire:
     @staticmethod
     def _route(method: str, path: str, schema: dict[str, Spec] | None, action: Callable[..., Any],
                required: tuple[str, ...] = (), kind: str = "api", locked: bool = True) -> Route:
-        return Route(method, re.compile(f"^{path}/?$"), schema, action, required, kind, locked)  # type: ignore[arg-type]
+        template = path.replace(ID, "{id}")
+        return Route(method, re.compile(f"^{path}/?$"), schema, action, required, kind, locked,  # type: ignore[arg-type]
+                     template=template, sdk=sdk_parameters(method, template) if kind == "api" else frozenset())
 
     # -- control helpers -------------------------------------------------------------------
     def set_faults(self, **spec: Any) -> dict[str, Any]:
@@ -351,6 +356,10 @@ class Wire:
             raw.update(decode_form(body))
         if route.kind == "page":
             return self._page(route, groups, raw)
+        if route.sdk:
+            for name in raw:
+                if name not in route.schema and name in route.sdk:
+                    raise unsupported_parameter(name)
         params = check_fields(route.schema, route.required, raw)
         if route.kind == "sandbox":
             return self._json(200, self._run(route, params, groups))
