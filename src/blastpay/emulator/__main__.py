@@ -1,5 +1,5 @@
 import sys
 
-from .server import serve_main
+from blastpay.emulator.server import serve_main
 
 raise SystemExit(serve_main(sys.argv[1:]))

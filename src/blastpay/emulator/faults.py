@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import invalid
+from blastpay.emulator.errors import invalid
 
 API_ERRORS = ("500", "429", "drop")
 WEBHOOK_FAULTS = ("delay", "duplicate", "reorder", "drop")

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from .errors import EmulatorError
+from blastpay.emulator.errors import EmulatorError
 
 Page = tuple[int, str, str | None]
 

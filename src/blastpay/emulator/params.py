@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import EmulatorError, invalid, missing_parameter, unknown_parameter
+from blastpay.emulator.errors import EmulatorError, invalid, missing_parameter, unknown_parameter
 
 
 class _Unset:

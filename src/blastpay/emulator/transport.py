@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import stripe
 from requests.structures import CaseInsensitiveDict
 
-from .wire import ConnectionDropped, Wire
+from blastpay.emulator.wire import ConnectionDropped, Wire
 
 
 class InProcessHTTPClient(stripe.HTTPClient):

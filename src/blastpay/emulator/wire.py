@@ -11,32 +11,26 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from . import pages
-from blastpay.emulator.sdk_params import sdk_parameters
-from .errors import unsupported_parameter
-from .errors import EmulatorError, api_error, authentication, idempotency_mismatch, invalid, rate_limited, unrecognized_url
-from .faults import FaultPlan, webhook_fault
-from .forms import decode_form
-from .params import (
-    EXPAND,
-    LIST_PARAMS,
-    Bool,
-    Currency,
-    Enum,
-    Fraction,
-    Int,
-    ListOf,
-    Metadata,
-    Obj,
-    Spec,
-    Str,
-    check_fields,
+from blastpay.emulator.common import API_VERSION
+from blastpay.emulator.backend import Backend
+from blastpay.emulator.errors import (
+    EmulatorError,
+    api_error,
+    authentication,
+    idempotency_mismatch,
+    invalid,
+    rate_limited,
+    unrecognized_url,
+    unsupported_parameter,
 )
-from .state import API_VERSION, Backend
+from blastpay.emulator.faults import FaultPlan, webhook_fault
+from blastpay.emulator.forms import decode_form
+from blastpay.emulator.params import check_fields
+from blastpay.emulator.schemas import EVENT_TYPE_PATTERN, FAULTS
+from blastpay.emulator.urls import Route, build_routes, item_list
 
 
 class ConnectionDropped(Exception):
@@ -54,129 +48,6 @@ class Response:
         return json.loads(self.body)
 
 
-# -- parameter schemas ---------------------------------------------------------------------
-def _with(base: dict[str, Spec], **more: Spec) -> dict[str, Spec]:
-    merged = dict(base)
-    merged.update(more)
-    return merged
-
-
-RETRIEVE = {"expand": EXPAND}
-INTENT_DATA = Obj({"metadata": Metadata(), "description": Str(1000)})
-RECURRING = Obj({"interval": Enum("day", "week", "month", "year"), "interval_count": Int(1, 365)}, required=("interval",))
-PRODUCT_DATA = Obj({"name": Str(250), "description": Str(40000), "metadata": Metadata()}, required=("name",))
-PRICE_DATA = Obj(
-    {"currency": Currency(), "unit_amount": Int(0, 99_999_999), "product": Str(), "product_data": PRODUCT_DATA,
-     "recurring": RECURRING},
-    required=("currency", "unit_amount"),
-)
-LINE_ITEM = Obj({"price": Str(), "price_data": PRICE_DATA, "quantity": Int(1, 999_999)})
-PRODUCT_CREATE = {"name": Str(250), "description": Str(40000), "active": Bool(), "metadata": Metadata(), "expand": EXPAND}
-PRODUCT_UPDATE = _with(PRODUCT_CREATE, description=Str(40000, unsettable=True))
-PRICE_CREATE = {
-    "currency": Currency(), "unit_amount": Int(0, 99_999_999), "product": Str(), "product_data": PRODUCT_DATA,
-    "recurring": RECURRING, "metadata": Metadata(), "nickname": Str(), "active": Bool(), "lookup_key": Str(200),
-    "expand": EXPAND,
-}
-PRICE_UPDATE = {"active": Bool(), "metadata": Metadata(), "nickname": Str(unsettable=True),
-                "lookup_key": Str(200, unsettable=True), "expand": EXPAND}
-CUSTOMER_CREATE = {"email": Str(512), "name": Str(256), "description": Str(), "phone": Str(20), "metadata": Metadata(),
-                   "expand": EXPAND}
-CUSTOMER_UPDATE = {k: (Str(s.max_length, unsettable=True) if isinstance(s, Str) else s) for k, s in CUSTOMER_CREATE.items()}
-SESSION_CREATE = {
-    "mode": Enum("payment", "subscription"),
-    "line_items": ListOf(LINE_ITEM, 100),
-    "metadata": Metadata(),
-    "client_reference_id": Str(200),
-    "customer": Str(),
-    "customer_email": Str(800),
-    "success_url": Str(5000),
-    "cancel_url": Str(5000),
-    "payment_intent_data": INTENT_DATA,
-    "subscription_data": INTENT_DATA,
-    "expires_at": Int(0),
-    "after_expiration": Obj(
-        {"recovery": Obj({"enabled": Bool(), "allow_promotion_codes": Bool()}, required=("enabled",))},
-        required=("recovery",),
-    ),
-    "allow_promotion_codes": Bool(),
-    "customer_creation": Enum("always", "if_required"),
-    "ui_mode": Enum("hosted"),
-    "locale": Str(10),
-    "submit_type": Enum("auto", "book", "donate", "pay", "subscribe"),
-    "billing_address_collection": Enum("auto", "required"),
-    "expand": EXPAND,
-}
-SESSION_UPDATE = {"metadata": Metadata(), "expand": EXPAND}
-SESSION_LIST = _with(LIST_PARAMS, payment_link=Str(), customer=Str(), status=Enum("open", "complete", "expired"))
-AFTER_COMPLETION = Obj(
-    {"type": Enum("redirect", "hosted_confirmation"), "redirect": Obj({"url": Str(2048)}, required=("url",)),
-     "hosted_confirmation": Obj({"custom_message": Str(500)})},
-    required=("type",),
-)
-RESTRICTIONS_FIELDS = {"completed_sessions": Obj({"limit": Int(1, 10_000)}, required=("limit",))}
-LINK_CREATE = {
-    "line_items": ListOf(LINE_ITEM, 100),
-    "metadata": Metadata(),
-    "payment_intent_data": INTENT_DATA,
-    "subscription_data": INTENT_DATA,
-    "after_completion": AFTER_COMPLETION,
-    "restrictions": Obj(RESTRICTIONS_FIELDS, required=("completed_sessions",)),
-    "inactive_message": Str(500),
-    "allow_promotion_codes": Bool(),
-    "customer_creation": Enum("always", "if_required"),
-    "payment_method_types": ListOf(Str(100)),
-    "submit_type": Enum("auto", "book", "donate", "pay", "subscribe"),
-    "billing_address_collection": Enum("auto", "required"),
-    "expand": EXPAND,
-}
-LINK_UPDATE = {
-    "active": Bool(),
-    "metadata": Metadata(),
-    "inactive_message": Str(500, unsettable=True),
-    "restrictions": Obj(RESTRICTIONS_FIELDS, required=("completed_sessions",), unsettable=True),
-    "after_completion": AFTER_COMPLETION,
-    "payment_intent_data": Obj({"metadata": Metadata(), "description": Str(1000)}, unsettable=True),
-    "allow_promotion_codes": Bool(),
-    "expand": EXPAND,
-}
-EVENT_TYPE = Str(100)
-WEBHOOK_CREATE = {"url": Str(5000), "enabled_events": ListOf(EVENT_TYPE, 300), "description": Str(5000),
-                  "metadata": Metadata(), "api_version": Str(100), "expand": EXPAND}
-WEBHOOK_UPDATE = {"url": Str(5000), "enabled_events": ListOf(EVENT_TYPE, 300), "description": Str(5000, unsettable=True),
-                  "metadata": Metadata(), "disabled": Bool(), "expand": EXPAND}
-EVENT_LIST = _with(LIST_PARAMS, type=Str(100))
-PI_LIST = _with(LIST_PARAMS, customer=Str())
-CUSTOMER_LIST = _with(LIST_PARAMS, email=Str(512))
-PRICE_LIST = _with(LIST_PARAMS, product=Str(), active=Bool(), type=Enum("one_time", "recurring"))
-PRODUCT_LIST = _with(LIST_PARAMS, active=Bool())
-LINK_LIST = _with(LIST_PARAMS, active=Bool())
-NONE: dict[str, Spec] = {}
-ADVANCE = {"seconds": Int(0, 10 * 365 * 24 * 3600)}
-VISIT = {"url": Str(10_000)}
-PAY = {"outcome": Enum("succeeded", "declined"), "email": Str(512)}
-FAULTS = {
-    "route": Str(500), "error": Enum("500", "429", "drop"), "count": Int(1, 1_000_000), "rate": Fraction(),
-    "seed": Int(0), "webhook": Enum("delay", "duplicate", "reorder", "drop"), "seconds": Int(1, 30 * 24 * 3600),
-    "clear": Bool(), "latency_ms": Int(0, 60_000), "latency_p99_ms": Int(0, 120_000),
-}
-EVENT_TYPE_PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)+)$")
-
-ID = r"([A-Za-z0-9_]+)"
-
-
-@dataclass
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    schema: dict[str, Spec]
-    action: Callable[..., Any]
-    required: tuple[str, ...] = ()
-    kind: str = "api"  # api | sandbox | page
-    locked: bool = True
-    list_url: str | None = None
-    template: str = ""  # e.g. "/v1/products/{id}"
-    sdk: frozenset[str] = frozenset()  # parameters the SDK's typed class defines for this route
 
 
 class Wire:
@@ -184,72 +55,10 @@ class Wire:
         self.backend = backend
         self.faults = FaultPlan(backend.seed)
         self._request_counter = 0
-        b = backend
-        r = self._route
-        self.routes: list[Route] = [
-            r("POST", r"/v1/products", PRODUCT_CREATE, lambda p: b.create_product(p), ("name",)),
-            r("GET", r"/v1/products", PRODUCT_LIST, lambda p: self._filtered(b.list_page("product", None, p, "/v1/products"), p, ("active",))),
-            r("GET", rf"/v1/products/{ID}", RETRIEVE, lambda p, i: b._require("product", i)),
-            r("POST", rf"/v1/products/{ID}", PRODUCT_UPDATE, lambda p, i: b.update_product(i, p)),
-            r("POST", r"/v1/prices", PRICE_CREATE, lambda p: b.create_price(p), ("currency", "unit_amount")),
-            r("GET", r"/v1/prices", PRICE_LIST, lambda p: self._filtered(b.list_page("price", None, p, "/v1/prices"), p, ("product", "active", "type"))),
-            r("GET", rf"/v1/prices/{ID}", RETRIEVE, lambda p, i: b._require("price", i)),
-            r("POST", rf"/v1/prices/{ID}", PRICE_UPDATE, lambda p, i: b.update_price(i, p)),
-            r("POST", r"/v1/customers", CUSTOMER_CREATE, lambda p: b.create_customer(p)),
-            r("GET", r"/v1/customers", CUSTOMER_LIST, lambda p: self._filtered(b.list_page("customer", None, p, "/v1/customers"), p, ("email",))),
-            r("GET", rf"/v1/customers/{ID}", RETRIEVE, lambda p, i: b._require("customer", i)),
-            r("POST", rf"/v1/customers/{ID}", CUSTOMER_UPDATE, lambda p, i: b.update_customer(i, p)),
-            r("DELETE", rf"/v1/customers/{ID}", NONE, lambda p, i: b.delete_customer(i)),
-            r("POST", r"/v1/checkout/sessions", SESSION_CREATE, lambda p: b.create_session(p)),
-            r("GET", r"/v1/checkout/sessions", SESSION_LIST, lambda p: b.list_sessions(p)),
-            r("GET", rf"/v1/checkout/sessions/{ID}", RETRIEVE, lambda p, i: b._require("checkout.session", i)),
-            r("POST", rf"/v1/checkout/sessions/{ID}", SESSION_UPDATE, lambda p, i: b.update_session(i, p)),
-            r("POST", rf"/v1/checkout/sessions/{ID}/expire", RETRIEVE, lambda p, i: b.expire_session(i)),
-            r("GET", rf"/v1/checkout/sessions/{ID}/line_items", LIST_PARAMS,
-              lambda p, i: _item_list(b.session_line_items(i), p, f"/v1/checkout/sessions/{i}/line_items")),
-            r("POST", r"/v1/payment_links", LINK_CREATE, lambda p: b.create_payment_link(p)),
-            r("GET", r"/v1/payment_links", LINK_LIST, lambda p: self._filtered(b.list_page("payment_link", None, p, "/v1/payment_links"), p, ("active",))),
-            r("GET", rf"/v1/payment_links/{ID}", RETRIEVE, lambda p, i: b._require("payment_link", i)),
-            r("POST", rf"/v1/payment_links/{ID}", LINK_UPDATE, lambda p, i: b.update_payment_link(i, p)),
-            r("GET", rf"/v1/payment_links/{ID}/line_items", LIST_PARAMS,
-              lambda p, i: _item_list(b.link_line_items(i), p, f"/v1/payment_links/{i}/line_items")),
-            r("GET", r"/v1/payment_intents", PI_LIST, lambda p: b.list_payment_intents(p)),
-            r("GET", rf"/v1/payment_intents/{ID}", RETRIEVE, lambda p, i: b._require("payment_intent", i)),
-            r("GET", r"/v1/events", EVENT_LIST, lambda p: b.list_events(p)),
-            r("GET", rf"/v1/events/{ID}", RETRIEVE, lambda p, i: b._require("event", i)),
-            r("POST", r"/v1/webhook_endpoints", WEBHOOK_CREATE, lambda p: self._create_endpoint(p), ("url", "enabled_events")),
-            r("GET", r"/v1/webhook_endpoints", LIST_PARAMS, lambda p: b.list_page("webhook_endpoint", None, p, "/v1/webhook_endpoints")),
-            r("GET", rf"/v1/webhook_endpoints/{ID}", RETRIEVE, lambda p, i: b._require("webhook_endpoint", i)),
-            r("POST", rf"/v1/webhook_endpoints/{ID}", WEBHOOK_UPDATE, lambda p, i: self._update_endpoint(i, p)),
-            r("DELETE", rf"/v1/webhook_endpoints/{ID}", NONE, lambda p, i: b.delete_webhook_endpoint(i)),
-            # control API
-            r("GET", r"/_sandbox/clock", NONE, lambda p: {"now": b.now()}, kind="sandbox"),
-            r("POST", r"/_sandbox/clock/advance", ADVANCE, lambda p: {"now": b.advance(p["seconds"])}, ("seconds",),
-              kind="sandbox", locked=False),
-            r("POST", r"/_sandbox/visit", VISIT, lambda p: b.visit(p["url"]), ("url",), kind="sandbox"),
-            r("POST", rf"/_sandbox/checkout/{ID}/pay", PAY, lambda p, i: b.pay(i, p.get("outcome", "succeeded"), p.get("email")),
-              kind="sandbox"),
-            r("POST", rf"/_sandbox/checkout/{ID}/cancel", NONE, lambda p, i: b.cancel(i), kind="sandbox"),
-            r("POST", r"/_sandbox/faults", FAULTS, lambda p: self.set_faults(**p), kind="sandbox"),
-            r("POST", r"/_sandbox/reset", NONE, lambda p: self.reset(), kind="sandbox"),
-            r("GET", r"/_sandbox/deliveries", NONE, lambda p: {"object": "list", "data": list(b.deliveries)}, kind="sandbox"),
-            r("POST", r"/_sandbox/webhooks/flush", NONE, lambda p: self._flush(), kind="sandbox", locked=False),
-            # pages a browser sees
-            r("GET", rf"/c/pay/{ID}", NONE, lambda p, i: pages.session_page(b, i), kind="page"),
-            r("POST", rf"/c/pay/{ID}", PAY, lambda p, i: pages.pay_form(b, i, p.get("outcome", "succeeded")), kind="page"),
-            r("GET", rf"/b/{ID}", None, lambda p, i: pages.link_page(b, i, p), kind="page"),
-            r("GET", rf"/r/{ID}", None, lambda p, i: pages.recovery_page(b, i), kind="page"),
-        ]
+        self.routes: list[Route] = build_routes(self)
         self._by_method: dict[str, list[Route]] = {}
         for route in self.routes:
             self._by_method.setdefault(route.method, []).append(route)
-
-    @staticmethod
-    def _route(method: str, path: str, schema: dict[str, Spec] | None, action: Callable[..., Any],
-               required: tuple[str, ...] = (), kind: str = "api", locked: bool = True) -> Route:
-        template = path.replace(ID, "{id}")
-        return Route(method, re.compile(f"^{path}/?$"), schema, action, required, kind, locked,  # type: ignore[arg-type]
-                     template=template, sdk=sdk_parameters(method, template) if kind == "api" else frozenset())
 
     # -- control helpers -------------------------------------------------------------------
     def set_faults(self, **spec: Any) -> dict[str, Any]:
@@ -431,7 +240,7 @@ class Wire:
         b = self.backend
         if path == "line_items" and obj.get("object") in ("checkout.session", "payment_link"):
             items = b.line_items.get(obj["id"]) if obj["object"] == "checkout.session" else b.link_inputs[obj["id"]]["items"]
-            obj["line_items"] = _item_list(items, {}, f"/v1/checkout/sessions/{obj['id']}/line_items")
+            obj["line_items"] = item_list(items, {}, f"/v1/checkout/sessions/{obj['id']}/line_items")
             return
         head, _, rest = path.partition(".")
         kind = self._EXPANDABLE.get(head)
@@ -445,11 +254,6 @@ class Wire:
                 obj[head] = copy.deepcopy(found)
         if rest and isinstance(obj[head], dict):
             self._expand_one(obj[head], rest, param)
-
-
-def _item_list(items: list[dict[str, Any]], p: dict[str, Any], url: str) -> dict[str, Any]:
-    limit = p.get("limit", 10)
-    return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
 
 
 def _check_event_types(types: list[str]) -> None:

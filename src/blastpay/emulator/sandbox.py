@@ -5,12 +5,12 @@ from typing import Any, Callable
 
 import stripe
 
-from .errors import EmulatorError
-from .server import ServerHandle
-from .state import Backend
-from .transport import InProcessHTTPClient
-from .wire import FAULTS, Wire
-from .params import check_fields
+from blastpay.emulator.errors import EmulatorError
+from blastpay.emulator.server import ServerHandle
+from blastpay.emulator.state import Backend
+from blastpay.emulator.transport import InProcessHTTPClient
+from blastpay.emulator.wire import FAULTS, Wire
+from blastpay.emulator.params import check_fields
 
 
 class Emulator:
