@@ -121,6 +121,12 @@ def round_significant(x: float, digits: int = PARAMETER_SIGNIFICANT_DIGITS) -> f
     return float(f"{float(x):.{digits}g}")
 
 
+def round_weights(weights: Any, decimals: int = PARAMETER_SIGNIFICANT_DIGITS) -> np.ndarray:
+    """Mixture weights to `decimals` places that still add up to one: the last takes what the others leave."""
+    head = [round(float(w), decimals) for w in weights[:-1]]
+    return np.array(head + [round(1.0 - sum(head), decimals)])
+
+
 def mixture_cdf(hours: Any, weights: Any, medians_h: Any, sigmas: Any) -> np.ndarray:
     """CDF of the log-normal mixture at `hours` (0 at or before 0, 1 at +inf)."""
     t = np.asarray(hours, dtype=float)
@@ -271,6 +277,7 @@ def fit_scenario(name: str, registry: Any, scenarios_cfg: Mapping[str, Any]) -> 
     result = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale="jac",
                            xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=20000)
     w, m, s = (np.array([round_significant(v) for v in arr]) for arr in unpack(result.x))
+    w = round_weights(w)
     fitted = mixture_cdf(hours_a, w, m, s)
     targets = tuple(TargetFit(lab, h, v, float(f), i) for lab, h, v, f, i in zip(labels, hours, values, fitted, ids))
 
