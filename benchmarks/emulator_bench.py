@@ -35,10 +35,13 @@ from requests.structures import CaseInsensitiveDict
 
 from blastpay.emulator import Emulator
 from blastpay.emulator.server import ServerHandle
+from blastpay.emulator.shapes import shaped
 from blastpay.emulator.wire import Response
 
-CUSTOMER = {"id": "cus_canned", "object": "customer", "created": 1, "email": "a@example.test", "livemode": False,
-            "metadata": {}, "name": "Canned", "description": None, "phone": None}
+# The canned answer has Stripe's full customer shape, as the emulator's answers do, so the ceiling and the
+# floor pay the same JSON and SDK deserialisation cost and the ratio isolates the emulator's own work.
+CUSTOMER = shaped("customer", id="cus_canned", created=1, email="a@example.test", name="Canned",
+                  invoice_prefix="CANNED01")
 CUSTOMER_LIST = {"object": "list", "data": [dict(CUSTOMER, id=f"cus_{i}") for i in range(10)], "has_more": True,
                  "url": "/v1/customers"}
 
