@@ -145,8 +145,9 @@ def test_fallback_keys_client_reference_then_payment_link(env):
     by_link = session(b, sid="cs_test_b", metadata={}, client_reference_id=None, payment_link="plink_b")
     assert post(web, session_event("evt_2", by_link)).json()["outcome"] == "paid"
     assert store.get_order(b.id).paid_via == "cs_test_b"
-    # the order's own link is deactivated explicitly too (a no-op for a limit=1 link Stripe already closed)
-    assert [(t.action, t.stripe_id) for t in store.pending_tasks()] == [("deactivate_link", "plink_b")]
+    # the order's own link carries completed_sessions.limit 1: Stripe deactivated it at this payment, so no
+    # deactivation call is queued, only the expiry of sessions it had already opened in other tabs
+    assert [(t.action, t.stripe_id) for t in store.pending_tasks()] == [("expire_link_sessions", "plink_b")]
 
 
 def test_paid_order_queues_retirement_of_its_other_links_and_sessions(env):

@@ -148,7 +148,7 @@ class StripeTask(Base):
     __table_args__ = (UniqueConstraint("action", "stripe_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    action: Mapped[str] = mapped_column(String(32))  # "deactivate_link" or "expire_session"
+    action: Mapped[str] = mapped_column(String(32))  # "deactivate_link", "expire_link_sessions" or "expire_session"
     stripe_id: Mapped[str] = mapped_column(String(255))
     order_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     created_at: Mapped[int] = mapped_column(Integer)
@@ -525,13 +525,21 @@ def add_task(session: Session, *, action: str, stripe_id: str, order_id: Optiona
         session.add(StripeTask(action=action, stripe_id=stripe_id, order_id=order_id, created_at=now))
 
 
-def enqueue_cleanup(session: Session, order_id: int, *, now: int, keep: Optional[str]) -> None:
+def enqueue_cleanup(session: Session, order_id: int, *, now: int, keep: Optional[str],
+                    deactivated_by_stripe: Optional[str] = None) -> None:
     """Queue the retirement of every live Stripe object minted for the order, except ``keep``:
     active per-order payment links are deactivated and open sessions expired (by ``run_tasks``).
-    The rows are marked retired at once, so nothing hands them out again while the task waits."""
+    The rows are marked retired at once, so nothing hands them out again while the task waits.
+    ``deactivated_by_stripe`` names a per-order link that Stripe itself deactivated when its
+    ``restrictions.completed_sessions.limit`` was reached by this payment: it is marked retired and only
+    the sessions it had already opened (another tab) are queued for expiry, with no deactivation call."""
     rows = session.scalars(select(StripeObject).where(StripeObject.order_id == order_id)).all()
     for row in rows:
         if row.stripe_id == keep:
+            continue
+        if row.kind == PAYMENT_LINK and row.stripe_id == deactivated_by_stripe:
+            add_task(session, action="expire_link_sessions", stripe_id=row.stripe_id, order_id=order_id, now=now)
+            row.status = RETIRED
             continue
         if row.kind == PAYMENT_LINK and row.status == "active":
             add_task(session, action="deactivate_link", stripe_id=row.stripe_id, order_id=order_id, now=now)

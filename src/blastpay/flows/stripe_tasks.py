@@ -13,13 +13,20 @@ from blastpay.flows.email_link import stripe_error_text
 from blastpay.flows.orders import OrderStore
 
 
+def _expire_open_sessions_of(client: stripe.StripeClient, link_id: str) -> None:
+    for session in client.v1.checkout.sessions.list({"payment_link": link_id, "status": "open",
+                                                     "limit": 100}).auto_paging_iter():
+        client.v1.checkout.sessions.expire(session.id)
+
+
 def retire(client: stripe.StripeClient, action: str, stripe_id: str) -> None:
     if action == "deactivate_link":
         # Deactivating stops new visits; sessions the link already opened stay payable, so expire them too.
         client.v1.payment_links.update(stripe_id, {"active": False})
-        for session in client.v1.checkout.sessions.list({"payment_link": stripe_id, "status": "open",
-                                                         "limit": 100}).auto_paging_iter():
-            client.v1.checkout.sessions.expire(session.id)
+        _expire_open_sessions_of(client, stripe_id)
+    elif action == "expire_link_sessions":
+        # Stripe deactivated the link at its completed_sessions limit; a second tab's session stays payable.
+        _expire_open_sessions_of(client, stripe_id)
     elif action == "expire_session":
         session = client.v1.checkout.sessions.retrieve(stripe_id)
         if session.status == "open":

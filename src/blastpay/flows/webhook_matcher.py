@@ -203,7 +203,11 @@ class WebhookMatcher:
                                               f"of {order.amount} {order.currency}; order left pending")
         if not mark_paid(session, order.id, stripe_object_id=obj["id"], now=now):  # pragma: no cover - row is locked
             return anomaly("double_payment", f"order {order.id} changed state under {obj['id']}")
-        enqueue_cleanup(session, order.id, now=now, keep=obj["id"])
+        # A per-order link (the only links recorded against an order) carries completed_sessions.limit 1:
+        # Stripe deactivated it when this session completed, so it needs no call of ours.
+        link = obj.get("payment_link")
+        enqueue_cleanup(session, order.id, now=now, keep=obj["id"],
+                        deactivated_by_stripe=link if isinstance(link, str) else None)
         return "paid"
 
     def _expired(self, event_id: str, etype: str, obj: dict[str, Any]) -> WebhookOutcome:
