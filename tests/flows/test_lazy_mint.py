@@ -196,3 +196,11 @@ def test_serve_restart_with_an_emulator_repeating_its_ids_never_answers_5xx(tmp_
             demo.close()
     assert all(s in (303, 503) for s in statuses) and statuses[-1] == 303
     assert statuses.count(503) == len([r for r in caplog.records if "cannot record" in r.getMessage()]) >= 1
+
+
+def test_the_served_app_retries_stripe_as_the_stated_mitigation_policy_says():
+    from blastpay import config
+    from blastpay.flows.lazy_mint import SDK_RETRIES
+    from blastpay.flows.mitigations import load_policy
+
+    assert SDK_RETRIES == load_policy(config.EXPERIMENTS_DIR / "mitigations.yaml").max_network_retries

@@ -110,6 +110,7 @@ REUSE_MARGIN = 30 * 60
 RETRY_AFTER_SECONDS = 60
 MINT_LEASE_SECONDS = 30.0  # longer than the Stripe client's timeout (serve sets 20 s)
 MINT_WAIT_SECONDS = 10.0  # how long a concurrent click waits for the holder before "try again"
+SDK_RETRIES = 2  # experiments/mitigations.yaml max_network_retries; a test keeps the two equal
 STRIPE_TIMEOUT_SECONDS = 20
 MAX_ROUNDS = 3  # claims per click: the attempt, a resolve of a stale one, a fresh one
 _DB_ERRORS = (OperationalError, InterfaceError)
@@ -526,7 +527,10 @@ def demo_stack(*, base_url: str, database_url: Optional[str], binding: TokenBind
             closers.append(handle.close)
             stripe_base = handle.base_url
         client = stripe.StripeClient(os.environ.get("STRIPE_API_KEY", "sk_test_emulator"),
-                                     base_addresses={"api": stripe_base}, max_network_retries=0,
+                                     base_addresses={"api": stripe_base},
+                                     # the same SDK retries as every flow (experiments/mitigations.yaml); a
+                                     # retried create replays the attempt's Idempotency-Key, so it is safe
+                                     max_network_retries=SDK_RETRIES,
                                      http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS))
         clock = emulator_clock(stripe_base)
         endpoint = client.v1.webhook_endpoints.create({"url": base_url + WEBHOOK_PATH,
