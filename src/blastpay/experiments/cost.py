@@ -11,9 +11,10 @@ from blastpay.models import fees
 
 
 def stranded_per_100_orders(blast_rows: pd.DataFrame, params: dict[str, Any], scenario: str = "central") -> dict[str, float]:
-    """Revenue stranded per 100 orders of the tournament fee, per variant, from the no-reminder blast."""
+    """Revenue stranded per 100 orders of the fee every experiment charges (``fees.EXPERIMENT_FEE_TYPE``, the same
+    order amount as the journeys and the failure modes), per variant, from the no-reminder blast."""
     rows = blast_rows[(blast_rows.scenario == scenario) & (blast_rows.reminder_hours == "none")]
-    amount = float(params["amounts_usd"]["tournament_fee"])
+    amount = fees.order_amount_cents(fees.EXPERIMENT_FEE_TYPE, params) / 100
     return {r.variant: fees.stranded_revenue(100, float(r.stranded_share), amount) for r in rows.itertuples()}
 
 

@@ -54,9 +54,10 @@ from blastpay.flows.simulation import (
     settle,
 )
 from blastpay.flows.tokens import make_binding, parse_token_keys
+from blastpay.models.fees import EXPERIMENT_FEE_TYPE, order_amount_cents
 from blastpay.sources.inputs import read_mapping
 
-AMOUNT = 15000
+AMOUNT = order_amount_cents(EXPERIMENT_FEE_TYPE)  # one order amount per fee type, from experiments/fees.yaml
 WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
 
 

@@ -202,6 +202,22 @@ def load_fee_params(path: Path) -> dict[str, Any]:
     return cfg
 
 
+# The fee type every experiment charges (journeys, failure modes, cost): one order amount per fee type.
+EXPERIMENT_FEE_TYPE = "tournament_fee"
+
+
+def order_amount_cents(fee_type: str = EXPERIMENT_FEE_TYPE, params: Mapping[str, Any] | None = None) -> int:
+    """The order amount, in cents, of ``fee_type`` in ``experiments/fees.yaml`` (or ``params`` already read)."""
+    if params is None:
+        from blastpay import config
+
+        params = load_fee_params(config.EXPERIMENTS_DIR / "fees.yaml")
+    try:
+        return int(round(float(params["amounts_usd"][fee_type]) * 100))
+    except KeyError:
+        raise FeeError(f"fees.yaml: no amounts_usd.{fee_type}") from None
+
+
 def fee_table(registry: Any, params: Mapping[str, Any], options: Iterable[str] = OPTIONS) -> pd.DataFrame:
     """One row per (fee kind, option, method): the breakdown of Stripe's fees on one paid order."""
     table = FeeTable.from_registry(registry)
