@@ -1,6 +1,7 @@
 """Conformance: each Stripe rule in blastpay.emulator.rules, through the public SDK, over both doors."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -577,3 +578,67 @@ def test_legacy_class_methods_work(legacy, price):
         stripe.checkout.Session.create(mode="payment", line_items=[{"price": price.id, "quantity": 1}],
                                        expires_at=legacy.now() + 30 * DAY)
     assert caught.value.param == "expires_at"
+
+
+# -- an Idempotency-Key in flight (issue 17) -------------------------------------------------------
+
+def _customers(door: Any) -> int:
+    return len(door.client.v1.customers.list({"limit": 100}).data)
+
+
+def test_idempotency_key_in_flight_is_409_then_replays(door):
+    """A request whose answer is still held (injected latency: the key is in flight) makes a second request
+    with the same key fail with 409 idempotency_key_in_use and create nothing; after the first has answered,
+    the key replays its response."""
+    door.set_faults(route="POST /v1/customers", latency_ms=1500)
+    first: dict[str, Any] = {}
+
+    def create() -> None:
+        first["customer"] = door.client.v1.customers.create({"email": "a@example.test"}, {"idempotency_key": "k-1"})
+
+    holder = threading.Thread(target=create)
+    holder.start()
+    while _customers(door) == 0:  # the first request has executed and now holds its answer for 1.5 s
+        assert holder.is_alive()
+        threading.Event().wait(0.005)
+    with pytest.raises(stripe.APIError) as caught:  # stripe-python raises APIError for a v1 409
+        door.client.v1.customers.create({"email": "a@example.test"}, {"idempotency_key": "k-1"})
+    holder.join(timeout=10)
+    assert caught.value.http_status == 409 and caught.value.error.code == "idempotency_key_in_use"
+    assert caught.value.error.type == "idempotency_error"
+    assert "another in-progress request" in caught.value.user_message
+    assert caught.value.headers.get("Stripe-Should-Retry") is None  # the SDK's own 409 rule applies
+    door.set_faults(clear=True)
+    replayed = door.client.v1.customers.create({"email": "a@example.test"}, {"idempotency_key": "k-1"})
+    assert replayed.id == first["customer"].id and replayed.last_response.headers.get("Idempotent-Replayed") == "true"
+    assert _customers(door) == 1
+
+
+def test_simultaneous_requests_with_one_key_create_one_object(door):
+    """Threads sending one key at once: exactly one executes; each other gets its replay or a 409."""
+    clients = [door.sdk_client("sk_test_conformance") for _ in range(8)]
+    barrier = threading.Barrier(len(clients))
+    outcomes: list[Any] = [None] * len(clients)
+
+    def create(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = clients[i].v1.customers.create({"email": "b@example.test"}, {"idempotency_key": "k-2"}).id
+        except stripe.APIError as exc:
+            outcomes[i] = exc.error.code
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    ids = {o for o in outcomes if o != "idempotency_key_in_use"}
+    assert len(ids) == 1 and None not in ids
+    assert _customers(door) == 1
+    assert door.client.v1.customers.create({"email": "b@example.test"}, {"idempotency_key": "k-2"}).id in ids
+
+
+def test_a_request_refused_before_executing_neither_stores_nor_holds_its_key(door):
+    with pytest.raises(stripe.InvalidRequestError):  # parameters fail validation: nothing stored, key not held
+        door.client.v1.customers.create({"bogus_param": "1"}, {"idempotency_key": "k-3"})  # type: ignore[typeddict-unknown-key]
+    assert door.client.v1.customers.create({"email": "c@example.test"}, {"idempotency_key": "k-3"}).id

@@ -68,6 +68,8 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
         self.deliveries: list[dict[str, Any]] = []
         self.webhook_faults: list[dict[str, Any]] = []
         self.idempotency: dict[tuple[str, str], tuple[str, str, Any, int, str]] = {}
+        # (api key, Idempotency-Key) of requests executing or holding their answer (wire.py)
+        self.idempotency_in_flight: set[tuple[str, str]] = set()
         self.endpoint_secrets: dict[str, str] = {}
 
     def reset(self) -> None:

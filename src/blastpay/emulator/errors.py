@@ -104,6 +104,17 @@ def idempotency_mismatch(key: str) -> EmulatorError:
     )
 
 
+def idempotency_in_use(key: str) -> EmulatorError:
+    """Another request with this Idempotency-Key is still executing (Stripe stores nothing for this one)."""
+    return EmulatorError(
+        "There is currently another in-progress request using this Idempotent Key (that probably means you "
+        f"submitted twice, and the other request is still going through): {key[:255]}. Please try again later.",
+        status=409,
+        type="idempotency_error",
+        code="idempotency_key_in_use",
+    )
+
+
 def rate_limited() -> EmulatorError:
     return EmulatorError(
         "Request rate limit exceeded. Learn more about rate limits here "

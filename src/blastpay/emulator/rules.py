@@ -303,6 +303,22 @@ RULES: tuple[Rule, ...] = (
        "IdempotencyError; keys are at most 255 characters.",
        "https://docs.stripe.com/idempotency", "Idempotency keys are up to 255 characters long.", "stripe-docs",
        f"{CONFORMANCE}::test_idempotency_key_replays_and_rejects_other_params"),
+    _r("api.idempotency.in_flight",
+       "While a request with an Idempotency-Key is still executing (until its answer leaves, injected latency "
+       "included), another request with the same key is not executed: it fails with 409 idempotency_error, code "
+       "idempotency_key_in_use, \"There is currently another in-progress request using this Idempotent Key ...\", "
+       "and nothing is stored for it; once the first has answered, the key replays its stored response. The code and "
+       "the 409 are Stripe's (the SDK's own error-code list; stripe-python retries a 409 and raises it as APIError, "
+       "error.code idempotency_key_in_use); the message is as "
+       "reported from Stripe by a secondary source (https://agentifact.com/bugs/"
+       "stripe-api-idempotency-key-collision-handling); the 409 carries no Stripe-Should-Retry header (an "
+       "assumption: Stripe's docs do not say).",
+       "https://docs.stripe.com/idempotency; stripe/_payment_intent.py:280 (stripe 16.1.0) lists the error code "
+       "idempotency_key_in_use; stripe/_http_client.py:150-152 (stripe 16.1.0) \"Retry on conflict errors\" "
+       "(status 409)",
+       "We save results only after the execution of an endpoint begins. If incoming parameters fail validation, or "
+       "the request conflict[s with another that's executing concurrently, no idempotent result is saved]",
+       "stripe-docs", f"{CONFORMANCE}::test_idempotency_key_in_flight_is_409_then_replays"),
     _r("api.legacy_pattern",
        "The legacy class-method pattern (stripe.api_base, stripe.checkout.Session.create) works like StripeClient.",
        "stripe-python README (16.1.0)", "The legacy pattern used prior to that version is still available to use",

@@ -13,7 +13,8 @@ every refusal is a Stripe-shaped JSON error (``{"error": {"type": "invalid_reque
 and closes the connection. The backend runs on a thread pool (a webhook delivery made during a
 call may call back into this server), so the event loop never waits for it; an injected latency
 fault (``POST /_sandbox/faults latency_ms=N``) is an ``asyncio.sleep`` after the backend has
-answered, so it delays only that response.
+answered, so it delays only that response; the request's Idempotency-Key stays in flight until the
+sleep ends (``Response.release``).
 """
 from __future__ import annotations
 
@@ -184,15 +185,21 @@ class _App:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         path = scope["raw_path"].decode("latin-1")
         query = scope["query_string"].decode("latin-1")
+        future = loop.run_in_executor(self.pool, self.wire.handle, scope["method"], path, query, headers, body)
         try:
-            response = await loop.run_in_executor(self.pool, self.wire.handle, scope["method"], path, query, headers,
-                                                  body)
+            response = await asyncio.shield(future)
         except ConnectionDropped:
             self._drop(scope, b"")  # the injected fault: close without answering
             return
-        delay = getattr(response, "delay", 0.0)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        except asyncio.CancelledError:  # the server is stopping: the call still ends, and frees its key
+            future.add_done_callback(_release_when_done)
+            raise
+        try:
+            delay = getattr(response, "delay", 0.0)
+            if delay > 0:
+                await asyncio.sleep(delay)
+        finally:
+            response.release()  # before the answer is sent: a replay sent on receipt finds the key free
         out = [(b"content-length", str(len(response.body)).encode())]
         out += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
         await send({"type": "http.response.start", "status": response.status, "headers": out})
@@ -224,6 +231,11 @@ class _App:
         if answer:
             protocol.transport.write(answer)
         protocol.transport.close()
+
+
+def _release_when_done(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().release()
 
 
 def _bind(host: str, port: int) -> socket.socket:

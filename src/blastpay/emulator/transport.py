@@ -35,8 +35,11 @@ class InProcessHTTPClient(stripe.HTTPClient):
                 f"Unexpected error communicating with Stripe (connection dropped by injected fault: {exc}).",
                 should_retry=True,
             ) from None
-        if response.delay > 0:
-            time.sleep(response.delay)  # injected latency: this caller waits, the backend's lock is already free
+        try:
+            if response.delay > 0:
+                time.sleep(response.delay)  # injected latency: this caller waits, the backend's lock is already free
+        finally:
+            response.release()  # the answer leaves: its Idempotency-Key is no longer in flight
         return response.body, response.status, CaseInsensitiveDict(response.headers)
 
     def request_stream(self, method, url, headers, post_data=None, *, _usage=None):  # type: ignore[override]

@@ -5,6 +5,12 @@ doors (the in-process SDK transport and the loopback HTTP server). It authentica
 applies injected faults, decodes Stripe's form encoding, checks parameters, runs the
 backend under its lock, serialises JSON, honours ``Idempotency-Key``, and afterwards
 (lock released) delivers any webhooks the call made due.
+
+An ``Idempotency-Key`` is *in flight* from the moment its request starts executing until its answer
+leaves the emulator, injected latency included: the door calls ``Response.release()`` after holding
+the answer (``handle`` releases at once when there is nothing to hold). Meanwhile another request with
+the key gets Stripe's 409 ``idempotency_error`` (code ``idempotency_key_in_use``) and nothing is stored
+for it; once released, a request with the key replays the stored answer.
 """
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import base64
 import copy
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from blastpay.emulator.common import API_VERSION
 from blastpay.emulator.backend import Backend
@@ -20,6 +26,7 @@ from blastpay.emulator.errors import (
     EmulatorError,
     api_error,
     authentication,
+    idempotency_in_use,
     idempotency_mismatch,
     invalid,
     rate_limited,
@@ -43,9 +50,16 @@ class Response:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds of injected latency the door waits before answering (outside any lock)
+    on_release: Callable[[], None] | None = None  # ends the request's Idempotency-Key being in flight
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def release(self) -> None:
+        """The answer is leaving: its Idempotency-Key (if any) is no longer in flight. Idempotent."""
+        done, self.on_release = self.on_release, None
+        if done is not None:
+            done()
 
 
 
@@ -117,13 +131,23 @@ class Wire:
         method = method.upper()
         lowered = {k.lower(): v for k, v in headers.items()}
         delay = self.faults.delay(method, path) if path.startswith("/v1/") else 0.0
+        holding: list[Callable[[], None]] = []  # set by _handle when this request put a key in flight
         try:
-            response = self._handle(method, path, query, lowered, body)
-        except EmulatorError as exc:
-            response = self._error(exc)
-        response.delay = delay
-        if self.backend.outbox.next_due() is not None:
-            self.backend.deliver_due()
+            try:
+                response = self._handle(method, path, query, lowered, body, holding)
+            except EmulatorError as exc:
+                response = self._error(exc)
+            response.delay = delay
+            if self.backend.outbox.next_due() is not None:
+                self.backend.deliver_due()
+        except BaseException:
+            for release in holding:
+                release()
+            raise
+        if holding:
+            response.on_release = holding[0]
+            if delay <= 0:
+                response.release()  # nothing to hold: the answer leaves now
         return response
 
     def _next_request_id(self) -> str:
@@ -137,7 +161,8 @@ class Wire:
         return Response(status, json.dumps(payload).encode(), headers)
 
     def _error(self, exc: EmulatorError) -> Response:
-        extra = {"Stripe-Should-Retry": "false"} if exc.status < 500 else None
+        # 409 (a key in flight) carries no Stripe-Should-Retry, so the SDK's own rule (retry a 409) applies
+        extra = {"Stripe-Should-Retry": "false"} if exc.status < 500 and exc.status != 409 else None
         return self._json(exc.status, exc.to_dict(), extra)
 
     def _match(self, method: str, path: str) -> tuple[Route, tuple[str, ...]]:
@@ -147,7 +172,8 @@ class Wire:
                 return route, found.groups()
         raise unrecognized_url(method, path)
 
-    def _handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes | str | None) -> Response:
+    def _handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes | str | None,
+                holding: list[Callable[[], None]]) -> Response:
         if len(path) > 2000:
             raise unrecognized_url(method, path[:200] + "...")
         route, groups = self._match(method, path)
@@ -176,7 +202,14 @@ class Wire:
         if idem_key is not None:
             if len(idem_key) > 255:
                 raise invalid("Idempotency keys can be at most 255 characters long.", param="Idempotency-Key")
-            stored = self.backend.idempotency.get((api_key, idem_key))
+            slot = (api_key, idem_key)
+            with self.backend.lock:  # look up and claim in one step: two requests never both execute
+                if slot in self.backend.idempotency_in_flight:
+                    raise idempotency_in_use(idem_key)
+                stored = self.backend.idempotency.get(slot)
+                if stored is None:
+                    self.backend.idempotency_in_flight.add(slot)
+                    holding.append(lambda: self._release_key(slot))
             if stored is not None:
                 s_method, s_path, s_params, s_status, s_body = stored
                 if (s_method, s_path, s_params) != (method, path, raw):
@@ -193,11 +226,16 @@ class Wire:
                 raise
             status, text = exc.status, exc.to_json()
         if idem_key is not None:
-            self.backend.idempotency[(api_key, idem_key)] = (method, path, raw, status, text)
+            with self.backend.lock:
+                self.backend.idempotency[(api_key, idem_key)] = (method, path, raw, status, text)
         headers_out = {"Content-Type": "application/json", "Request-Id": self._next_request_id(), "Stripe-Version": API_VERSION}
         if idem_key is not None:
             headers_out["Idempotency-Key"] = idem_key
         return Response(status, text.encode(), headers_out)
+
+    def _release_key(self, slot: tuple[str, str]) -> None:
+        with self.backend.lock:
+            self.backend.idempotency_in_flight.discard(slot)
 
     def _run(self, route: Route, params: dict[str, Any], groups: tuple[str, ...]) -> Any:
         if not route.locked:
