@@ -500,22 +500,44 @@ def run_cell(fault: str, variant: str, *, plan: FaultPlan, policy: MitigationPol
         cell.close()
 
 
+def _run_cell_args(args: tuple[str, str, FaultPlan, MitigationPolicy, int]) -> Cell:
+    fault, variant, plan, policy, seed = args
+    return run_cell(fault, variant, plan=plan, policy=policy, seed=seed)
+
+
 def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str, ...] = tuple(VARIANTS),
-               faults: Optional[tuple[str, ...]] = None, seed: int = 0, progress: Any = None) -> list[Cell]:
-    """Every fault x variant cell, each on its own emulator; excess hours against the variant's baseline."""
+               faults: Optional[tuple[str, ...]] = None, seed: int = 0, progress: Any = None,
+               workers: Optional[int] = None) -> list[Cell]:
+    """Every fault x variant cell, each on its own emulator; excess hours against the variant's baseline.
+
+    Cells are independent (own emulator, own seed), so they run in `workers` processes (default: one per
+    CPU, at most 2) and the result does not depend on the order they finish in."""
+    from concurrent.futures import ProcessPoolExecutor
     from dataclasses import replace
+    import multiprocessing
+    import os
 
     faults = tuple(plan.faults) if faults is None else faults
-    cells = []
-    for variant in variants:
-        mine = {}
-        for fault in dict.fromkeys(("none",) + faults):
-            mine[fault] = run_cell(fault, variant, plan=plan, policy=policy, seed=seed)
+    jobs = [(fault, variant, plan, policy, seed) for variant in variants for fault in dict.fromkeys(("none",) + faults)]
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    results: dict[tuple[str, str], Cell] = {}
+    if workers <= 1:
+        for job in jobs:
+            results[(job[0], job[1])] = _run_cell_args(job)
             if progress is not None:
                 progress.update(1)
-        base = mine["none"].parent_hours_without_way_to_pay
-        cells += [replace(c, excess_parent_hours=max(0.0, c.parent_hours_without_way_to_pay - base))
-                  for f, c in mine.items() if f in faults]
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for job, cell in zip(jobs, pool.map(_run_cell_args, jobs)):
+                results[(job[0], job[1])] = cell
+                if progress is not None:
+                    progress.update(1)
+    cells = []
+    for variant in variants:
+        base = results[("none", variant)].parent_hours_without_way_to_pay
+        cells += [replace(results[(f, variant)],
+                          excess_parent_hours=max(0.0, results[(f, variant)].parent_hours_without_way_to_pay - base))
+                  for f in faults]
     order = {f: i for i, f in enumerate(faults)}
     return sorted(cells, key=lambda c: (order[c.fault], VARIANTS.index(c.variant)))
 
