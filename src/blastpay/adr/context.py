@@ -11,6 +11,8 @@ from typing import Any
 from blastpay import config
 from blastpay.adr import display_names
 from blastpay.adr.approval import approval_context
+from blastpay.adr.spike_questions import spike_table
+from blastpay.models import fees
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES
 from blastpay.adr.narrative_guard import Guard
 from blastpay.evidence.manifest import evidence_hash
@@ -41,7 +43,8 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "today": today,
         "option_of": OPTION_OF,
         "option_titles": OPTION_TITLES,
-        "variant_titles": display_names.VARIANTS,  # the reader's names (display_names.py), not the model's titles
+        "variant_titles": display_names.VARIANTS,
+        "variant_details": display_names.VARIANT_DETAILS,  # the reader's names (display_names.py), not the model's titles
         "latency": latency,
         "central": central,
         "models": ev("latency/models.json"),
@@ -58,6 +61,46 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "journeys": ev("journeys/summary.json"),
         "robustness": read_csv(ev, "decision/robustness.csv"),
         "sweep": ev("decision/robustness.json"),
+        "fee_type": fees.EXPERIMENT_FEE_TYPE,
         **approval_context(ev.root),
     }
+    ctx["spike_variants"] = list(dict.fromkeys([chosen, decision["runner_up_variant"], today, "ttl_30d"]))
+    ctx["spike"] = spike_table(read_csv(ev, "journeys/journeys.csv"), ctx["spike_variants"])
+    ctx["migration_steps"] = migration_steps(ctx["migration"], read_csv(ev, "migration/rehearsal.csv"),
+                                             ctx["checklist"], chosen)
+    ctx["fault_rows"] = {v: [r for r in ctx["fault_matrix"] if r["variant"] == v] for v in decision["scores"]}
     return ctx
+
+
+# Which rehearsed unsafe order proves each step of the safe order (it moved that step, or the one it guards, earlier).
+STEP_PROOF = {
+    "deploy_new_path": "new_links_before_route_deployed",
+    "accept_new_webhook_shape": "new_links_before_matcher_accepts_them",
+    "email_new_links": "old_sessions_expired_before_new_links",
+    "expire_old_sessions": "old_sessions_expired_before_new_links",
+    "drop_old_webhook_shape": "matcher_switched_before_old_sessions_drain",
+}
+HARMS = ("dead_link", "double_charge", "payment_without_paid_order", "paid_order_without_payment", "stranded")
+
+
+def migration_steps(summary: dict[str, Any], rehearsal: list[dict[str, str]], checklist: dict[str, Any],
+                    variant: str) -> dict[str, Any]:
+    """The migration checklist in the rehearsal's proven order: each step with the safe run's result for
+    ``variant``, the unsafe order that proves it and what that order broke, and the call sites it changes.
+    Call-site items of kinds no step names (url flow, templates, docs, tests) follow, in the checklist's order."""
+    runs = {r["order_name"]: r for r in rehearsal if r["variant"] == variant}
+
+    def result(name: str) -> dict[str, Any]:
+        r = runs[name]
+        return {"order": name, "orders": int(r["orders"]), "orders_paid": int(r["orders_paid"]),
+                "violations": int(r["violations"]), "harms": {h: int(r[h]) for h in HARMS if int(r[h])}}
+
+    kinds = summary["step_site_kinds"]
+    items = list(checklist["items"])
+    steps = []
+    for step in summary["safe_order_steps"]:
+        mine = [i for i in items if i["kind"] == kinds.get(step)] if step != "drop_old_webhook_shape" else []
+        steps.append({"step": step, "proof": result(STEP_PROOF[step]), "call_sites": mine})
+    named = {kinds[s] for s in summary["safe_order_steps"]}
+    return {"safe": result("safe"), "safe_held": summary["safe_order_held"], "steps": steps,
+            "other_items": [i for i in items if i["kind"] not in named]}

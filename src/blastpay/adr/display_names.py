@@ -128,12 +128,37 @@ PATHS: dict[str, str] = {
 CLICK_TIMES: dict[str, str] = {"1h": "1 hour after the blast", "25h": "25 hours after the blast",
                                "31d": "31 days after the blast"}
 
+# Migration: the rehearsal's steps (in the order it proved safe) and the orders it tried.
+STEPS: dict[str, str] = {
+    "deploy_new_path": "Deploy the new link path",
+    "accept_new_webhook_shape": "Make the webhook matcher accept the new sessions as well as the old",
+    "email_new_links": "Re-email every pending order with its new link",
+    "expire_old_sessions": "Expire the old Checkout Sessions",
+    "drop_old_webhook_shape": "Drop the old session shape from the matcher",
+}
+
+ORDERS: dict[str, str] = {
+    "safe": "the safe order",
+    "matcher_switched_before_old_sessions_drain": "old shape dropped from the matcher before the old sessions drained",
+    "old_sessions_expired_before_new_links": "old sessions expired before the new links went out",
+    "new_links_before_matcher_accepts_them": "new links emailed before the matcher accepted them",
+    "new_links_before_route_deployed": "new links emailed before the new path was deployed",
+}
+
+HARMS: dict[str, str] = {
+    "dead_link": "dead links", "double_charge": "double charges", "payment_without_paid_order": "payments without a paid order",
+    "paid_order_without_payment": "paid orders without a payment", "stranded": "stranded orders",
+}
+
+FEE_TYPES: dict[str, str] = {"tournament_fee": "tournament fee", "monthly_fee": "monthly fee"}
+
 # Latency scenarios and robustness-case words.
 SCENARIOS: dict[str, str] = {"central": "central", "optimistic": "optimistic", "pessimistic": "pessimistic"}
 
 TABLES: dict[str, Mapping[str, str]] = {
     "variant": VARIANTS, "option": OPTIONS, "fault": FAULTS, "driver": DRIVERS, "metric": METRICS,
-    "page": PAGES, "path": PATHS, "when": CLICK_TIMES, "scenario": SCENARIOS,
+    "page": PAGES, "path": PATHS, "when": CLICK_TIMES, "scenario": SCENARIOS, "step": STEPS, "order": ORDERS,
+    "harm": HARMS, "fee_type": FEE_TYPES,
 }
 
 

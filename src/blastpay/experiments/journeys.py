@@ -18,8 +18,7 @@ Paths walked (``PATHS``):
 - ``link_not_valid``: the parent opens a damaged copy of the emailed link (its last characters changed).
 
 Screenshots, the browser and the stand-in club website: ``blastpay.experiments.journey_browser``.
-The journeys' answers to the spike's questions (clicks to pay and what the parent sees, per option
-and path): ``spike_table``.
+The spike's questions table built from these journeys' rows: ``blastpay.adr.spike_questions``.
 """
 
 from __future__ import annotations
@@ -310,50 +309,3 @@ def summary(journeys: Iterable[Journey]) -> dict[str, Any]:
         by_variant[variant] = entry
     return {"by_variant": by_variant}
 
-
-# -- the spike's questions ----------------------------------------------------------------------------
-
-# Paths on which the order is payable and the parent means to pay: the journey should end paid.
-SHOULD_PAY = ("pay", "stripe_failing", "backend_down")
-# Pages that stop a parent who means to pay (a correct refusal, such as "Already paid", is not one of them).
-ERROR_PAGES = ("cannot_connect", "try_again", "expired", "no_email", "unknown")
-
-
-def _int(x: Any) -> int:
-    return int(float(x))
-
-
-def spike_table(rows: Iterable[Mapping[str, Any]], variants: Sequence[str]) -> dict[str, Any]:
-    """The spike's questions from the walked journeys (rows of ``journeys.csv`` or ``Journey.row()``).
-
-    ``paths``: one row per walked (path, click time), in ``PATHS`` and time order, with each variant's clicks,
-    the pages it showed (page kinds, in order) and the order's status afterwards (None: not walked).
-    ``by_variant``: the counts a one-sentence reliability verdict needs: journeys walked; journeys on which
-    the parent meant to pay a payable order (``SHOULD_PAY``) and how many ended paid; journeys that showed an
-    error page (``ERROR_PAGES``); journeys that ended on the club's thank-you page while the order was still
-    not paid (the confirmation waits for the webhook); and the click counts of the paid journeys."""
-    rows = [dict(r) for r in rows if r["variant"] in variants]
-    walked = {(r["path"], r["click_at"]) for r in rows}
-    order = sorted(walked, key=lambda pw: (PATHS.index(pw[0]), CLICK_TIMES[pw[1]]))
-    table = []
-    for path, when in order:
-        cells: dict[str, Any] = {}
-        for v in variants:
-            r = next((r for r in rows if (r["variant"], r["path"], r["click_at"]) == (v, path, when)), None)
-            cells[v] = None if r is None else {
-                "clicks": _int(r["clicks"]), "pages": str(r["pages"]).split(" > "), "order_status": r["order_status"]}
-        table.append({"path": path, "click_at": when, "by_variant": cells})
-    counts: dict[str, Any] = {}
-    for v in variants:
-        mine = [r for r in rows if r["variant"] == v]
-        should = [r for r in mine if r["path"] in SHOULD_PAY]
-        paid = [r for r in should if r["order_status"] == "paid"]
-        counts[v] = {
-            "journeys": len(mine),
-            "should_pay": len(should),
-            "paid": len(paid),
-            "error_page_journeys": sum(1 for r in mine if set(str(r["pages"]).split(" > ")) & set(ERROR_PAGES)),
-            "thanked_but_not_paid": sum(1 for r in mine if r["final_page"] == "success" and r["order_status"] != "paid"),
-            "clicks_to_pay": sorted({_int(r["clicks"]) for r in paid}),
-        }
-    return {"paths": table, "by_variant": counts}
