@@ -8,7 +8,7 @@ from blastpay.experiments import failure_modes as fm
 from blastpay.flows import invariants
 from blastpay.flows.harness import VARIANTS, build_flow
 from blastpay.flows.mitigations import BlastJob, load_policy, send_reminders
-from blastpay.flows.orders import OrderSpec
+from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.simulation import DirectWebhooks, newest_url, open_url, pay_if_checkout
 
 HOUR = 3600

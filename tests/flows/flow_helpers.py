@@ -1,6 +1,6 @@
 """Shared helpers for the flow tests."""
 
-from blastpay.flows.orders import OrderSpec
+from blastpay.flows.order_models import OrderSpec
 
 HOUR, DAY = 3600, 86400
 

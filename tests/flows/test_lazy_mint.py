@@ -11,7 +11,7 @@ from flow_helpers import HOUR, spec
 from blastpay.flows.harness import EXPERIMENT_TOKEN_KEYS
 from blastpay.flows.lazy_mint import demo_stack, serve_main
 from blastpay.flows.tokens import make_binding, parse_token_keys
-from blastpay.flows.orders import CHECKOUT_SESSION, PayToken, StripeObject
+from blastpay.flows.order_models import CHECKOUT_SESSION, PayToken, StripeObject
 
 PAGE = re.compile(r'data-page="([a-z_]+)"')
 

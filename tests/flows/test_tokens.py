@@ -4,7 +4,8 @@ import base64
 
 import pytest
 
-from blastpay.flows.orders import OrderSpec, OrderStore
+from blastpay.flows.order_models import OrderSpec
+from blastpay.flows.orders import OrderStore
 from blastpay.flows.tokens import DbTokens, HmacTokens, TokenKeyError, make_binding, parse_token_keys
 
 KEYS = "k1:" + "ab" * 32 + ",k0:" + "cd" * 32
@@ -67,7 +68,7 @@ def test_hmac_token_carries_no_order_id(store):
 def test_hmac_row_repointed_at_another_order_does_not_resolve(store):
     from sqlalchemy import update
 
-    from blastpay.flows.orders import PayToken
+    from blastpay.flows.order_models import PayToken
 
     binding = HmacTokens(parse_token_keys(KEYS))
     a, b = _orders(store)
@@ -91,7 +92,7 @@ def test_key_rotation_keeps_old_tokens_during_overlap_then_drops_them(store):
 def test_db_tokens_store_only_a_digest(store):
     from sqlalchemy import select
 
-    from blastpay.flows.orders import PayToken
+    from blastpay.flows.order_models import PayToken
 
     (order,) = _orders(store, 1)
     token = _mint(store, DbTokens(), order.id)

@@ -10,15 +10,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from blastpay.flows.orders import (
-    CHECKOUT_SESSION,
-    PAYMENT_LINK,
-    Anomaly,
-    OrderSpec,
-    OrderStore,
-    OutboundEmail,
-    ProcessedEvent,
-)
+from blastpay.flows.order_models import CHECKOUT_SESSION, PAYMENT_LINK, Anomaly, OrderSpec, OutboundEmail, ProcessedEvent
+from blastpay.flows.orders import OrderStore
 from blastpay.flows.webhook_matcher import WEBHOOK_PATH, WebhookMatcher, create_webhook_app
 
 SECRET = "whsec_test_matcher"

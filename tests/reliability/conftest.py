@@ -18,7 +18,7 @@ def postgres_url():
     require_or_skip(bool(url), f"{POSTGRES_ENV} is not set (run: eval \"$(bash .ci/postgres)\")")
     from sqlalchemy import create_engine
 
-    from blastpay.flows.orders import Base
+    from blastpay.flows.order_models import Base
 
     def drop_all() -> None:  # a fresh engine each time: a test may kill every connection it can see
         engine = create_engine(url)

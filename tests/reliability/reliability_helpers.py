@@ -1,6 +1,6 @@
 """Constants and builders shared by the reliability tests (a module of its own: test files import it by name)."""
 
-from blastpay.flows.orders import OrderSpec
+from blastpay.flows.order_models import OrderSpec
 
 HOUR, DAY = 3600, 86400
 POSTGRES_ENV = "DATABASE_URL_POSTGRES"

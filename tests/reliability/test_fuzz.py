@@ -114,7 +114,7 @@ def pg_rig(postgres_url):
 def test_out_of_range_order_reference_from_a_product_link_is_recorded_on_postgres(postgres_url):
     from blastpay.emulator import Emulator
     from blastpay.flows.harness import build_flow
-    from blastpay.flows.orders import OrderSpec
+    from blastpay.flows.order_models import OrderSpec
 
     emu = Emulator(seed=0)
     flow = build_flow("payment_link_per_product", emulator=emu, database_url=postgres_url)

@@ -14,7 +14,8 @@ from rig import Rig
 
 from blastpay.emulator.webhooks import signature_header
 from blastpay.flows import webhook_matcher
-from blastpay.flows.orders import Anomaly, OrderSpec, OrderStore, ProcessedEvent
+from blastpay.flows.order_models import Anomaly, OrderSpec, ProcessedEvent
+from blastpay.flows.orders import OrderStore
 from blastpay.flows.webhook_matcher import WebhookMatcher
 from blastpay.flows.invariants import check_invariants
 

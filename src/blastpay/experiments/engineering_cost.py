@@ -22,7 +22,7 @@ from sqlalchemy import inspect, text
 
 from blastpay.emulator import Emulator
 from blastpay.flows import harness
-from blastpay.flows.orders import OrderSpec
+from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.webhook_matcher import WEBHOOK_PATH
 
 FLOWS_DIR = Path(harness.__file__).resolve().parent

@@ -35,7 +35,8 @@ from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.invariants import DOUBLE_CHARGE_REPORTED, invariant_violations, money_safe, ways_to_pay
 from blastpay.flows.mitigations import BlastJob, MitigationPolicy, cancel_order, change_amount, send_reminders
-from blastpay.flows.orders import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject, open_checkout_sessions
+from blastpay.flows.order_models import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject
+from blastpay.flows.orders import open_checkout_sessions
 from blastpay.flows.simulation import (
     ERROR_PAGES,
     HOUR,

@@ -53,7 +53,7 @@ from blastpay.flows.simulation import (
 from blastpay.flows.checkout_session import checkout_session_params
 from blastpay.flows.email_link import send_link
 from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL, VARIANTS, build_flow
-from blastpay.flows.orders import CHECKOUT_SESSION, PAID, PENDING, OrderSpec, OrderView
+from blastpay.flows.order_models import CHECKOUT_SESSION, PAID, PENDING, OrderSpec, OrderView
 from blastpay.flows.webhook_matcher import EXPIRY_EVENT, PAYMENT_EVENTS
 from blastpay.scanner.inventory import EXPIRES_AT, SESSION_CREATE, WEBHOOK_HANDLER
 from blastpay.scanner.migration import DEFAULT_ORDER, NEW_ROUTE

@@ -16,7 +16,7 @@ import pandas as pd
 from blastpay.models import blast as blast_model
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import build_flow
-from blastpay.flows.orders import OrderSpec
+from blastpay.flows.order_models import OrderSpec
 
 from blastpay.emulator.clock import DEFAULT_START as START
 

@@ -20,7 +20,8 @@ from typing import Any, Iterator, Optional
 from unittest import mock
 
 from blastpay.flows import tokens
-from blastpay.flows.orders import OrderSpec, OrderStore
+from blastpay.flows.order_models import OrderSpec
+from blastpay.flows.orders import OrderStore
 
 LOAD_FILE = Path("experiments/benchmarks/pay_route_load.json")
 

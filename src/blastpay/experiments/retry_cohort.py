@@ -14,7 +14,7 @@ import pandas as pd
 
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, build_flow
-from blastpay.flows.orders import OrderSpec
+from blastpay.flows.order_models import OrderSpec
 
 from blastpay.emulator.clock import DEFAULT_START as START
 HOUR = 3600

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import stripe
 
-from blastpay.flows.orders import OrderView, order_metadata, order_reference
+from blastpay.flows.order_models import OrderView, order_metadata, order_reference
 
 SESSION_MIN_TTL = 30 * 60  # Stripe: expires_at at least 30 minutes after creation
 SESSION_MAX_TTL = 24 * 60 * 60  # Stripe: expires_at at most 24 hours after creation (also the default)

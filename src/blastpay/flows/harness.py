@@ -30,21 +30,8 @@ from blastpay.emulator import EmulatorError
 from blastpay.flows import payment_link, ttl
 from blastpay.flows.email_link import EmailLink
 from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig, create_app
-from blastpay.flows.orders import (
-    CANCELED,
-    CHECKOUT_SESSION,
-    PAID,
-    PAYMENT_LINK,
-    PENDING,
-    Order,
-    OrderSpec,
-    OrderStore,
-    OrderView,
-    OutboundEmail,
-    ProcessedEvent,
-    StripeObject,
-    order_reference,
-)
+from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PAYMENT_LINK, PENDING, Order, OrderSpec, OrderView, OutboundEmail, ProcessedEvent, StripeObject, order_reference
+from blastpay.flows.orders import OrderStore
 from blastpay.flows.stripe_tasks import run_tasks
 from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher, create_webhook_app
@@ -326,7 +313,7 @@ class Flow:
 
     def sessions_by_order(self) -> dict[int, list[Any]]:
         """Every Checkout Session in Stripe, grouped by the order it belongs to (one listing, not one per order)."""
-        from blastpay.flows.orders import parse_order_reference
+        from blastpay.flows.order_models import parse_order_reference
 
         out: dict[int, list[Any]] = {}
         for s in self.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter():

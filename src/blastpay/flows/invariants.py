@@ -27,17 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 import stripe
 from sqlalchemy import select
 
-from blastpay.flows.orders import (
-    CANCELED,
-    PAID,
-    PENDING,
-    Anomaly,
-    Order,
-    OrderStore,
-    OutboundEmail,
-    StripeObject,
-    parse_order_reference,
-)
+from blastpay.flows.order_models import CANCELED, PAID, PENDING, Anomaly, Order, OutboundEmail, parse_order_reference
+from blastpay.flows.orders import OrderStore
 from blastpay.flows.tokens import TokenBinding
 
 

@@ -79,28 +79,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blastpay.flows.checkout_session import SESSION_MAX_TTL, checkout_session_params
 from blastpay.flows.email_link import EmailLink, send_link, stripe_error_text
-from blastpay.flows.orders import (
-    CANCELED,
-    CHECKOUT_SESSION,
-    MINTING,
-    PAID,
-    PENDING,
-    RECORDED,
-    RETIRED,
-    VOID,
-    OrderSpec,
-    OrderStore,
-    OrderView,
-    add_attempt,
-    add_stripe_object,
-    add_task,
-    get_attempt,
-    latest_attempt,
-    lock_order_view,
-    open_checkout_sessions,
-    set_object_status,
-    update_attempt,
-)
+from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PENDING, RETIRED, OrderSpec, OrderView
+from blastpay.flows.order_models import MINTING, RECORDED, VOID
+from blastpay.flows.orders import OrderStore, add_attempt, add_stripe_object, add_task, get_attempt, latest_attempt, lock_order_view, open_checkout_sessions, set_object_status, update_attempt
 from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys, TOKEN_KEYS_ENV
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher, create_webhook_router
 

@@ -19,7 +19,7 @@ from blastpay.config import ConfigError
 from blastpay.flows.email_link import send_link
 from blastpay.flows.harness import Flow
 from blastpay.flows.invariants import way_to_pay
-from blastpay.flows.orders import CANCELED, PAID, OrderView
+from blastpay.flows.order_models import CANCELED, PAID, OrderView
 from blastpay.sources.inputs import read_mapping
 
 TRANSIENT = ("APIError", "RateLimitError", "APIConnectionError", "Timeout")

@@ -22,7 +22,8 @@ import stripe
 
 from blastpay.flows.checkout_session import line_item
 from blastpay.flows.email_link import EmailLink, report_failure, send_link, stripe_error_text
-from blastpay.flows.orders import PAYMENT_LINK, OrderStore, OrderView, order_metadata, order_reference
+from blastpay.flows.order_models import PAYMENT_LINK, OrderView, order_metadata, order_reference
+from blastpay.flows.orders import OrderStore
 
 
 def product_key(order: OrderView) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from blastpay.emulator.clock import DEFAULT_START as START
 from blastpay.flows.harness import Flow, ParentView
-from blastpay.flows.orders import OutboundEmail
+from blastpay.flows.order_models import OutboundEmail
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WebhookMatcher, WebhookRejected
 
 MINUTE, HOUR, DAY = 60, 3600, 86400

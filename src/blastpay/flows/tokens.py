@@ -33,7 +33,7 @@ from typing import Optional, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from blastpay.flows.orders import PayToken
+from blastpay.flows.order_models import PayToken
 
 TOKEN_KEYS_ENV = "BLASTPAY_TOKEN_KEYS"
 MIN_KEY_BYTES = 32

@@ -16,7 +16,8 @@ import stripe
 
 from blastpay.flows.checkout_session import SESSION_MAX_TTL, create_checkout_session
 from blastpay.flows.email_link import EmailLink, report_failure, send_link, stripe_error_text
-from blastpay.flows.orders import CHECKOUT_SESSION, OrderStore, OrderView
+from blastpay.flows.order_models import CHECKOUT_SESSION, OrderView
+from blastpay.flows.orders import OrderStore
 
 THIRTY_DAYS = 30 * 24 * 60 * 60
 
