@@ -9,7 +9,7 @@ from sqlalchemy import select
 from flow_helpers import HOUR, spec
 
 from blastpay.flows.harness import EXPERIMENT_TOKEN_KEYS
-from blastpay.flows.lazy_mint import demo_stack, serve_main
+from blastpay.flows.serve import demo_stack, serve_main
 from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.flows.order_models import CHECKOUT_SESSION, PayToken, StripeObject
 

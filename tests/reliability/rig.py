@@ -14,7 +14,8 @@ from sqlalchemy import select
 from blastpay.emulator import Emulator
 from blastpay.emulator.webhooks import signature_header
 from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
-from blastpay.flows.lazy_mint import LazyMintConfig, create_app
+from blastpay.flows.lazy_mint import LazyMintConfig
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import Base, OrderSpec
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.tokens import make_binding, parse_token_keys

@@ -19,7 +19,8 @@ from reliability_helpers import HOUR
 from blastpay.emulator import Emulator
 from blastpay.experiments.reliability import RaceRig, _burst
 from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL
-from blastpay.flows.lazy_mint import LazyMintConfig, create_app
+from blastpay.flows.lazy_mint import LazyMintConfig
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import CheckoutAttempt
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.stripe_tasks import run_tasks

@@ -6,6 +6,6 @@ from typing import Sequence
 
 
 def main(argv: Sequence[str]) -> int:
-    from blastpay.flows.lazy_mint import serve_main
+    from blastpay.flows.serve import serve_main
 
     return int(serve_main(list(argv)) or 0)

@@ -29,7 +29,8 @@ from fastapi.testclient import TestClient
 from blastpay.emulator import EmulatorError
 from blastpay.flows import payment_link, ttl
 from blastpay.flows.email_link import EmailLink
-from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig, create_app
+from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PAYMENT_LINK, PENDING, Order, OrderSpec, OrderView, OutboundEmail, ProcessedEvent, StripeObject, order_reference
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.stripe_tasks import run_tasks
