@@ -118,7 +118,12 @@ def test_a_dominant_winner_has_no_flip_and_wins_the_whole_space():
     assert all(f["factor"] is None for f in smallest_weight_flip(d, dims))
     weights, labels = weight_samples(dims, np.random.default_rng(0), 500, 4.0, 0.7)
     space = weight_space({"only": dimension_matrix(d, dims)}, weights, labels)
-    assert space["option_win_share"] == {"lazy_mint": pytest.approx(1.0)}
+    # Everywhere but one corner lazy-mint wins outright. With b_dim alone both score 0 on mb: a tie, split
+    # evenly and named as a tie, not handed to whichever option's name sorts first.
+    assert space["corner_winners"]["only"]["b_dim alone"] == "lazy_mint = payment_links"
+    assert space["rows_tied_between_options"] == 1
+    assert space["option_win_share"]["payment_links"] == pytest.approx(0.5 / len(weights))
+    assert space["option_win_share"]["lazy_mint"] == pytest.approx(1 - 0.5 / len(weights))
 
 
 def test_the_sweep_splits_the_space_when_the_call_is_close():

@@ -222,34 +222,54 @@ def weight_samples(dims: list[Dimension], rng: Any, samples: int, concentration:
     return np.vstack([draws, np.array(corners)]), labels
 
 
-def winners(weights: "Any", variants: list[str], scores: "Any") -> list[str]:
-    """The winning variant per weight row (ties break on the variant name, as ``decide`` does)."""
+TIE_DIGITS = 9  # totals equal to this many decimals are a tie: evidence states values to 6 significant digits
+
+
+def tied_winners(weights: "Any", variants: list[str], scores: "Any") -> list[tuple[str, ...]]:
+    """The winning variants per weight row: every variant whose weighted total is the highest (ties kept, in
+    name order), so no option wins a tie by the accident of its name."""
     import numpy as np
 
-    totals = weights @ scores.T  # rows sum to 1: the weighted mean
-    order = np.argsort(np.array(variants))
-    best = np.argmax(np.round(totals[:, order], 12), axis=1)
-    return [variants[order[i]] for i in best]
+    totals = np.round(weights @ scores.T, TIE_DIGITS)  # rows sum to 1: the weighted mean
+    best = totals.max(axis=1, keepdims=True)
+    return [tuple(sorted(v for v, hit in zip(variants, row) if hit)) for row in totals == best]
+
+
+def _options(tie: tuple[str, ...]) -> list[str]:
+    return sorted({OPTION_OF.get(v, v) for v in tie})
+
+
+def _flipped(tie: tuple[str, ...], base_option: str) -> Optional[str]:
+    """The variant that beats `base_option` in this row, or None when the base option wins or ties."""
+    if base_option in _options(tie):
+        return None
+    return tie[0]
 
 
 def weight_space(cases: dict[str, tuple[list[str], "Any"]], weights: "Any", labels: list[str]) -> dict[str, Any]:
-    """Share of (weight row x case) in which each option and variant wins; every case counts equally."""
+    """Share of (weight row x case) in which each option and variant wins; every case counts equally, and a
+    row where k variants tie credits each with 1/k of it."""
     option_wins: dict[str, float] = {}
     variant_wins: dict[str, float] = {}
     by_case: dict[str, dict[str, float]] = {}
     corners: dict[str, dict[str, str]] = {}
     n = len(weights) * len(cases)
+    ties = 0
     for case, (variants, scores) in cases.items():
-        won = winners(weights, variants, scores)
+        won = tied_winners(weights, variants, scores)
         mine: dict[str, float] = {}
-        for v in won:
-            option_wins[OPTION_OF.get(v, v)] = option_wins.get(OPTION_OF.get(v, v), 0) + 1 / n
-            variant_wins[v] = variant_wins.get(v, 0) + 1 / n
-            mine[OPTION_OF.get(v, v)] = mine.get(OPTION_OF.get(v, v), 0) + 1 / len(won)
+        for tie in won:
+            ties += len(_options(tie)) > 1
+            for v in tie:
+                o = OPTION_OF.get(v, v)
+                option_wins[o] = option_wins.get(o, 0) + 1 / n / len(tie)
+                variant_wins[v] = variant_wins.get(v, 0) + 1 / n / len(tie)
+                mine[o] = mine.get(o, 0) + 1 / len(won) / len(tie)
         by_case[case] = dict(sorted(mine.items()))
-        corners[case] = {label: OPTION_OF.get(v, v) for label, v in zip(labels, won) if label != "dirichlet"}
+        corners[case] = {label: " = ".join(_options(tie)) for label, tie in zip(labels, won) if label != "dirichlet"}
     return {"option_win_share": dict(sorted(option_wins.items())), "variant_win_share": dict(sorted(variant_wins.items())),
-            "option_win_share_by_case": by_case, "corner_winners": corners, "rows": len(weights), "cases": len(cases)}
+            "option_win_share_by_case": by_case, "corner_winners": corners, "rows": len(weights), "cases": len(cases),
+            "rows_tied_between_options": ties}
 
 
 def smallest_weight_flip(decision: Decision, dims: list[Dimension]) -> list[dict[str, Any]]:
@@ -269,9 +289,10 @@ def smallest_weight_flip(decision: Decision, dims: list[Dimension]) -> list[dict
             rows = np.repeat(w[None, :], len(grid), axis=0)
             rows[:, i] = w[i] * grid
             rows = rows / rows.sum(axis=1, keepdims=True)
-            won = winners(rows, variants, scores)
-            for f, v in zip(grid, won):
-                if OPTION_OF.get(v, v) != base_option:
+            won = tied_winners(rows, variants, scores)
+            for f, tie in zip(grid, won):
+                v = _flipped(tie, base_option)
+                if v is not None:
                     if found is None or abs(np.log(max(f, 1e-9))) < abs(np.log(max(found[0], 1e-9))):
                         found = (float(f), v)
                     break
@@ -290,8 +311,8 @@ def nearest_flip(weights: "Any", labels: list[str], variants: list[str], scores:
 
     w = np.array([d.weight for d in dims], dtype=float)
     w = w / w.sum()
-    won = winners(weights, variants, scores)
-    flips = [i for i, v in enumerate(won) if OPTION_OF.get(v, v) != base_option]
+    won = [_flipped(tie, base_option) for tie in tied_winners(weights, variants, scores)]
+    flips = [i for i, v in enumerate(won) if v is not None]
     if not flips:
         return None
     dist = np.abs(weights[flips] - w).sum(axis=1)
