@@ -78,3 +78,36 @@ def test_load_benchmark_runs_end_to_end_on_postgresql(repo_root, postgres_url, c
     assert printed["rate_20_rps.errors"] == "0" and printed["rate_20_rps.server_errors"] == "0"
     assert printed["baseline_404.minted"] == "0"
     assert printed["target_met_at_20_rps"] in ("yes", "no")
+
+
+def test_load_summary_keeps_the_adr_keys_and_adds_the_latency_store(repo_root):
+    from blastpay.experiments.reliability import ADR_LOAD_FIGURES, ADR_LATENCY_FIGURES, load_summary
+
+    figures = load_figures(repo_root)
+    summary = load_summary(figures)
+    assert {"measured_at", "command", "machine", "stores"} <= set(summary)
+    for store, run in summary["stores"].items():
+        for group, values in run["figures"].items():
+            assert set(ADR_LOAD_FIGURES) <= set(values), (store, group)
+    latency = summary["stores"]["postgresql_stripe_300ms"]  # python benchmarks/pay_route_load.py ... --write
+    assert latency["stripe_latency"]["median_ms"] == 300 and latency["stripe_latency"]["injected_by"] == ["emulator"]
+    assert set(latency["designs"]) == {"new", "old"} and "old_rate_200_rps" in latency["figures"]
+    assert set(ADR_LATENCY_FIGURES) <= set(latency["figures"]["rate_200_rps"])
+    assert set(latency["latency_verdicts_per_rate"]["new"]) >= {"50", "200"}
+    assert latency["burst"]["burst"]["clicks"] == 20 and latency["burst"]["burst"]["one_open_session"] is True
+    assert {"start", "end"} <= set(latency["load_average_1m"]) and latency["command"].startswith("python benchmarks/")
+    assert "highest_rate_latency_targets_hold" in latency
+
+
+def test_benchmark_latency_verdicts_and_burst_pooling(repo_root):
+    bench = _benchmark(repo_root)
+    f = {"achieved_rps": 199.0, "errors": 0, "server_errors": 0, "stripe_per_call_p99_ms": 600.0,
+         "minting_click_p99_ms": 625.0, "db_hold_per_click_p99_ms": 4.0, "pool_timeouts": 0}
+    assert all(bench.latency_verdicts(f, 200).values())
+    assert not bench.latency_verdicts(f | {"minting_click_p99_ms": 640.0}, 200)["minting_click_p99_within_stripe_p99_plus_30ms"]
+    assert not bench.latency_verdicts(f | {"db_hold_per_click_p99_ms": 5.0}, 200)["db_hold_per_click_p99_under_5ms"]
+    assert not bench.latency_verdicts(f | {"achieved_rps": 150.0}, 200)["sustained_without_errors"]
+    one = {"clicks": 20, "statuses": {"303": 20}, "sessions_redirected_to": 1, "sessions_created_in_stripe": 1,
+           "open_sessions_in_stripe": 1, "open_sessions_recorded": 1}
+    assert bench._pool_bursts([one, one])["one_open_session"] is True
+    assert bench._pool_bursts([one, one | {"open_sessions_in_stripe": 2}])["one_open_session"] is False

@@ -75,26 +75,55 @@ def load_figures(root: Path) -> Optional[dict[str, Any]]:
 
 
 ADR_LOAD_FIGURES = ("achieved_rps", "route_p50_ms", "route_p99_ms", "route_p99_ms_each_run", "stripe_per_call_p50_ms")
+# With Stripe's latency (a store measured with --stripe-latency-ms): end-to-end times and the connection figures.
+ADR_LATENCY_FIGURES = ("stripe_per_call_p99_ms", "minting_click_p50_ms", "minting_click_p99_ms", "client_p99_ms",
+                       "db_hold_per_click_p50_ms", "db_hold_per_click_p99_ms", "db_hold_longest_single_p99_ms",
+                       "pool_timeouts", "app_cpu_ms_per_request", "emulator_cpu_ms_per_request", "errors",
+                       "server_errors")
+
+
+def _store_summary(run: dict[str, Any]) -> dict[str, Any]:
+    latency = run.get("stripe_latency") or {}
+    with_latency = bool(latency.get("median_ms"))
+    keys = ADR_LOAD_FIGURES + (ADR_LATENCY_FIGURES if with_latency else ())
+    out: dict[str, Any] = {"workers": run.get("workers"), "runs": run.get("runs"),
+                           "figures": {group: {k: values.get(k) for k in keys}
+                                       for group, values in run["figures"].items() if group != "baseline_404"}}
+    if with_latency:
+        out.update({
+            "stripe_latency": {"median_ms": latency.get("median_ms"), "p99_ms": latency.get("p99_ms"),
+                               "injected_by": latency.get("injected_by")},
+            "designs": run.get("designs"),
+            "latency_verdicts": run.get("latency_verdicts"),
+            "latency_verdicts_per_rate": run.get("latency_verdicts_per_rate"),
+            "highest_rate_latency_targets_hold": run.get("highest_rate_latency_targets_hold"),
+            "burst": run.get("burst"),
+            "load_average_1m": run.get("load_average_1m"),
+            "command": run.get("command"),
+            "measured_at": run.get("measured_at"),
+        })
+    return out
 
 
 def load_summary(load: dict[str, Any]) -> dict[str, Any]:
     """The part of the load record the ADR shows: when, how and on what it was measured, and per store
-    and rate the figures of its table. The rest (CPU per request, client-side times, the 404
-    baseline) stays in the committed input, so the evidence carries no number the ADR does not use."""
+    and rate the figures of its table. A store measured at Stripe's latency (``stripe_latency.median_ms``
+    above 0, e.g. ``postgresql_stripe_300ms``) also carries the end-to-end figures (``minting_click_*``,
+    ``client_p99_ms``), the connection hold per click, pool timeouts, CPU per request, the verdicts per
+    rate, the highest rate at which every target held, the one-order burst, the load average and the
+    exact command. The rest (the 404 baseline, Stripe's per-call p50 beside p99, ...) stays in the
+    committed input, so the evidence carries no number the ADR cannot use."""
     return {
         "measured_at": load["measured_at"], "command": load["command"],
         "machine": {"load_average_1m_at_start": load["machine"]["load_average_1m_at_start"]},
-        "stores": {store: {"workers": run.get("workers"), "runs": run.get("runs"),
-                           "figures": {group: {k: values.get(k) for k in ADR_LOAD_FIGURES}
-                                       for group, values in run["figures"].items() if group != "baseline_404"}}
-                   for store, run in load["stores"].items()},
+        "stores": {store: _store_summary(run) for store, run in load["stores"].items()},
     }
 
 
 def load_rows(load: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per store and load group: workers, rate, pooled p50/p99, each run's p99, CPU per request."""
     keep = ("achieved_rps", "route_p50_ms", "route_p99_ms", "stripe_per_call_p50_ms", "app_cpu_ms_per_request",
-            "server_errors")
+            "server_errors", "minting_click_p99_ms", "db_hold_per_click_p99_ms", "pool_timeouts")
     return [{"store": store, "workers": run.get("workers"), "load": group,
              **{k: values.get(k) for k in keep},
              "route_p99_ms_each_run": ", ".join(f"{v:g}" for v in values.get("route_p99_ms_each_run", []))}
@@ -113,13 +142,15 @@ def load_figure(load: dict[str, Any]):
     fig, ax = plt.subplots(figsize=(8.5, 3.8))
     labels = []
     for store, run in sorted(load["stores"].items()):
-        rates = sorted((int("".join(filter(str.isdigit, g))), g) for g in run["figures"] if g != "baseline_404")
-        for _, group in rates:
+        rates = sorted((g.startswith("old_"), int("".join(filter(str.isdigit, g))), g)
+                       for g in run["figures"] if g != "baseline_404")
+        for _, _, group in rates:
             values = run["figures"][group]
             row = len(labels)
             workers = run.get("workers")
             labels.append(f"{store.removesuffix(f'_{workers}_workers')} ({workers} worker{'s' if workers != 1 else ''}), "
-                          f"{group.removeprefix('rate_').replace('_rps', ' req/s')}")
+                          f"{'old in-lock design, ' if group.startswith('old_') else ''}"
+                          f"{group.removeprefix('old_').removeprefix('rate_').replace('_rps', ' req/s')}")
             each = values.get("route_p99_ms_each_run") or [values["route_p99_ms"]]
             ax.scatter(each, [row] * len(each), color="#2874a6", alpha=0.6, label="one run" if row == 0 else None)
             ax.scatter([values["route_p99_ms"]], [row], marker="|", s=400, color="#1b4f72",
