@@ -94,8 +94,8 @@ def in_lock_lazy_mint_class():
     from blastpay.flows.checkout_session import create_checkout_session
     from blastpay.flows.email_link import stripe_error_text
     from blastpay.flows.lazy_mint import LazyMint, PayOutcome
-    from blastpay.flows.orders import (CANCELED, CHECKOUT_SESSION, PAID, RETIRED, add_stripe_object, add_task,
-                                       lock_order_view, open_checkout_sessions, set_object_status)
+    from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, RETIRED
+    from blastpay.flows.orders import add_stripe_object, add_task, lock_order_view, open_checkout_sessions, set_object_status
 
     class InLockLazyMint(LazyMint):
         def open(self, token: str) -> PayOutcome:
@@ -148,7 +148,8 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
     from sqlalchemy import event
 
     from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
-    from blastpay.flows.lazy_mint import LazyMintConfig, create_app
+    from blastpay.flows.lazy_mint import LazyMintConfig
+    from blastpay.flows.pay_route import create_app
     from blastpay.flows.orders import OrderStore
     from blastpay.flows.tokens import make_binding, parse_token_keys
 
@@ -266,7 +267,8 @@ def stack(orders: int, database_url: str, workers: int, *, design: str = "new", 
 
     from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
     from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig
-    from blastpay.flows.orders import OrderSpec, OrderStore
+    from blastpay.flows.order_models import OrderSpec
+    from blastpay.flows.orders import OrderStore
     from blastpay.flows.tokens import make_binding, parse_token_keys
     from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH
 

@@ -216,7 +216,8 @@ class RaceRig:
     def __init__(self, database_url: str, *, binding: str = "hmac", seed: int = 0) -> None:
         from blastpay.emulator import Emulator
         from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
-        from blastpay.flows.lazy_mint import LazyMintConfig, create_app
+        from blastpay.flows.lazy_mint import LazyMintConfig
+        from blastpay.flows.pay_route import create_app
         from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher
 
         self.emu = Emulator(seed=seed)
