@@ -1,6 +1,5 @@
 """The retry cohort: the composed combinations equal a literal replay, and each design's session count."""
 
-import yaml
 import pytest
 
 from blastpay import config
@@ -12,10 +11,9 @@ COLUMNS = ["return_after_hours", "combination", "parent_id", "cancels", "clicks"
 
 @pytest.fixture(scope="module")
 def cfg():
-    return rc.CohortConfig.from_yaml(
-        yaml.safe_load((config.EXPERIMENTS_DIR / "cohort.yaml").read_text()),
-        yaml.safe_load((config.EXPERIMENTS_DIR / "fees.yaml").read_text()),
-    )
+    from blastpay.experiments.parameters import load_cohort
+
+    return load_cohort(config.EXPERIMENTS_DIR / "cohort.yaml", config.EXPERIMENTS_DIR / "fees.yaml")
 
 
 @pytest.mark.parametrize("variant", ["payment_link_per_product", "lazy_mint_db"])

@@ -8,6 +8,7 @@ import pytest
 
 from blastpay.config import ConfigError
 from blastpay.experiments import latency
+from blastpay.experiments.parameters import load_blast_params
 from blastpay.models import blast as blast_model
 from blastpay.models.latency import round_significant
 
@@ -18,7 +19,7 @@ PARAMS = Path(__file__).resolve().parents[2] / "experiments" / "blast.yaml"
 
 @pytest.fixture(scope="module")
 def summary(models, registry):
-    params = latency.load_blast_params(PARAMS)
+    params = load_blast_params(PARAMS)
     base = latency.sweep(models, registry, 2000, 7, scanner_share=params["scanner_share"])
     specs = blast_model.variant_specs(registry)
     reach = latency.reach_at_cliffs(models, {"checkout_session_24h": specs["ttl_24h"].link_lifetime_h})
@@ -67,4 +68,4 @@ def test_blast_parameters_are_checked_with_file_and_line(tmp_path, edit, message
     path = tmp_path / "blast.yaml"
     path.write_text(text.replace(edit, replacement))
     with pytest.raises(ConfigError, match=rf"^{path}(:\d+)?: "):
-        latency.load_blast_params(path)
+        load_blast_params(path)

@@ -105,14 +105,8 @@ def _policy_loader() -> Callable[[Path], Any] | None:
 
 def validate_inputs(root: Path | None = None) -> None:
     """Load and check every committed input under root/experiments; raise InputError on the first problem."""
-    import warnings
-
-    with warnings.catch_warnings():  # third-party import-time deprecation notices are not the user's problem
-        warnings.simplefilter("ignore")
-        from blastpay.experiments.latency import load_blast_params
-        from blastpay.experiments.retry_cohort import CohortConfig
+    from blastpay.experiments.parameters import load_blast_params, load_cohort
     from blastpay.models.fees import load_fee_params
-    from blastpay.sources.inputs import read_mapping
     from blastpay.sources.registry import load_registry
 
     experiments = (root or config.ROOT) / "experiments"
@@ -123,8 +117,7 @@ def validate_inputs(root: Path | None = None) -> None:
     blast_path = experiments / "blast.yaml"
     _wrap(blast_path, lambda: load_blast_params(blast_path))
     cohort_path = experiments / "cohort.yaml"
-    _wrap(cohort_path, lambda: CohortConfig.from_yaml(read_mapping(cohort_path, InputError, "retry cohort file"),
-                                                      read_mapping(fees_path, InputError, "fee parameters file")))
+    _wrap(cohort_path, lambda: load_cohort(cohort_path, fees_path))
     check_latency_scenarios(experiments / "latency_scenarios.yaml", registry)
     check_weights(experiments / "weights.yaml")
     check_call_sites(experiments / "call_sites.json")

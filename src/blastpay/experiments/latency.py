@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from blastpay.config import ConfigError
-from blastpay.sources.inputs import read_document
 
 from blastpay.models import blast as blast_model
 from blastpay.models.latency import COMPONENTS, LatencyModel
 
 SCENARIOS = ("optimistic", "central", "pessimistic")
-BLAST_PARAMS = {  # key: (type, lowest allowed, highest allowed, what it is)
-    "parents": (int, 1, 10_000_000, "parents per scenario and variant in the default run"),
-    "parents_full": (int, 1, 10_000_000, "parents per scenario and variant under --full"),
-    "reminder_hours": ((int, float), 0, 24 * 365, "hours after the blast when unpaid orders get a reminder"),
-    "scanner_share": ((int, float), 0, 1, "share of parents behind a mail scanner"),
-    "validation_parents": (int, 1, 10_000, "parents replayed through the emulator-driven flows"),
-}
-
-
-def load_blast_params(path: Path) -> dict[str, Any]:
-    """Read experiments/blast.yaml and check every parameter; errors name file:line and what is expected."""
-    doc = read_document(path, ConfigError, "blast parameters file")
-    for key, (kind, low, high, what) in BLAST_PARAMS.items():
-        value = doc.data.get(key)
-        if key not in doc.data:
-            raise ConfigError(f"{doc.where()}: missing {key} ({what})")
-        if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
-            raise ConfigError(f"{doc.where(key)}: {key} must be a number from {low:g} to {high:g} ({what}), got {value!r}")
-    unknown = sorted(set(doc.data) - set(BLAST_PARAMS))
-    if unknown:
-        raise ConfigError(f"{doc.where(unknown[0])}: unknown parameter {unknown[0]!r} (expected {', '.join(BLAST_PARAMS)})")
-    return dict(doc.data)
-
-
 def parameters_table(models: dict[str, LatencyModel]) -> pd.DataFrame:
     rows = []
     for name, m in models.items():

@@ -6,13 +6,12 @@ every combination is replayed through every variant, with the emulator's clock m
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 import pandas as pd
 
 from blastpay.emulator import Emulator
+from blastpay.experiments.parameters import CohortConfig
 from blastpay.flows.harness import VARIANTS, build_flow
 from blastpay.flows.order_models import OrderSpec
 
@@ -28,28 +27,6 @@ def _load_policy():
 
 
 _POLICY = _load_policy()
-
-
-@dataclass(frozen=True)
-class CohortConfig:
-    parents: tuple[int, ...]
-    cancels: tuple[int, ...]  # the counts each parent may have
-    return_after_hours: tuple[float, ...]
-    first_click_after_hours: float
-    amount_cents: int
-
-    @classmethod
-    def from_yaml(cls, cohort: dict[str, Any], fees: dict[str, Any]) -> "CohortConfig":
-        return cls(
-            parents=tuple(int(p) for p in cohort["parents"]),
-            cancels=tuple(range(int(cohort["cancels_min"]), int(cohort["cancels_max"]) + 1)),
-            return_after_hours=tuple(float(h) for h in cohort["return_after_hours"]),
-            first_click_after_hours=float(cohort["first_click_after_hours"]),
-            amount_cents=int(round(float(fees["amounts_usd"]["monthly_fee"]) * 100)),
-        )
-
-    def combinations(self) -> Iterable[tuple[int, ...]]:
-        return itertools.product(self.cancels, repeat=len(self.parents))
 
 
 def stories(cfg: CohortConfig) -> list[tuple[tuple[int, ...], int, int]]:

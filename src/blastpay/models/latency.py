@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from scipy.optimize import least_squares
-from scipy.special import ndtr
 from blastpay.sources.inputs import read_mapping
 from blastpay.sources.registry import SourcesError
 
@@ -129,6 +127,8 @@ def round_weights(weights: Any, decimals: int = PARAMETER_SIGNIFICANT_DIGITS) ->
 
 def mixture_cdf(hours: Any, weights: Any, medians_h: Any, sigmas: Any) -> np.ndarray:
     """CDF of the log-normal mixture at `hours` (0 at or before 0, 1 at +inf)."""
+    from scipy.special import ndtr  # imported on use: reading and checking inputs needs no scipy
+
     t = np.asarray(hours, dtype=float)
     out = np.zeros(t.shape)
     positive = t > 0
@@ -273,6 +273,8 @@ def fit_scenario(name: str, registry: Any, scenarios_cfg: Mapping[str, Any]) -> 
         return np.concatenate([(fit - values_a) / scale_a,
                                (x[2:5] - prior_log_m) / prior_sd,
                                (x[5:8] - prior_log_s) / prior_sd])
+
+    from scipy.optimize import least_squares
 
     result = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale="jac",
                            xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=20000)
