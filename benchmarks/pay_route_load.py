@@ -35,7 +35,7 @@ busy handler sleeps, so clicks in several processes starve each other (``--worke
 it; such a run is stored under its own name).
 
 Prints ``name: value`` lines; ``--write`` also stores them with the date and machine in
-experiments/benchmarks/pay_route_load.json, under the store measured (``sqlite_file`` by default,
+experiments/measurements/pay_route_load.json, under the store measured (``sqlite_file`` by default,
 ``postgresql`` with ``--database-url postgresql+psycopg://...``; run once per store; a run with Stripe
 latency is stored as ``<store>_stripe_<N>ms``). A PostgreSQL URL names the server: each run creates a
 fresh database beside the one named and drops it afterwards, so earlier runs' rows never collide with
@@ -72,7 +72,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "experiments" / "benchmarks" / "pay_route_load.json"
+OUTPUT = ROOT / "experiments" / "measurements" / "pay_route_load.json"
 TARGET_ROUTE_P99_MS = 20.0
 TARGET_ABOVE_STRIPE_P99_MS = 30.0  # with Stripe's latency: a minting click's p99 within Stripe's p99 + this
 TARGET_DB_HOLD_MS = 5.0  # with Stripe's latency: the connection time of a click (p99)

@@ -1,4 +1,4 @@
-"""Figures for the failure-modes evidence: pay-token entropy, fuzz cases, races, invariant checks, load.
+"""Reliability evidence (notebook 09): pay-token entropy, fuzz cases, races, invariant checks, load.
 
 Everything here is deterministic (seeded, simulated time) except ``load_figures``, which only reads
 the committed output of ``benchmarks/pay_route_load.py --write`` (timings are measured by hand or by
@@ -23,7 +23,7 @@ from blastpay.flows import tokens
 from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.orders import OrderStore
 
-LOAD_FILE = Path("experiments/benchmarks/pay_route_load.json")
+LOAD_FILE = Path("experiments/measurements/pay_route_load.json")
 
 
 @contextmanager
