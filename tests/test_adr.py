@@ -141,8 +141,8 @@ def test_a_weight_change_that_flips_the_winner_fails_the_render(fresh_stage, tmp
     evidence = _copy_evidence(fresh_stage, tmp_path)
     dims = load_weights(config.EXPERIMENTS_DIR / "weights.yaml")
     metrics, infeasible = decision_inputs.collect(evidence)
-    # Weigh nothing but operational complexity: fewer moving parts and Stripe calls win.
-    heavy = [Dimension(d.name, 10.0 if d.name == "operational_complexity" else 0.0, d.why, d.metrics) for d in dims]
+    # Weigh nothing but the retry cohort: the design that sends a returning parent back to the open session wins.
+    heavy = [Dimension(d.name, 10.0 if d.name == "retry_cohort" else 0.0, d.why, d.metrics) for d in dims]
     flipped = decide(metrics["central"], heavy, infeasible)
     assert flipped.recommended_option != "payment_links"
     path = evidence / "decision" / "decision.json"
