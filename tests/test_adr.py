@@ -53,7 +53,7 @@ def test_the_first_screen_says_what_is_recommended_how_sure_what_flips_it_the_co
     sweep = json.loads((config.ROOT / "evidence/decision/robustness.json").read_text())
     cost = json.loads((config.ROOT / "evidence/cost/summary.json").read_text())
     screen = _first_screen(adr)
-    from blastpay.adr.display_names import VARIANTS
+    from blastpay.display_names import VARIANTS
 
     assert VARIANTS[decision["recommended_variant"]] in screen
     assert _fmt3(decision["fair_margin"]) in screen, "the fair margin"
@@ -89,7 +89,7 @@ def test_no_overclaims_the_issue_named(adr):
 
 
 def test_the_spike_questions_table_and_the_migration_steps_come_from_evidence(adr):
-    from blastpay.adr.display_names import STEPS
+    from blastpay.display_names import STEPS
 
     table = adr.split("### What a parent sees: the spike's questions", 1)[1].split("\n### ", 1)[0]
     assert "| Journey |" in table and "click" in table and "`after_completion`" in table and "`cancel_url`" in table

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from blastpay.emulator.rules import RULES, render_markdown
+from blastpay.emulator.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +32,13 @@ def test_rules_are_unique_and_complete():
         assert rule.statement and rule.source and rule.quote, rule.id
 
 
-def test_rendered_document_lists_every_rule_and_the_assumptions():
-    text = render_markdown()
+def test_rendered_document_lists_every_rule_the_assumptions_and_the_shape_coverage():
+    from blastpay.adr.stripe_behaviour import render
+    from blastpay.emulator.shapes import emulator_coverage
+
+    text = render(RULES, {}, emulator_coverage())
     for rule in RULES:
         assert f"`{rule.id}`" in text
     assumptions = text.split("## Assumptions", 1)[1]
     assert sum(1 for r in RULES if r.settled_by == "assumption") == assumptions.count("\n- `")
+    assert "| `checkout.session` |" in text.split("## Object shapes", 1)[1]

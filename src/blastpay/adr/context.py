@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from blastpay import config
-from blastpay.adr import display_names
+from blastpay import display_names
 from blastpay.adr.approval import approval_context
 from blastpay.adr.spike_questions import spike_table
 from blastpay.models import fees

@@ -182,8 +182,8 @@ NOT_PROSE = [
 
 def internal_ids(text: str) -> list[tuple[int, str]]:
     """(line number, id) of every internal snake_case id in the prose outside a code span (front matter
-    skipped). Prose names things with ``blastpay.adr.display_names``; ids and API names go in code spans."""
-    from blastpay.adr.display_names import SNAKE_ID
+    skipped). Prose names things with ``blastpay.display_names``; ids and API names go in code spans."""
+    from blastpay.display_names import SNAKE_ID
 
     body = text
     if body.startswith("---\n"):
@@ -201,7 +201,7 @@ def check_ids(text: str, name: str) -> None:
         listing = ", ".join(f"line {n}: {tok!r}" for n, tok in found[:8])
         more = f" (+{len(found) - 8} more)" if len(found) > 8 else ""
         raise NarrativeError(f"{name}: internal ids in the prose outside a code span: {listing}{more}; name them with "
-                             "src/blastpay/adr/display_names.py (template filter dn) or put API names in backticks")
+                             "src/blastpay/display_names.py (template filter dn) or put API names in backticks")
 
 
 def check_rendered(text: str, evidence_dir: Path, registry: Registry, cited: Iterable[str], name: str) -> None:

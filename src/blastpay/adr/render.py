@@ -37,7 +37,7 @@ def environment() -> jinja2.Environment:
     env.filters["usd_d"] = lambda dollars: f"${float(dollars):,.2f}"
     env.filters["cell"] = lambda text: " ".join(str(text).split()).replace("|", "\\|")
     env.filters["num"] = lambda x, nd=0: f"{float(x):,.{nd}f}"
-    from blastpay.adr.display_names import display
+    from blastpay.display_names import display
 
     env.filters["dn"] = lambda ident, kind: display(kind, ident)  # the reader's name for an internal id
     env.filters["words"] = words
@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
 def words(text: Any) -> str:
     """Text from evidence for the prose: a known internal id becomes its display name, any other snake_case
     name (an API parameter, a table) goes in a code span. Existing code spans are left alone."""
-    from blastpay.adr.display_names import SNAKE_ID, TABLES
+    from blastpay.display_names import SNAKE_ID, TABLES
 
     names = {ident: name for kind in ("variant", "fault", "driver", "metric") for ident, name in TABLES[kind].items()}
     parts = str(text).split("`")
@@ -113,9 +113,10 @@ def _stripe_behaviour(ev: EvidenceView, registry: Registry) -> str:
     from blastpay.adr.evidence_view import read_csv
     from blastpay.adr.stripe_behaviour import render
     from blastpay.emulator.rules import RULES
+    from blastpay.emulator.shapes import emulator_coverage
 
     rows = read_csv(ev, "stripe-facts/emulator_rules.csv")
-    return render(RULES, {r["rule"]: r for r in rows})
+    return render(RULES, {r["rule"]: r for r in rows}, emulator_coverage())
 
 
 def _top_level_adr(ev: EvidenceView, registry: Registry) -> str:

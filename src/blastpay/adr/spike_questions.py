@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from blastpay.adr.display_names import CLICK_TIMES, PATHS
+from blastpay.display_names import CLICK_TIMES, PATHS
 
 PAYABLE = "checkout"  # the page kind of a payable Stripe checkout (blastpay.experiments.journey_browser.PAYABLE)
 

@@ -29,8 +29,23 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def render(rules: Iterable[Any], verification: Mapping[str, Mapping[str, str]]) -> str:
-    """``verification``: rule id -> {"verification": status, "verified_on": date} (missing: not verified)."""
+def coverage_lines(coverage: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The emulator's object shapes against Stripe's own fixture objects, per resource."""
+    lines = ["## Object shapes against Stripe's fixtures", "",
+             "Keys of Stripe's fixture object (`src/blastpay/emulator/reference/fixtures3-served.json`) that every "
+             "object the emulator returned carries with the same JSON type (`emulator.shapes.emulator_coverage()`); "
+             "key paths count nested objects.", "",
+             "| Resource | Top-level keys | Key paths | Missing | Other type |", "|---|---|---|---|---|"]
+    for kind, found in coverage.items():
+        lines.append(f"| `{kind}` | {found['top']}/{found['top_total']} | {found['present']}/{found['total']} | "
+                     f"{', '.join(found['missing']) or '-'} | {', '.join(found['mistyped']) or '-'} |")
+    return lines + [""]
+
+
+def render(rules: Iterable[Any], verification: Mapping[str, Mapping[str, str]],
+           coverage: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """``verification``: rule id -> {"verification": status, "verified_on": date} (missing: not verified);
+    ``coverage``: resource -> the emulator's key coverage of Stripe's fixture (``emulator.shapes``)."""
     rules = list(rules)
     rows = []
     counts = {"yes": 0, "contradicted": 0}
@@ -61,6 +76,7 @@ def render(rules: Iterable[Any], verification: Mapping[str, Mapping[str, str]]) 
         "|---|---|---|---|---|---|",
         *rows,
         "",
+        *(coverage_lines(coverage) if coverage else []),
         "## Assumptions",
         "",
         *[f"- `{r.id}`: {_cell(r.statement)}" for r in assumptions],

@@ -3,7 +3,7 @@
 ``settled_by`` is ``"stripe-docs"`` when a Stripe source (docs page or the SDK's own
 docstrings) states the behaviour, and ``"assumption"`` when Stripe's documentation is
 silent and the emulator had to choose; the ADR inherits the assumptions.
-``render_markdown()`` produces docs/stripe-behaviour.md.
+``blastpay.adr.stripe_behaviour`` renders them into docs/stripe-behaviour.md.
 """
 from __future__ import annotations
 
@@ -393,40 +393,3 @@ RULES: tuple[Rule, ...] = (
        "Stripe documents no nesting or header limit)",
        "assumption", f"{LIMITS}::test_a_parameter_nested_1000_levels_deep_is_a_short_400"),
 )
-
-
-def render_markdown() -> str:
-    """docs/stripe-behaviour.md: every rule with its source, quote, status and proving test."""
-    lines = [
-        "# Stripe behaviour the emulator enforces",
-        "",
-        "Generated from `src/blastpay/emulator/rules.py`. *stripe-docs*: a Stripe source states it; "
-        "*assumption*: Stripe's documentation is silent and this is the emulator's choice (the ADR inherits these).",
-        "",
-        "| Rule | Behaviour | Settled by | Source | Test |",
-        "|---|---|---|---|---|",
-    ]
-    for rule in RULES:
-        quote = rule.quote.replace("|", "\\|")
-        lines.append(
-            f"| `{rule.id}` | {rule.statement.replace('|', '/')} | {rule.settled_by} | {rule.source}: \"{quote}\" | "
-            f"`{rule.test}` |"
-        )
-    lines += ["", "## Object shapes against Stripe's fixtures", "",
-              "Keys of Stripe's fixture object (`src/blastpay/emulator/reference/fixtures3-served.json`) that every "
-              "object the emulator returned carries with the same JSON type (`shapes.emulator_coverage()`); key paths "
-              "count nested objects.", "",
-              "| Resource | Top-level keys | Key paths | Missing | Other type |", "|---|---|---|---|---|"]
-    from blastpay.emulator.shapes import emulator_coverage
-
-    for kind, found in emulator_coverage().items():
-        lines.append(f"| `{kind}` | {found['top']}/{found['top_total']} | {found['present']}/{found['total']} | "
-                     f"{', '.join(found['missing']) or '-'} | {', '.join(found['mistyped']) or '-'} |")
-    assumptions = [r for r in RULES if r.settled_by == "assumption"]
-    lines += ["", "## Assumptions", ""]
-    lines += [f"- `{r.id}`: {r.statement}" for r in assumptions]
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(render_markdown(), end="")

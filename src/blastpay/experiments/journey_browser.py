@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable, Optional
 from urllib.parse import urlsplit
 
-from blastpay.adr.display_names import display
+from blastpay.display_names import display
 
 # A blastpay.experiments.journeys.Journey; not imported, because that module imports this one.
 Journey = Any

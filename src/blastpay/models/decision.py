@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 
 from blastpay.config import ConfigError
+from blastpay import display_names
 from blastpay.sources.inputs import read_mapping
 
 # Which spike option each implemented variant belongs to.
@@ -24,20 +25,9 @@ OPTION_OF: dict[str, str] = {
     "ttl_24h": "ttl_30d",
     "ttl_24h_recovery": "ttl_30d",
 }
-OPTION_TITLES: dict[str, str] = {
-    "payment_links": "Stripe Payment Links",
-    "lazy_mint": "Lazy-mint /pay/{order_token}",
-    "ttl_30d": "Keep Checkout Sessions with a 30-day TTL",
-}
-VARIANT_TITLES: dict[str, str] = {
-    "payment_link_per_order": "Payment Link per order (metadata, completed_sessions limit 1)",
-    "payment_link_per_product": "Payment Link per product (client_reference_id in the URL)",
-    "lazy_mint_hmac": "Lazy-mint, HMAC-signed token",
-    "lazy_mint_db": "Lazy-mint, random token row in the database",
-    "ttl_30d": "Checkout Session, expires_at 30 days (the patch)",
-    "ttl_24h": "Checkout Session, expires_at 24 hours (the maximum)",
-    "ttl_24h_recovery": "Checkout Session, 24 hours, recovery URL re-emailed on expiry",
-}
+# The reader's names come from the one table of display names (the ADR, its figures and this evidence agree).
+OPTION_TITLES: dict[str, str] = display_names.OPTIONS
+VARIANT_TITLES: dict[str, str] = display_names.VARIANTS
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def display(kind: str, ident: str) -> str:
     try:
         return table[ident]
     except KeyError:
-        raise DisplayNameMissing(f"no display name for {kind} {ident!r}: add it to src/blastpay/adr/display_names.py") from None
+        raise DisplayNameMissing(f"no display name for {kind} {ident!r}: add it to src/blastpay/display_names.py") from None
 
 
 def plain(text: str) -> str:
