@@ -11,6 +11,7 @@ from typing import Any
 from blastpay import config
 from blastpay import display_names
 from blastpay.adr.approval import approval_context
+from blastpay.adr import first_screen
 from blastpay.adr.spike_questions import spike_table
 from blastpay.models import fees
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES
@@ -69,6 +70,16 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     ctx["migration_steps"] = migration_steps(ctx["migration"], read_csv(ev, "migration/rehearsal.csv"),
                                              ctx["checklist"], chosen)
     ctx["fault_rows"] = {v: [r for r in ctx["fault_matrix"] if r["variant"] == v] for v in decision["scores"]}
+    ru = decision["runner_up_variant"]
+    engineering = read_csv(ev, "cost/engineering.csv")
+    ctx["margin_story"] = first_screen.margin_story(decision["dimension_scores"], decision["weights"], chosen, ru)
+    ctx["verified"] = first_screen.verified(ctx["rules"], ctx["checklist"])
+    ctx["build"] = {v: first_screen.build_of(engineering, v) for v in decision["scores"]}
+    ctx["weights_robust"] = first_screen.weights_robust(ctx["robustness"])
+    ctx["fault_counts"] = first_screen.fault_counts(ctx["faults"], chosen)
+    ctx["money_safe_cells"] = first_screen.money_safe_cells(ctx["faults"])
+    ctx["load_verdict"] = first_screen.load_verdict(ctx["reliability"].get("load"))
+    ctx["stopgap"] = first_screen.stopgap(central, latency)
     return ctx
 
 

@@ -41,6 +41,7 @@ def environment() -> jinja2.Environment:
 
     env.filters["dn"] = lambda ident, kind: display(kind, ident)  # the reader's name for an internal id
     env.filters["words"] = words
+    env.filters["code"] = lambda text: f"`{text}`"
     return env
 
 

@@ -1,0 +1,108 @@
+"""Values the ADR's first screen states, derived from evidence in plain comparisons (never a typed number).
+
+- where the margin comes from: per driver, whether the recommended variant wins, ties or loses against the runner-up
+  (``decision.json`` ``dimension_scores``);
+- how much is verified: live-verified rules, assumptions, whether basketball-api was scanned, placeholder fees;
+- what the chosen option needs built (``cost/engineering.csv``): tables, workers, jobs, secrets, Stripe object kinds,
+  reference-flow size;
+- whether halving or doubling any single weight keeps the answer (``decision/robustness.csv``);
+- counts the prose states (faults without the baseline, money-safe fault cells).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blastpay import display_names
+
+TIE = 1e-6
+
+
+def margin_story(dimension_scores: dict[str, dict[str, float]], weights: dict[str, Any], winner: str,
+                 runner_up: str) -> dict[str, list[str]]:
+    """Drivers (reader's names, heaviest first) where ``winner`` scores above, equal to and below ``runner_up``."""
+    w, r = dimension_scores[winner], dimension_scores[runner_up]
+    order = sorted(w, key=lambda dim: (-float(weights.get(dim, {}).get("weight", 0)), dim))
+    out: dict[str, list[str]] = {"wins": [], "ties": [], "loses": []}
+    for dim in order:
+        diff = float(w[dim]) - float(r[dim])
+        key = "ties" if abs(diff) <= TIE else "wins" if diff > 0 else "loses"
+        name = display_names.display("driver", dim)
+        out[key].append(name[:1].lower() + name[1:])
+    return out
+
+
+def build_of(engineering: list[dict[str, str]], variant: str) -> dict[str, Any]:
+    """What the reference flow of ``variant`` runs on, from ``cost/engineering.csv``."""
+    row = next((r for r in engineering if r["variant"] == variant), None)
+    if row is None:
+        return {}
+    return {
+        "tables": row.get("tables", "").split(),
+        "new_tables": row.get("new_tables", "").split(),
+        "workers": [w.strip() for w in row.get("workers", "").split(";") if w.strip()],
+        "jobs": [j.strip() for j in row.get("scheduled_jobs", "").split(";") if j.strip()],
+        "routes": row.get("new_routes", "").split(),
+        "secrets": row.get("new_secrets", "").split(),
+        "stripe_object_kinds": row.get("new_stripe_object_kinds", "").split(),
+        "lines": int(row["reference_flow_lines_of_code"]) if row.get("reference_flow_lines_of_code") else None,
+    }
+
+
+def weights_robust(robustness: list[dict[str, str]]) -> bool | None:
+    """True when every halved-or-doubled single weight keeps the recommended option; None when not measured."""
+    rows = [r for r in robustness if r.get("kind") == "weights"]
+    if not rows:
+        return None
+    return all(r.get("same_option_as_base") == "True" for r in rows)
+
+
+def verified(rules: dict[str, Any], checklist: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "live": rules.get("verified_live", 0),
+        "contradicted": rules.get("contradicted_live", 0),
+        "rules": rules.get("rules"),
+        "assumptions": rules["assumptions"] if isinstance(rules.get("assumptions"), int) else len(rules.get("assumptions", [])),
+        "scanned": "not yet scanned" not in str(checklist.get("inventory_status", "")),
+    }
+
+
+def fault_counts(faults: dict[str, Any], variant: str) -> dict[str, int]:
+    names = [f for f in faults["faults"] if f != "none"]
+    fv = faults["by_variant"][variant]
+    cells = int(fv.get("cells", len(names)))
+    return {"faults": len(names), "baseline": len(faults["faults"]) - len(names), "cells": cells,
+            "money_safe_cells": round(float(fv["fault_cells_money_safe_share"]) * cells)}
+
+
+def money_safe_cells(faults: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    out = {}
+    for v, fv in faults["by_variant"].items():
+        cells = int(fv.get("cells", len(faults["faults"]) - 1))
+        out[v] = (round(float(fv["fault_cells_money_safe_share"]) * cells), cells)
+    return out
+
+
+def load_verdict(load: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The load benchmark of the store that injects Stripe's latency: date, machine load, whether targets held."""
+    if not load:
+        return None
+    stores = load.get("stores", {})
+    for name, s in sorted(stores.items()):
+        if "latency_verdicts" in s:
+            la = s.get("load_average_1m") or {}
+            return {"store": name, "measured_at": s.get("measured_at", load.get("measured_at")),
+                    "load_start": la.get("start"), "load_end": la.get("end"),
+                    "highest_rate": s.get("highest_rate_latency_targets_hold"),
+                    "held": [k for k, ok in s["latency_verdicts"].items() if ok],
+                    "failed": [k for k, ok in s["latency_verdicts"].items() if not ok]}
+    return None
+
+
+def stopgap(central: dict[str, Any], latency: dict[str, Any]) -> dict[str, Any]:
+    """The stop-gap the evidence measures best: our own reminder with a fresh 24-hour session when a variant for it
+    exists, and the recovery email's consent share when the evidence states one (else the prose says it assumes all)."""
+    reminders = sorted(v for v in central if v.startswith("ttl_24h") and "reminder" in v)
+    consent = latency.get("recovery_consent_share")
+    return {"reminder_variant": reminders[0] if reminders else None,
+            "consent_share": float(consent) if consent is not None else None}
