@@ -108,10 +108,17 @@ def migration_steps(summary: dict[str, Any], rehearsal: list[dict[str, str]], ch
 
     kinds = summary["step_site_kinds"]
     items = list(checklist["items"])
-    steps = []
-    for step in summary["safe_order_steps"]:
-        mine = [i for i in items if i["kind"] == kinds.get(step)] if step != "drop_old_webhook_shape" else []
-        steps.append({"step": step, "proof": result(STEP_PROOF[step]), "call_sites": mine})
-    named = {kinds[s] for s in summary["safe_order_steps"]}
-    return {"safe": result("safe"), "safe_held": summary["safe_order_held"], "steps": steps,
+    # Reverting the 30-day patch comes before every step: while it is deployed, every create of the blast fails.
+    revert = [i for i in items if i["kind"] == "expires_at"]
+    no_sites = {"drop_old_webhook_shape", "expire_old_sessions"}
+    steps: list[dict[str, Any]] = []
+    proven_by: dict[str, int] = {}
+    for n, step in enumerate(summary["safe_order_steps"], 1):
+        kind = kinds.get(step)
+        mine = [i for i in items if i["kind"] == kind and kind != "expires_at"] if step not in no_sites else []
+        order = STEP_PROOF[step]
+        steps.append({"step": step, "proof": result(order), "call_sites": mine, "same_proof_as": proven_by.get(order)})
+        proven_by.setdefault(order, n)
+    named = {kinds[s] for s in summary["safe_order_steps"]} | {"expires_at"}
+    return {"safe": result("safe"), "safe_held": summary["safe_order_held"], "steps": steps, "revert": revert,
             "other_items": [i for i in items if i["kind"] not in named]}

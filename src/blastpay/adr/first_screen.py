@@ -79,7 +79,7 @@ def money_safe_cells(faults: dict[str, Any]) -> dict[str, tuple[int, int]]:
     out = {}
     for v, fv in faults["by_variant"].items():
         cells = int(fv.get("cells", len(faults["faults"]) - 1))
-        out[v] = (round(float(fv["fault_cells_money_safe_share"]) * cells), cells)
+        out[v] = (cells - round(float(fv["fault_cells_money_safe_share"]) * cells), cells)
     return out
 
 
@@ -106,3 +106,12 @@ def stopgap(central: dict[str, Any], latency: dict[str, Any]) -> dict[str, Any]:
     consent = latency.get("recovery_consent_share")
     return {"reminder_variant": reminders[0] if reminders else None,
             "consent_share": float(consent) if consent is not None else None}
+
+
+# The load benchmark's verdicts, in the reader's words.
+VERDICTS = {
+    "db_hold_per_click_p99_under_5ms": "database hold per click within its target",
+    "minting_click_p99_within_stripe_p99_plus_30ms": "minting click within Stripe's p99 plus its allowance",
+    "no_pool_timeouts": "no connection-pool timeouts",
+    "sustained_without_errors": "sustained without errors",
+}

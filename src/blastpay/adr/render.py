@@ -42,6 +42,9 @@ def environment() -> jinja2.Environment:
     env.filters["dn"] = lambda ident, kind: display(kind, ident)  # the reader's name for an internal id
     env.filters["words"] = words
     env.filters["code"] = lambda text: f"`{text}`"
+    from blastpay.adr.first_screen import VERDICTS
+
+    env.filters["verdict"] = lambda ident: VERDICTS.get(ident, f"`{ident}`")
     return env
 
 
