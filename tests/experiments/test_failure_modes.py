@@ -154,3 +154,15 @@ def test_a_lost_expiry_event_leaves_a_stranded_order():
         assert invariants.money_safe(found) and not invariants.parent_can_pay(flow)
     finally:
         flow.close()
+
+
+@pytest.mark.parametrize("variant", ["payment_link_per_order", "lazy_mint_db", "ttl_24h"])
+def test_reminders_follow_the_order_store_not_the_simulated_truth(plan, policy, variant):
+    """With the webhook endpoint down past the reminder, paid orders still look pending in our store: production
+    reminds them too, and the live way to pay an already-paid order it leaves is counted as a risk."""
+    cell = fm.run_cell("webhook_endpoint_down_80h", variant, plan=plan, policy=policy)
+    assert "reminder reached" in cell.parent_sees
+    assert cell.paid_orders_still_payable_share > 0
+    assert any(v.startswith("paid_order_still_payable") for v in cell.violations)
+    base = fm.run_cell("none", variant, plan=plan, policy=policy)
+    assert base.paid_orders_still_payable_share == 0 and "reminder reached" not in base.parent_sees

@@ -33,7 +33,8 @@ from sqlalchemy import delete
 from blastpay.config import ConfigError
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
-from blastpay.flows.invariants import DOUBLE_CHARGE_REPORTED, invariant_violations, money_safe, ways_to_pay
+from blastpay.flows.invariants import (DOUBLE_CHARGE_REPORTED, invariant_violations, live_ways_for_paid, money_safe,
+                                       ways_to_pay)
 from blastpay.flows.mitigations import BlastJob, MitigationPolicy, cancel_order, change_amount, send_reminders
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject
 from blastpay.flows.orders import open_checkout_sessions
@@ -124,6 +125,10 @@ class Cell:
     policy: str
     fault_spec: str
     excess_parent_hours: float = 0.0
+    # share of the parents who paid that, at some look after paying (every probe tick and right after the reminder),
+    # still had a live way to pay the same order again (an open session, an active link, a /pay/ link our store
+    # still shows pending): a second-charge risk, e.g. a reminder sent because a lost webhook left the order pending
+    paid_orders_still_payable_share: float = 0.0
 
     def row(self) -> dict[str, Any]:
         d = asdict(self)
@@ -177,6 +182,7 @@ class _Cell:
         self.first_views: list[str] = []
         self.notes: list[str] = []
         self.good_key = getattr(self.flow.lazy, "binding", None)
+        self.paid_still_payable: dict[int, str] = {}
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -307,11 +313,16 @@ class _Cell:
         elif kind == "return_click":
             self.click(self.parents[payload])
         elif kind == "reminder":
+            # production only knows its own order store: an order paid in Stripe whose webhook was lost still looks
+            # pending and gets the reminder (with whatever link the policy sends), as every other pending order
             with observing():
-                pending = [o.id for o in self.orders if self.flow.store.get_order(o.id).status == PENDING
-                           and self.parents[o.id].paid_at is None]
+                pending = [o.id for o in self.orders if self.flow.store.get_order(o.id).status == PENDING]
             sent = send_reminders(self.flow, self.job, pending)
             self.notes.append("reminder: " + _counts(sent.values()))
+            paid_reminded = sum(self.parents[o].paid_at is not None for o in sent)
+            if paid_reminded:
+                self.notes.append(f"reminder reached {paid_reminded} parent(s) who had already paid")
+            self._paid_risk_probe()
             self._schedule_first_clicks()
             for order_id in pending:
                 self.after(int(self.plan.reminder_click_after_hours * HOUR), "reminder_click", order_id)
@@ -392,6 +403,7 @@ class _Cell:
             self.unpayable_seconds += self._unpayable * (self.emu.now() - self._state_at)
             if t >= next_tick:
                 next_tick += step
+                self._paid_risk_probe()
             if due is not None and due <= self.emu.now():
                 self.job.run_due()
                 self._schedule_first_clicks()
@@ -400,6 +412,18 @@ class _Cell:
                 self.handle(kind, payload)
             self._state_at, self._unpayable = self.emu.now(), self._probe()
         return self._finish()
+
+    def _paid_risk_probe(self) -> None:
+        """Which parents who already paid could pay the same order again with a click now (measured, not decided
+        on: the harness's own look at Stripe and the store)."""
+        paid = [o.id for o in self.orders if self.parents[o.id].paid_at is not None]
+        if not paid:
+            return
+        with self._observe(), observing():
+            live = live_ways_for_paid(self.flow, paid)
+        for order_id, ways in live.items():
+            if ways:
+                self.paid_still_payable.setdefault(order_id, ways[0])
 
     def _probe(self) -> int:
         """How many parents who still have to pay could not pay with a click right now."""
@@ -450,9 +474,13 @@ class _Cell:
             parent_hours_without_way_to_pay=self.unpayable_seconds / HOUR / n,
             eventually_pay_share_if_returning=pay_r, eventually_pay_share_if_not=pay_n,
             eventually_pay_share=self.plan.error_return_share * pay_r + (1 - self.plan.error_return_share) * pay_n,
-            recovers="", violations=tuple(v.text() for v in violations), orders=len(self.orders), orders_paid=paid,
+            recovers="", violations=tuple(v.text() for v in violations) + tuple(
+                f"paid_order_still_payable: order {o} was paid yet {w} still took money" for o, w in
+                sorted(self.paid_still_payable.items())), orders=len(self.orders), orders_paid=paid,
             anomalies=", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())),
             blast_attempts=len(self.job.log), policy=_policy_text(self.policy), fault_spec=_spec_text(self.spec),
+            paid_orders_still_payable_share=len(self.paid_still_payable) / max(
+                1, sum(p.paid_at is not None for p in self.parents.values())),
         )
         return _with_recovery(cell, kinds)
 
@@ -568,6 +596,8 @@ def summary(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
             "unsafe_faults": [c.fault for c in mine if not c.money_safe],
             "error_page_faults": [c.fault for c in mine if c.error_page_share > 0],
             "no_way_to_pay_faults": [c.fault for c in mine if not c.parent_can_pay],
+            "fault_paid_orders_still_payable_share": sum(c.paid_orders_still_payable_share for c in mine) / n,
+            "paid_still_payable_faults": [c.fault for c in mine if c.paid_orders_still_payable_share > 0],
         }
     return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells)),
             "error_return_share": plan.error_return_share, "error_return_sweep": list(plan.error_return_sweep),

@@ -335,6 +335,39 @@ def ways_to_pay(flow: Any, order_ids: list[int]) -> dict[int, Optional[str]]:
     return out
 
 
+def live_ways_for_paid(flow: Any, order_ids: list[int]) -> dict[int, list[str]]:
+    """For orders the customer has already paid (Stripe captured a payment for them), every way a click could
+    still take a second payment now: an open, unexpired Checkout Session attributed to the order, an active
+    Payment Link the newest email carries for it, or a ``/pay/`` link while our store still says pending (the
+    route would mint a fresh session). Each is a risk of a second charge, counted as such by the harness; an order
+    with no live way maps to ``[]``. Reads Stripe and the store only; writes nothing."""
+    stripe_view = _Stripe(flow.observer)
+    now = flow.clock()
+    live: dict[int, list[str]] = {o: [] for o in order_ids}
+    for s in stripe_view.sessions:
+        order_id = _attributed_order(s)
+        if order_id in live and s.status == "open" and (s.expires_at or 0) > now:
+            live[order_id].append(s.id)
+    with flow.store.transaction() as db:
+        for order_id in order_ids:
+            order = db.get(Order, order_id)
+            email = db.scalars(select(OutboundEmail).where(OutboundEmail.order_id == order_id)
+                               .order_by(OutboundEmail.id.desc()).limit(1)).first()
+            if order is None or email is None:
+                continue
+            parts = urlsplit(email.url)
+            segments = parts.path.rstrip("/").split("/")
+            if len(segments) >= 3 and segments[-2] == "pay" and segments[-3] != "c":
+                binding = _binding(flow)
+                if order.status == PENDING and binding is not None and binding.resolve(db, segments[-1]) == order_id:
+                    live[order_id].append(email.url)
+                continue
+            link = stripe_view.link_by_url(f"{parts.scheme}://{parts.netloc}{parts.path}")
+            if link is not None and _link_way(link, order, parts.query, stripe_view) is None:
+                live[order_id].append(link.id)
+    return live
+
+
 def way_to_pay(flow: Any, order_id: int) -> Optional[str]:
     """``ways_to_pay`` for one order."""
     return ways_to_pay(flow, [order_id])[order_id]
