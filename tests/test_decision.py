@@ -141,3 +141,42 @@ def test_the_sweep_splits_the_space_when_the_call_is_close():
     # a_dim at 70%: lazy 0.7 against 0.7*0.6 + 0.3 = 0.72 for the link
     assert space["corner_winners"]["only"] == {"a_dim alone": "lazy_mint", "a_dim at 70%": "payment_links",
                                               "b_dim alone": "payment_links", "b_dim at 70%": "payment_links"}
+
+
+
+def test_leave_one_fault_out_recomputes_the_decision_without_each_fault(tmp_path):
+    """The decision is recomputed from by_fault_removed: an unchanged fault-removed summary gives the base margin, one
+    that makes the recommended variant worse on every fault measure narrows its lead, and the minimum names it."""
+    import copy
+    import json
+    import shutil
+
+    from blastpay import config
+    from blastpay.experiments import decision_inputs
+    from blastpay.models.decision import decide, load_weights
+
+    if not (config.EVIDENCE_DIR / "failure-modes" / "summary.json").exists():
+        pytest.skip("no evidence to read")
+    root = tmp_path / "ev"
+    shutil.copytree(config.EVIDENCE_DIR, root)
+    path = root / "failure-modes" / "summary.json"
+    summary = json.loads(path.read_text())
+    dims = load_weights(config.EXPERIMENTS_DIR / "weights.yaml")
+    metrics, infeasible = decision_inputs.collect(root)
+    base = decide(metrics["central"], dims, infeasible)
+    rec = base.recommended_variant
+    worse = copy.deepcopy(summary["by_variant"])
+    worse[rec].update(fault_cells_money_safe_share=0.0, fault_error_page_share=1.0,
+                      fault_excess_parent_hours_without_way_to_pay=96.0,
+                      eventually_pay_share_by_return_share={k: 0.0 for k in worse[rec]["eventually_pay_share_by_return_share"]})
+    summary["by_fault_removed"] = {"same": summary["by_variant"], "hurts_recommended": worse}
+    path.write_text(json.dumps(summary))
+    out = decision_inputs.leave_one_fault_out(root, dims, base)
+    assert abs(out["table"]["same"]["recommended_lead"] - base.margin) < 1e-9
+    assert not out["table"]["same"]["flips"]
+    assert out["table"]["hurts_recommended"]["recommended_lead"] < base.margin
+    assert out["min_fault"] == "hurts_recommended"
+    assert out["flips"] == [f for f, r in out["table"].items() if r["recommended_lead"] < 0]
+    verdicts = decision_inputs.dimension_verdicts(base, dims)
+    assert abs(sum(v["contribution_to_margin"] for v in verdicts.values()) - base.margin) < 1e-9
+    assert {v["verdict"] for v in verdicts.values()} <= {"wins", "ties", "loses"}

@@ -40,21 +40,25 @@ def _get(doc: Any, *keys: str, where: str) -> Any:
     return doc
 
 
-def collect(evidence_dir: Path, return_share: str | None = None) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, str]]:
+def collect(evidence_dir: Path, return_share: str | None = None, without_fault: str | None = None
+            ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, str]]:
     """metrics_by_scenario[scenario][variant][metric], and the infeasible variants with their evidence.
     ``return_share`` picks the assumed share of parents who come back after an error page (default: the central
-    value in failure-modes/summary.json)."""
+    value in failure-modes/summary.json). ``without_fault`` reads the failure-mode measures with that fault's
+    cells removed (failure-modes/summary.json: by_fault_removed.<fault>)."""
     latency = read_json(evidence_dir / "latency" / "summary.json")
     cost = read_json(evidence_dir / "cost" / "summary.json")
     match = read_json(evidence_dir / "webhook-match" / "summary.json")
     faults = read_json(evidence_dir / "failure-modes" / "summary.json")
+    share = return_share if return_share is not None else f"{float(faults['error_return_share']):g}"
+    if without_fault is not None:
+        faults = {"by_variant": _get(faults, "by_fault_removed", without_fault, where="failure-modes/summary.json")}
     cohort = read_json(evidence_dir / "retry-cohort" / "decision_metric.json")
     migration = read_json(evidence_dir / "migration" / "summary.json")
 
     infeasible = {v: reason for v, reason in latency["infeasible_reason"].items()}
     variants = sorted(latency["feasible"])
     fee = float(cost["tournament_fee_usd"])
-    share = return_share if return_share is not None else f"{float(faults['error_return_share']):g}"
     out: dict[str, dict[str, dict[str, float]]] = {}
     for scenario in SCENARIOS:
         rows: dict[str, dict[str, float]] = {}
@@ -92,6 +96,47 @@ def collect(evidence_dir: Path, return_share: str | None = None) -> tuple[dict[s
                 raise EvidenceError(f"evidence has no value for {v}: {', '.join(missing)}")
         out[scenario] = rows
     return out, infeasible
+
+
+def leave_one_fault_out(evidence_dir: Path, dims: list, base: Any, scenario: str = "central") -> dict[str, Any]:
+    """The decision recomputed with each single fault's cells removed from the failure-mode measures (the latency
+    scenario and return assumption as in the base decision). Per fault: the winner, its option, the margin
+    (winner minus the best other option's variant) and ``recommended_lead``: the base recommended variant's score
+    minus the best variant of another option (negative when removing that fault flips the answer). Also the
+    smallest lead, the fault it comes from, and the faults whose removal flips the recommended option."""
+    from blastpay.models.decision import OPTION_OF, decide
+
+    faults = read_json(evidence_dir / "failure-modes" / "summary.json")
+    table: dict[str, dict[str, Any]] = {}
+    rec = base.recommended_variant
+    for fault in faults.get("by_fault_removed", {}):
+        metrics, infeasible = collect(evidence_dir, without_fault=fault)
+        d = decide(metrics[scenario], dims, infeasible)
+        others = [s for v, s in d.scores.items() if OPTION_OF.get(v) != OPTION_OF.get(rec)]
+        table[fault] = {
+            "winner_variant": d.recommended_variant, "winner_option": d.recommended_option,
+            "margin": d.margin, "runner_up_variant": d.runner_up_variant,
+            "recommended_lead": d.scores[rec] - max(others) if others else None,
+            "flips": d.recommended_option != base.recommended_option,
+        }
+    leads = {f: r["recommended_lead"] for f, r in table.items() if r["recommended_lead"] is not None}
+    worst = min(leads, key=lambda f: leads[f]) if leads else None
+    return {"table": table, "min_margin": leads[worst] if worst else None, "min_fault": worst,
+            "flips": [f for f, r in table.items() if r["flips"]]}
+
+
+def dimension_verdicts(decision: Any, dims: list, tolerance: float = 1e-6) -> dict[str, dict[str, Any]]:
+    """Per dimension, whether the recommended variant "wins", "ties" or "loses" against the runner-up, with the
+    dimension scores and the weighted contribution of the difference to the margin (sums to the margin)."""
+    rec, run = decision.recommended_variant, decision.runner_up_variant
+    total = sum(d.weight for d in dims)
+    out = {}
+    for dim in dims:
+        a, b = decision.dimension_scores[rec][dim.name], decision.dimension_scores[run][dim.name]
+        verdict = "ties" if abs(a - b) <= tolerance else ("wins" if a > b else "loses")
+        out[dim.name] = {"verdict": verdict, "recommended_score": a, "runner_up_score": b,
+                         "contribution_to_margin": dim.weight * (a - b) / total}
+    return out
 
 
 def return_shares(evidence_dir: Path) -> list[str]:

@@ -580,6 +580,19 @@ def matrix_table(cells: list[Cell]):
 def summary(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
     """Per variant, over the fault cells (the baseline excluded): the shares of cells money-safe and fully ok, and
     the means of the time-weighted measures; ``eventually_pay_share_by_return_share`` for every swept assumption."""
+    by_variant = _by_variant(cells, plan)
+    faults = [f for f in dict.fromkeys(c.fault for c in cells) if f != "none"]
+    # leave-one-fault-out: the same per-variant measures with one fault's cells removed, for every fault, so the
+    # decision can be recomputed without each single cell (decision_inputs.leave_one_fault_out)
+    by_fault_removed = {f: _by_variant([c for c in cells if c.fault != f], plan) for f in faults} if len(faults) > 1 else {}
+    return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells)),
+            "by_fault_removed": by_fault_removed,
+            "error_return_share": plan.error_return_share, "error_return_sweep": list(plan.error_return_sweep),
+            "reminder_response_share": plan.reminder_response_share,
+            "policy": cells[0].policy if cells else ""}
+
+
+def _by_variant(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
     by_variant: dict[str, Any] = {}
     for variant in dict.fromkeys(c.variant for c in cells):
         mine = [c for c in cells if c.variant == variant and c.fault != "none"]
@@ -599,10 +612,7 @@ def summary(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
             "fault_paid_orders_still_payable_share": sum(c.paid_orders_still_payable_share for c in mine) / n,
             "paid_still_payable_faults": [c.fault for c in mine if c.paid_orders_still_payable_share > 0],
         }
-    return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells)),
-            "error_return_share": plan.error_return_share, "error_return_sweep": list(plan.error_return_sweep),
-            "reminder_response_share": plan.reminder_response_share,
-            "policy": cells[0].policy if cells else ""}
+    return by_variant
 
 
 def short_label(cell: Cell) -> str:
