@@ -105,16 +105,22 @@ def test_scanner_loads_pages_and_mints_but_never_pays(models, specs):
     assert (ttl.sessions_minted == 1).all()
 
 
-def test_reminder_adds_payments_on_live_links_but_not_on_an_expired_session(models, specs):
+def test_reminder_carries_a_working_link_for_every_variant(models, specs):
+    """The mitigation policy's reminder carries a working link: the same never-expiring link, or, for the 24-hour
+    variants whose emailed session is dead by 72 h, a fresh Checkout Session (one more session per reminded order)."""
     sched = draw_schedule(models["central"], 30_000, np.random.default_rng(31))
-    for name in ("lazy_mint_hmac", "payment_link_per_product"):
+    for name in ("lazy_mint_hmac", "payment_link_per_product", "ttl_24h"):
         base = evaluate(specs[name], sched)
         reminded = evaluate(specs[name], sched, reminder_hours=72.0)
         assert np.all(reminded.paid >= base.paid) and reminded.paid.sum() > base.paid.sum()
     base = evaluate(specs["ttl_24h"], sched)
     reminded = evaluate(specs["ttl_24h"], sched, reminder_hours=72.0)
-    assert (reminded.paid == base.paid).all()
-    assert reminded.stranded.sum() > base.stranded.sum()  # reminded parents now click a dead session
+    # parents who pay through the reminder paid on the fresh session, which was live when they clicked
+    via_reminder = reminded.paid & ~base.paid
+    assert via_reminder.any() and (reminded.pay_h[via_reminder] >= 72.0).all()
+    assert reminded.stranded.sum() < base.stranded.sum()
+    unpaid_at_72 = ~(base.pay_h <= 72.0)
+    assert (reminded.sessions_minted == 1 + unpaid_at_72).all()
 
 
 def test_parents_who_leave_come_back_and_lazy_mint_reuses_the_open_session(models, specs):
@@ -172,3 +178,26 @@ def test_lazy_mint_reuse_margin_matches_the_flow(specs):
 
     assert specs["lazy_mint_hmac"].reuse_margin_h * 3600 == REUSE_MARGIN
     assert specs["lazy_mint_db"].reuse_margin_h * 3600 == REUSE_MARGIN
+
+
+def test_recovery_without_consent_is_the_24h_session_and_consent_only_helps(models, registry):
+    """Stripe's recovery email needs the parent's consent: at a consent share of 0 the recovery variant strands as
+    many parents as the plain 24-hour session; at 1 (an upper bound) fewer."""
+    out = {}
+    for share in (0.0, 1.0):
+        out[share] = simulate("ttl_24h_recovery", models["central"], 20_000, np.random.default_rng(9),
+                              registry=registry, recovery_consent_share=share)
+    plain = simulate("ttl_24h", models["central"], 20_000, np.random.default_rng(9), registry=registry,
+                     recovery_consent_share=0.0)
+    assert out[0.0]["stranded_share"] == pytest.approx(plain["stranded_share"])
+    assert out[1.0]["stranded_share"] < out[0.0]["stranded_share"]
+
+
+def test_committed_recovery_consent_is_an_explicit_assumption():
+    from blastpay import config
+    from blastpay.experiments.parameters import load_blast_params
+
+    params = load_blast_params(config.EXPERIMENTS_DIR / "blast.yaml")
+    assert 0.0 <= params["recovery_consent_share"] <= 1.0
+    text = (config.EXPERIMENTS_DIR / "blast.yaml").read_text()
+    assert "ASSUMPTION" in text.split("recovery_consent_share:")[0].rsplit("\n\n", 1)[-1]

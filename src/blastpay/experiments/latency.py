@@ -48,18 +48,22 @@ def sweep(
     reminder_hours: float | None = None,
     scanner_share: float = 0.0,
     pay_on_first_visit: float = 1.0,
+    recovery_consent_share: float = 1.0,
+    variants: Any = None,
     progress: Callable[[int], Any] | Any = None,
 ) -> pd.DataFrame:
     """Every scenario x variant blast of n parents. Each scenario's draws come from its own seeded stream and
     every variant sees the same parents (same stream), so differences between variants are not noise."""
     rows = []
     for s_index, (scenario, model) in enumerate(sorted(models.items())):
-        for variant in blast_model.VARIANTS:
+        for variant in (blast_model.VARIANTS if variants is None else variants):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s_index,)))
             metrics = blast_model.simulate(
                 variant, model, n, rng, reminder_hours=reminder_hours, scanner_share=scanner_share,
-                pay_on_first_visit=pay_on_first_visit, registry=registry, progress=progress,
+                pay_on_first_visit=pay_on_first_visit, recovery_consent_share=recovery_consent_share,
+                registry=registry, progress=progress,
             )
+            metrics["recovery_consent_share"] = recovery_consent_share
             rows.append(metrics)
     frame = pd.DataFrame(rows)
     frame["reminder_hours"] = frame["reminder_hours"].astype(object).where(frame["reminder_hours"].notna(), "none")
@@ -127,7 +131,8 @@ SUMMARY_METRICS = (
 
 
 def blast_summary(base: pd.DataFrame, reach: pd.DataFrame, models: dict[str, LatencyModel], parents: int,
-                  params: dict[str, Any]) -> dict[str, Any]:
+                  params: dict[str, Any], reminded: pd.DataFrame | None = None,
+                  consent_sweep: pd.DataFrame | None = None) -> dict[str, Any]:
     """What the later notebooks and the ADR read from the blast (latency/summary.json): per scenario and variant
     the SUMMARY_METRICS (None where a metric has no value, e.g. no payment), the production signals per 100
     blast orders, which variants Stripe's API can do as specified, and the reach at each cliff."""
@@ -150,4 +155,22 @@ def blast_summary(base: pd.DataFrame, reach: pd.DataFrame, models: dict[str, Lat
                         for s in sorted(base.scenario.unique())},
         "reach_at_cliffs": {f"{r.scenario}/{r.cliff}": r.clicked_by_cliff_share_of_clickers for r in reach.itertuples()},
         "p": {name: m.p for name, m in models.items()},
+        "recovery_consent_share": params.get("recovery_consent_share"),
+        # the "with reminder" rows: every variant with the policy's reminder (a fresh 24 h session for the 24-hour
+        # variants), per scenario: the stop-gap "24-hour sessions plus our own reminder with a fresh session"
+        "reminder_by_scenario": ({s: {r.variant: {k: _num(getattr(r, k)) for k in REMINDER_METRICS}
+                                      for r in reminded[reminded.scenario == s].itertuples()}
+                                  for s in sorted(reminded.scenario.unique())} if reminded is not None else {}),
+        # the recovery variant at each swept consent share (the assumed value, none, all), with and without reminder
+        "recovery_consent_sweep": ([{"scenario": r.scenario, "recovery_consent_share": float(r.recovery_consent_share),
+                                     "reminder_hours": None if r.reminder_hours == "none" else float(r.reminder_hours),
+                                     **{k: _num(getattr(r, k)) for k in REMINDER_METRICS}}
+                                    for r in consent_sweep.itertuples()] if consent_sweep is not None else []),
     }
+
+
+REMINDER_METRICS = ("stranded_share", "stranded_share_of_clickers", "paid_share", "sessions_minted_per_order")
+
+
+def _num(x: Any) -> float | None:
+    return None if pd.isna(x) else float(x)

@@ -18,6 +18,7 @@ BLAST_PARAMS = {  # key: (type, lowest allowed, highest allowed, what it is)
     "reminder_hours": ((int, float), 0, 24 * 365, "hours after the blast when unpaid orders get a reminder"),
     "scanner_share": ((int, float), 0, 1, "share of parents behind a mail scanner"),
     "validation_parents": (int, 1, 10_000, "parents replayed through the emulator-driven flows"),
+    "recovery_consent_share": ((int, float), 0, 1, "assumed share of parents whose session may send Stripe's recovery email"),
 }
 
 

@@ -277,6 +277,7 @@ def evaluate(variant: Variant, schedule: Schedule, *, reminder_hours: float | No
     pay_t = np.full(n, np.inf)
     email_count = np.zeros(n, dtype=np.int64)
     gets: list[_Get] = []
+    reminder_sessions = np.zeros(n, dtype=np.int64)  # fresh sessions the reminder minted (24-hour variants)
     for kind, sent in emails:
         recipients = pay_t > sent
         if kind == 2:
@@ -284,9 +285,17 @@ def evaluate(variant: Variant, schedule: Schedule, *, reminder_hours: float | No
         email_count += recipients
         expiry = np.full(n, first_expiry)
         mints = np.full(n, variant.get_mints)
+        if kind == 1 and variant.get_mints == NO_MINT and sent >= first_expiry:
+            # the mitigation policy's reminder always carries a working link (experiments/mitigations.yaml): the
+            # emailed session is dead, so the reminder carries a fresh Checkout Session with the variant's window
+            expiry = np.full(n, sent + variant.session_ttl_h)
+            reminder_sessions += recipients
         if kind == 2 or (kind == 1 and variant.recovery_lifetime_h is not None and sent >= first_expiry):
             # the recovery URL (or a reminder after expiry carrying it, for parents who got one)
+            # (parents without consent got no recovery URL; their reminder carries the fresh session above)
             has_recovery = schedule.recovery_consent if kind == 1 else np.ones(n, bool)
+            if kind == 1:
+                reminder_sessions -= recipients & has_recovery
             expiry = np.where(has_recovery, first_expiry + variant.recovery_lifetime_h, expiry)
             mints = np.where(has_recovery, EACH_GET, mints)
         gets.append(_Get(np.full(n, sent), recipients & schedule.scanned, expiry, mints, "scanner",
@@ -316,7 +325,7 @@ def evaluate(variant: Variant, schedule: Schedule, *, reminder_hours: float | No
     last_payable = np.zeros(n, bool)
     human = np.zeros(n, dtype=np.int64)
     loads = np.zeros(n, dtype=np.int64)
-    sessions = np.full(n, variant.sessions_at_send, dtype=np.int64)
+    sessions = np.full(n, variant.sessions_at_send, dtype=np.int64) + reminder_sessions
     for g in gets:
         loads += g.happened
         sessions += g.happened & (g.mints == EACH_GET) & (g.t < g.expiry)
