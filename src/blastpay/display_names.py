@@ -25,7 +25,8 @@ VARIANT_DETAILS: dict[str, str] = {
     "payment_link_per_order": "one Payment Link per order, order id in the link's `metadata`, "
                               "`restrictions.completed_sessions.limit` 1",
     "payment_link_per_product": "one Payment Link per product, order id as `client_reference_id` in the URL",
-    "lazy_mint_hmac": "the token is the order id signed with HMAC; no table",
+    "lazy_mint_hmac": "the token is a random nonce plus an HMAC tag over the nonce and order id; a `pay_tokens` "
+                      "table row maps the nonce to the order, and the signing keys are a secret to rotate",
     "lazy_mint_db": "the token is a random value stored in a table row for the order",
     "ttl_30d": "Checkout Session with `expires_at` 30 days out (the sibling bug's patch)",
     "ttl_24h": "Checkout Session with `expires_at` 24 hours out, the longest Stripe allows",
@@ -63,6 +64,7 @@ FAULTS: dict[str, str] = {
     "database_down_4h": "club's database down for 4 hours while parents click",
     "blast_tables_restored_from_backup": "tables the blast wrote restored from a backup taken before it",
     "signing_key_wrong_6h": "token signing key wrong for 6 hours (a bad deploy)",
+    "stripe_secret_key_wrong_6h": "our Stripe secret key wrong for 6 hours (a bad deploy; every Stripe call 401)",
     "webhook_endpoint_down_80h": "webhook endpoint down for 80 hours (past Stripe's retries)",
 }
 

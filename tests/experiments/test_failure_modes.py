@@ -166,3 +166,29 @@ def test_reminders_follow_the_order_store_not_the_simulated_truth(plan, policy, 
     assert any(v.startswith("paid_order_still_payable") for v in cell.violations)
     base = fm.run_cell("none", variant, plan=plan, policy=policy)
     assert base.paid_orders_still_payable_share == 0 and "reminder reached" not in base.parent_sees
+
+
+def test_wrong_stripe_secret_key_hits_every_variant_through_its_own_stripe_calls(plan, policy):
+    """Our Stripe secret key wrong for 6 h is in the fault list for every variant; a variant whose click calls
+    Stripe (lazy mint mints at click) meets it at click, one whose email carries a Stripe URL does not."""
+    assert "stripe_secret_key_wrong_6h" in plan.faults
+    lazy = fm.run_cell("stripe_secret_key_wrong_6h", "lazy_mint_db", plan=plan, policy=policy)
+    link = fm.run_cell("stripe_secret_key_wrong_6h", "payment_link_per_order", plan=plan, policy=policy)
+    assert lazy.error_page_share > 0
+    assert link.error_page_share == 0
+    assert lazy.money_safe and link.money_safe
+
+
+def test_the_wrong_key_wrapper_answers_401_to_the_backend_only():
+    from blastpay.flows.simulation import DirectWebhooks
+
+    emu, flow, orders = _flow("ttl_24h")
+    try:
+        flow.http.inner = fm._WrongSecretKey(flow.http.inner)
+        import stripe
+
+        with pytest.raises(stripe.AuthenticationError):
+            flow.client.v1.checkout.sessions.list({"limit": 1})
+        flow.observer.v1.checkout.sessions.list({"limit": 1})  # the harness's own look still works
+    finally:
+        flow.close()

@@ -63,6 +63,24 @@ AMOUNT = order_amount_cents(EXPERIMENT_FEE_TYPE)  # one order amount per fee typ
 WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
 
 
+class _WrongSecretKey:
+    """Our backend's Stripe secret key is wrong (rotated, or a bad deploy): Stripe answers every request from our
+    backend 401 ``authentication_error``. The harness's own look at Stripe (``flow.observer``) is not our backend."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def request(self, method, url, headers, post_data=None, *args, **kwargs):  # noqa: ANN001
+        import json
+
+        body = {"error": {"type": "invalid_request_error", "code": "api_key_expired",
+                          "message": "Invalid API Key provided: sk_test_****"}}
+        return json.dumps(body), 401, {"request-id": "req_wrong_key"}
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class FailureModeError(ValueError):
     """A cell that cannot be run (unknown fault or variant)."""
 
@@ -225,6 +243,12 @@ class _Cell:
             self.server.webhooks_up = not on
         if spec.get("wrong_token_key") and self.flow.lazy is not None and type(self.good_key).__name__ == "HmacTokens":
             self.flow.lazy.binding = make_binding("hmac", parse_token_keys(WRONG_TOKEN_KEYS)) if on else self.good_key
+        if spec.get("stripe_secret_key") == "wrong":
+            http = self.flow.http
+            if on and not isinstance(http.inner, _WrongSecretKey):
+                http.inner = _WrongSecretKey(http.inner)
+            elif not on and isinstance(http.inner, _WrongSecretKey):
+                http.inner = http.inner.inner
         if spec.get("restore_blast_tables") and on:
             with observing(), self.flow.store.transaction() as db:
                 lost_tokens = db.execute(delete(PayToken)).rowcount
