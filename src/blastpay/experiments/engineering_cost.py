@@ -161,6 +161,11 @@ def table(orders: int, seed: int, variants=harness.VARIANTS) -> pd.DataFrame:
             "tables": " ".join(m["tables"]),
             "workers": "; ".join(m["workers"]),
             "scheduled_jobs": "; ".join(m["scheduled_jobs"]),
+            # everything the variant's production port runs, absolute (not relative to today's pattern), stated the
+            # same way for every variant so the ADR can quote it
+            "routes": " ".join(m["routes"]),
+            "stripe_object_kinds": " ".join(m["stripe_kinds"]),
+            "secrets": " ".join(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] + m["secrets"]),
             "new_moving_parts": len(new_routes) + len(new_tables) + len(new_kinds) + len(m["secrets"])
             + len(new_workers) + len(new_jobs),
             "stripe_calls_per_paid_order": (m["stripe_calls"] / m["paid"]) if m["paid"] else None,

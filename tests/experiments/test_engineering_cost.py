@@ -1,0 +1,14 @@
+"""Complexity is stated absolutely and the same way for every variant (cost/summary.json quotes these columns)."""
+
+from blastpay.experiments import engineering_cost as ec
+
+
+def test_every_variant_states_its_tables_workers_jobs_secrets_and_stripe_kinds():
+    t = ec.table(orders=2, seed=1, variants=["ttl_24h", "payment_link_per_order"]).set_index("variant")
+    for column in ("routes", "tables", "workers", "scheduled_jobs", "secrets", "stripe_object_kinds"):
+        assert column in t.columns
+    link = t.loc["payment_link_per_order"]
+    # the chosen-option candidate's clean-up machinery is stated, not hidden by the relative-to-today count
+    assert "stripe_tasks" in link.tables.split() and "stripe clean-up worker" in link.workers
+    assert "STRIPE_SECRET_KEY" in link.secrets.split()
+    assert set(link.stripe_object_kinds.split()) >= {"checkout.session", "payment_link"}
