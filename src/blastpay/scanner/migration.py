@@ -78,8 +78,9 @@ def _expires_at(site: Site, option: str) -> dict:
     verdict = ("Stripe accepts this value" if within else "Stripe rejects this value (allowed: 30 min to 24 h)"
                if within is False else "the value could not be resolved statically")
     if option == "payment_links":
-        return {"change": f"Delete expires_at={source} ({label}): Payment Links have no expiry parameter; close a link "
-                          "with active=false instead.",
+        today = label if source == "expires_at" else f"{source}, {label}"
+        return {"change": f"Delete the expires_at argument, today {today}. Payment Links have no expiry parameter; "
+                          "close a link with active=false instead.",
                 "verify": "grep shows no expires_at in the link helper; a test deactivates a link and the visit is refused."}
     if option == "lazy_mint":
         return {"change": f"Set expires_at at mint time to at most now + 24 h (or omit it for Stripe's 24 h default); "
