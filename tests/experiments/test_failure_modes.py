@@ -180,11 +180,11 @@ def test_wrong_stripe_secret_key_hits_every_variant_through_its_own_stripe_calls
 
 
 def test_the_wrong_key_wrapper_answers_401_to_the_backend_only():
-    from blastpay.flows.simulation import DirectWebhooks
+    from blastpay.flows.simulation import WrongSecretKey
 
     emu, flow, orders = _flow("ttl_24h")
     try:
-        flow.http.inner = fm._WrongSecretKey(flow.http.inner)
+        flow.http.inner = WrongSecretKey(flow.http.inner)
         import stripe
 
         with pytest.raises(stripe.AuthenticationError):

@@ -33,8 +33,9 @@ from sqlalchemy import delete
 from blastpay.config import ConfigError
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
-from blastpay.flows.invariants import (DOUBLE_CHARGE_REPORTED, invariant_violations, live_ways_for_paid, money_safe,
+from blastpay.flows.invariants import (invariant_violations, live_ways_for_paid, money_safe,
                                        ways_to_pay)
+from blastpay.experiments.failure_mode_summary import short_label, summary  # noqa: F401 (re-exported)
 from blastpay.flows.mitigations import BlastJob, MitigationPolicy, cancel_order, change_amount, send_reminders
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject
 from blastpay.flows.orders import open_checkout_sessions
@@ -47,6 +48,7 @@ from blastpay.flows.simulation import (
     DatabaseFault,
     DirectWebhooks,
     ServerAvailability,
+    WrongSecretKey,
     StripeAvailability,
     first_url,
     newest_url,
@@ -61,24 +63,6 @@ from blastpay.sources.inputs import read_mapping
 
 AMOUNT = order_amount_cents(EXPERIMENT_FEE_TYPE)  # one order amount per fee type, from experiments/fees.yaml
 WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
-
-
-class _WrongSecretKey:
-    """Our backend's Stripe secret key is wrong (rotated, or a bad deploy): Stripe answers every request from our
-    backend 401 ``authentication_error``. The harness's own look at Stripe (``flow.observer``) is not our backend."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def request(self, method, url, headers, post_data=None, *args, **kwargs):  # noqa: ANN001
-        import json
-
-        body = {"error": {"type": "invalid_request_error", "code": "api_key_expired",
-                          "message": "Invalid API Key provided: sk_test_****"}}
-        return json.dumps(body), 401, {"request-id": "req_wrong_key"}
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class FailureModeError(ValueError):
@@ -245,9 +229,9 @@ class _Cell:
             self.flow.lazy.binding = make_binding("hmac", parse_token_keys(WRONG_TOKEN_KEYS)) if on else self.good_key
         if spec.get("stripe_secret_key") == "wrong":
             http = self.flow.http
-            if on and not isinstance(http.inner, _WrongSecretKey):
-                http.inner = _WrongSecretKey(http.inner)
-            elif not on and isinstance(http.inner, _WrongSecretKey):
+            if on and not isinstance(http.inner, WrongSecretKey):
+                http.inner = WrongSecretKey(http.inner)
+            elif not on and isinstance(http.inner, WrongSecretKey):
                 http.inner = http.inner.inner
         if spec.get("restore_blast_tables") and on:
             with observing(), self.flow.store.transaction() as db:
@@ -599,55 +583,3 @@ def matrix_table(cells: list[Cell]):
     import pandas as pd
 
     return pd.DataFrame([c.row() for c in cells])
-
-
-def summary(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
-    """Per variant, over the fault cells (the baseline excluded): the shares of cells money-safe and fully ok, and
-    the means of the time-weighted measures; ``eventually_pay_share_by_return_share`` for every swept assumption."""
-    by_variant = _by_variant(cells, plan)
-    faults = [f for f in dict.fromkeys(c.fault for c in cells) if f != "none"]
-    # leave-one-fault-out: the same per-variant measures with one fault's cells removed, for every fault, so the
-    # decision can be recomputed without each single cell (decision_inputs.leave_one_fault_out)
-    by_fault_removed = {f: _by_variant([c for c in cells if c.fault != f], plan) for f in faults} if len(faults) > 1 else {}
-    return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells)),
-            "by_fault_removed": by_fault_removed,
-            "error_return_share": plan.error_return_share, "error_return_sweep": list(plan.error_return_sweep),
-            "reminder_response_share": plan.reminder_response_share,
-            "policy": cells[0].policy if cells else ""}
-
-
-def _by_variant(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
-    by_variant: dict[str, Any] = {}
-    for variant in dict.fromkeys(c.variant for c in cells):
-        mine = [c for c in cells if c.variant == variant and c.fault != "none"]
-        n = len(mine)
-        by_variant[variant] = {
-            "cells": n,
-            "fault_cells_money_safe_share": sum(c.money_safe for c in mine) / n,
-            "fault_cells_ok_share": sum(short_label(c) == "ok" for c in mine) / n,
-            "fault_error_page_share": sum(c.error_page_share for c in mine) / n,
-            "fault_excess_parent_hours_without_way_to_pay": sum(c.excess_parent_hours for c in mine) / n,
-            "fault_eventually_pay_share": sum(c.eventually_pay_share for c in mine) / n,
-            "eventually_pay_share_by_return_share": {
-                f"{r:g}": sum(c.eventually_pay_at(r) for c in mine) / n for r in plan.error_return_sweep},
-            "unsafe_faults": [c.fault for c in mine if not c.money_safe],
-            "error_page_faults": [c.fault for c in mine if c.error_page_share > 0],
-            "no_way_to_pay_faults": [c.fault for c in mine if not c.parent_can_pay],
-            "fault_paid_orders_still_payable_share": sum(c.paid_orders_still_payable_share for c in mine) / n,
-            "paid_still_payable_faults": [c.fault for c in mine if c.paid_orders_still_payable_share > 0],
-        }
-    return by_variant
-
-
-def short_label(cell: Cell) -> str:
-    if not cell.money_safe:
-        return "money\nwrong"
-    if cell.eventually_pay_share < 1e-9 and cell.orders_paid == 0:
-        return "no way\nto pay"
-    if any(v.startswith(DOUBLE_CHARGE_REPORTED) for v in cell.violations):
-        return "refund\n(flagged)"
-    if cell.error_page_share > 0:
-        return f"error page\n{cell.error_page_share:.0%}"
-    if cell.excess_parent_hours > 0.05 or cell.eventually_pay_share < 1 - 1e-9:
-        return f"+{cell.excess_parent_hours:.1f} h\nno link"
-    return "ok"

@@ -38,7 +38,7 @@ ERROR_PAGES = frozenset({"unreachable", "try_again", "not_found", "expired", "in
 
 __all__ = ["START", "MINUTE", "HOUR", "DAY", "RETRY_WINDOW", "ERROR_PAGES", "ServerAvailability",
            "StripeAvailability", "DatabaseFault", "DirectWebhooks", "open_url", "newest_url", "first_url",
-           "pay_if_checkout", "observing", "settle"]
+           "pay_if_checkout", "observing", "settle", "WrongSecretKey"]
 
 
 @dataclass
@@ -190,3 +190,21 @@ def settle(flow: Flow) -> None:
         flow.settle()
     except (OperationalError, InterfaceError):
         pass
+
+
+class WrongSecretKey:
+    """Our backend's Stripe secret key is wrong (rotated, or a bad deploy): Stripe answers every request from our
+    backend 401 ``authentication_error``. The harness's own look at Stripe (``flow.observer``) is not our backend."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def request(self, method, url, headers, post_data=None, *args, **kwargs):  # noqa: ANN001
+        import json
+
+        body = {"error": {"type": "invalid_request_error", "code": "api_key_expired",
+                          "message": "Invalid API Key provided: sk_test_****"}}
+        return json.dumps(body), 401, {"request-id": "req_wrong_key"}
+
+    def close(self) -> None:
+        self.inner.close()
