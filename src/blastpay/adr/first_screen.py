@@ -99,13 +99,24 @@ def load_verdict(load: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def stopgap(central: dict[str, Any], latency: dict[str, Any]) -> dict[str, Any]:
-    """The stop-gap the evidence measures best: our own reminder with a fresh 24-hour session when a variant for it
-    exists, and the recovery email's consent share when the evidence states one (else the prose says it assumes all)."""
-    reminders = sorted(v for v in central if v.startswith("ttl_24h") and "reminder" in v)
+def stopgap(central: dict[str, Any], latency: dict[str, Any], today: str = "ttl_24h") -> dict[str, Any]:
+    """The stop-gap the evidence measures, central scenario: today's 24-hour sessions plus our own reminder that
+    carries a fresh 24-hour session (the blast model's reminder rows), and Stripe's recovery email at the assumed
+    consent share and, as an upper bound, with every parent consenting (``recovery_consent_sweep``)."""
+    reminder = (latency.get("reminder_by_scenario") or {}).get("central", {}).get(today)
+    sweep = [r for r in latency.get("recovery_consent_sweep") or []
+             if r.get("scenario") == "central" and r.get("reminder_hours") is None]
     consent = latency.get("recovery_consent_share")
-    return {"reminder_variant": reminders[0] if reminders else None,
-            "consent_share": float(consent) if consent is not None else None}
+    assumed = next((r for r in sweep if consent is not None and r["recovery_consent_share"] == consent), None)
+    everyone = next((r for r in sweep if r["recovery_consent_share"] == 1), None)
+    return {
+        "today_stranded": central[today]["stranded_share_of_clickers"],
+        "reminder_hours": latency.get("reminder_hours"),
+        "reminder_stranded": reminder["stranded_share_of_clickers"] if reminder else None,
+        "consent_share": float(consent) if consent is not None else None,
+        "recovery_stranded_assumed": assumed["stranded_share_of_clickers"] if assumed else None,
+        "recovery_stranded_all_consent": everyone["stranded_share_of_clickers"] if everyone else None,
+    }
 
 
 # The load benchmark's verdicts, in the reader's words.
