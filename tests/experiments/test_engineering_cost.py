@@ -12,3 +12,14 @@ def test_every_variant_states_its_tables_workers_jobs_secrets_and_stripe_kinds()
     assert "stripe_tasks" in link.tables.split() and "stripe clean-up worker" in link.workers
     assert "STRIPE_SECRET_KEY" in link.secrets.split()
     assert set(link.stripe_object_kinds.split()) >= {"checkout.session", "payment_link"}
+
+
+def test_the_line_count_is_product_code_only_not_the_money_checker_or_the_harness():
+    t = ec.table(orders=2, seed=1, variants=["ttl_24h", "lazy_mint_db", "payment_link_per_order"])
+    t = t.set_index("variant")
+    for variant in t.index:
+        modules = {part.split(":")[0] for part in t.loc[variant].flow_modules.split()}
+        assert modules.isdisjoint({"invariants.py", "simulation.py", "harness.py"})
+        assert "mitigations.py" in modules and "webhook_matcher.py" in modules  # the reminder and the matcher count
+    assert "lazy_mint.py" in t.loc["lazy_mint_db"].flow_modules
+    assert "payment_link.py" in t.loc["payment_link_per_order"].flow_modules

@@ -192,3 +192,39 @@ def test_the_wrong_key_wrapper_answers_401_to_the_backend_only():
         flow.observer.v1.checkout.sessions.list({"limit": 1})  # the harness's own look still works
     finally:
         flow.close()
+
+
+def test_a_reminder_resends_a_live_payment_link_after_asking_stripe_with_the_backend_client(policy):
+    emu, flow, orders = _flow("payment_link_per_order", retries=2)
+    try:
+        job = BlastJob(flow, policy)
+        job.send(orders)
+        first = newest_url(flow, orders[0].id)
+        calls = flow.http.calls
+        assert send_reminders(flow, job, [orders[0].id]) == {orders[0].id: "resent"}
+        assert newest_url(flow, orders[0].id) == first
+        assert flow.http.calls == calls + 1  # one retrieve, counted as the backend's own Stripe call
+        emu.set_faults(route="*", error="500", count=10)  # Stripe cannot confirm the link: a fresh one is tried
+        assert send_reminders(flow, job, [orders[1].id]) == {orders[1].id: "failed"}
+    finally:
+        flow.close()
+
+
+def test_a_reminder_does_not_resend_a_pay_link_whose_token_row_was_lost(policy):
+    from sqlalchemy import delete
+
+    from blastpay.flows.order_models import PayToken
+
+    emu, flow, orders = _flow("lazy_mint_db", retries=2)
+    try:
+        job = BlastJob(flow, policy)
+        job.send(orders)
+        first = newest_url(flow, orders[0].id)
+        assert send_reminders(flow, job, [orders[0].id]) == {orders[0].id: "resent"}
+        with flow.store.transaction() as db:
+            db.execute(delete(PayToken).where(PayToken.order_id == orders[1].id))
+        assert send_reminders(flow, job, [orders[1].id]) == {orders[1].id: "fresh"}
+        assert newest_url(flow, orders[0].id) == first
+        assert invariants.way_to_pay(flow, orders[1].id) is None
+    finally:
+        flow.close()

@@ -26,7 +26,9 @@ from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.webhook_matcher import WEBHOOK_PATH
 
 FLOWS_DIR = Path(harness.__file__).resolve().parent
-NOT_FLOW_CODE = {"harness.py", "__init__.py"}  # the experiment harness is not code basketball-api would port
+# the experiment harness, the parent simulation and the money checker (the test oracle) are not code basketball-api
+# would port
+NOT_FLOW_CODE = {"harness.py", "__init__.py", "simulation.py", "invariants.py"}
 TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send
 from blastpay.emulator.clock import DEFAULT_START as START
 

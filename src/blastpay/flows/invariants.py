@@ -93,31 +93,57 @@ def _captured(session: Any, intents: dict[str, Any]) -> bool:
     return intent is not None and intent.status == "succeeded"
 
 
+class _Record(dict):
+    """A Stripe object as the API's JSON returned it, read by attribute like the SDK's objects (``s.status``,
+    ``s.metadata.to_dict()``) without the SDK's per-key object construction, which dominated the checker's time."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return _Record(value) if isinstance(value, dict) else value
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+def _list_all(client: stripe.StripeClient, path: str) -> list[_Record]:
+    """Every object of a list endpoint, paged with ``starting_after`` as Stripe documents, through the SDK's
+    ``raw_request`` (the same client, key and retries; only the JSON is not turned into SDK objects)."""
+    out: list[_Record] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = client.raw_request("get", path, **params).data
+        out += [_Record(item) for item in page["data"]]
+        if not page.get("has_more") or not page["data"]:
+            return out
+        params["starting_after"] = page["data"][-1]["id"]
+
+
 class _Stripe:
     """Everything the checker reads from Stripe, fetched once."""
 
     def __init__(self, client: stripe.StripeClient) -> None:
         self.client = client
-        self.sessions = list(client.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter())
-        self.intents = {i.id: i for i in client.v1.payment_intents.list({"limit": 100}).auto_paging_iter()}
+        self.sessions = _list_all(client, "/v1/checkout/sessions")
+        self.intents = {i.id: i for i in _list_all(client, "/v1/payment_intents")}
         self.by_id = {s.id: s for s in self.sessions}
-        self.by_url = {s.url: s for s in self.sessions if getattr(s, "url", None)}
+        self.by_url = {s.url: s for s in self.sessions if s.get("url")}
         self.by_recovery_url: dict[str, Any] = {}
         for s in self.sessions:
-            after = s.after_expiration.to_dict() if getattr(s, "after_expiration", None) else {}
-            url = (after.get("recovery") or {}).get("url")
+            url = ((s.get("after_expiration") or {}).get("recovery") or {}).get("url")
             if url:
                 self.by_recovery_url[url] = s
         self._links: Optional[dict[str, Any]] = None
 
     def link_by_url(self, url: str) -> Optional[Any]:
         if self._links is None:
-            self._links = {link.url: link for link in
-                           self.client.v1.payment_links.list({"limit": 100}).auto_paging_iter()}
+            self._links = {link.url: link for link in _list_all(self.client, "/v1/payment_links")}
         return self._links.get(url)
 
     def link_amount(self, link_id: str) -> Optional[tuple[int, str]]:
-        items = list(self.client.v1.payment_links.line_items.list(link_id, {"limit": 100}).auto_paging_iter())
+        items = _list_all(self.client, f"/v1/payment_links/{link_id}/line_items")
         if len(items) != 1:
             return None
         return int(items[0].amount_total), str(items[0].currency)
@@ -318,20 +344,29 @@ def check_invariants(flow: Any) -> list[str]:
     return invariant_report(flow).violations
 
 
+def _orders_and_newest_emails(db: Any, order_ids: list[int]) -> tuple[dict[int, Order], dict[int, OutboundEmail]]:
+    """The orders among ``order_ids`` and the newest email sent for each, in two queries."""
+    orders = {o.id: o for o in db.scalars(select(Order).where(Order.id.in_(order_ids)))}
+    newest: dict[int, OutboundEmail] = {}
+    for email in db.scalars(select(OutboundEmail).where(OutboundEmail.order_id.in_(order_ids))
+                            .order_by(OutboundEmail.id)):
+        newest[email.order_id] = email
+    return orders, newest
+
+
 def ways_to_pay(flow: Any, order_ids: list[int]) -> dict[int, Optional[str]]:
     """For each order: None when the newest email for it leads to a payable page now (checked without
     visiting it), else why not. Availability of our server is not part of it (see ``flows.simulation``)."""
     stripe_view = _Stripe(flow.observer)
     out: dict[int, Optional[str]] = {}
     with flow.store.transaction() as db:
+        orders, newest = _orders_and_newest_emails(db, order_ids)
         for order_id in order_ids:
-            order = db.get(Order, order_id)
+            order = orders.get(order_id)
             if order is None:
                 out[order_id] = f"order {order_id} does not exist"
                 continue
-            email = db.scalars(select(OutboundEmail).where(OutboundEmail.order_id == order_id)
-                               .order_by(OutboundEmail.id.desc()).limit(1)).first()
-            out[order_id] = _way_to_pay(order, email, stripe_view, flow.clock(), _binding(flow), db)
+            out[order_id] = _way_to_pay(order, newest.get(order_id), stripe_view, flow.clock(), _binding(flow), db)
     return out
 
 
@@ -349,10 +384,9 @@ def live_ways_for_paid(flow: Any, order_ids: list[int]) -> dict[int, list[str]]:
         if order_id in live and s.status == "open" and (s.expires_at or 0) > now:
             live[order_id].append(s.id)
     with flow.store.transaction() as db:
+        orders, newest = _orders_and_newest_emails(db, order_ids)
         for order_id in order_ids:
-            order = db.get(Order, order_id)
-            email = db.scalars(select(OutboundEmail).where(OutboundEmail.order_id == order_id)
-                               .order_by(OutboundEmail.id.desc()).limit(1)).first()
+            order, email = orders.get(order_id), newest.get(order_id)
             if order is None or email is None:
                 continue
             parts = urlsplit(email.url)

@@ -3,8 +3,8 @@
 - ``BlastJob``: mints and emails each order's link through the variant's own blast, with the backend's
   Stripe client retrying as production configures it, an Idempotency-Key per order and attempt, and a queue
   that re-tries every transiently failed order after a back-off (``run_due`` as simulated time passes).
-- ``send_reminders``: a reminder to every pending order carrying a working link (the same one when it still
-  takes money, else a fresh one minted through the job).
+- ``send_reminders``: a reminder to every pending order carrying a working link (the same one when our record
+  of it and Stripe's answer say it still takes money, else a fresh one minted through the job).
 - ``cancel_order`` / ``change_amount``: retire what the emailed link points at and, on an amount change,
   re-email a fresh link (lazy mint needs none).
 """
@@ -18,8 +18,7 @@ from typing import Any, Optional
 from blastpay.config import ConfigError
 from blastpay.flows.email_link import send_link
 from blastpay.flows.harness import Flow
-from blastpay.flows.invariants import way_to_pay
-from blastpay.flows.order_models import CANCELED, PAID, OrderView
+from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PAYMENT_LINK, RECOVERY_URL, OrderView
 from blastpay.sources.inputs import read_mapping
 
 TRANSIENT = ("APIError", "RateLimitError", "APIConnectionError", "Timeout")
@@ -124,12 +123,39 @@ def send_reminders(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int,
         if order.status != "pending":
             continue
         email = flow.store.latest_email(order_id)
-        if email is not None and way_to_pay(flow, order_id) is None:
+        if email is not None and link_still_takes_money(flow, order, email.url):
             send_link(flow.store, order_id, email.url, now=flow.clock(), kind=REMINDER)
             out[order_id] = "resent"
         else:
             out[order_id] = "fresh" if job._attempt(order_id) else "failed"
     return out
+
+
+def link_still_takes_money(flow: Flow, order: OrderView, url: str) -> bool:
+    """What the reminder job can know, the way production would: a ``/pay/`` link does while its token still
+    resolves to the order in our database (the route mints on click); a Stripe URL does when our record of it is
+    live and Stripe, asked with the backend's own client (one retrieve, under the same retries and faults as every
+    other call), says it is. Any error counts as no."""
+    if url.startswith(flow.public_base + "/pay/"):
+        if flow.lazy is None:
+            return False
+        with flow.store.transaction() as db:
+            return flow.lazy.binding.resolve(db, url.rstrip("/").rsplit("/", 1)[-1]) == order.id
+    row = flow.store.stripe_object_by_url(url.split("?", 1)[0])
+    if row is None or row.status not in ("open", "active"):
+        return False
+    now = flow.clock()
+    try:
+        if row.kind == CHECKOUT_SESSION:
+            session = flow.client.v1.checkout.sessions.retrieve(row.stripe_id)
+            return session.status == "open" and session.expires_at > now and session.amount_total == order.amount
+        if row.kind == PAYMENT_LINK:
+            return bool(flow.client.v1.payment_links.retrieve(row.stripe_id).active)
+        if row.kind == RECOVERY_URL:
+            return row.expires_at is not None and row.expires_at > now
+    except Exception:  # noqa: BLE001 - a link Stripe would not confirm is not re-sent; a fresh one is minted
+        return False
+    return False
 
 
 def cancel_order(flow: Flow, order_id: int) -> bool:

@@ -191,6 +191,15 @@ class OrderStore:
             session.expunge_all()
             return rows
 
+    def stripe_object_by_url(self, url: str) -> Optional[StripeObject]:
+        """The newest recorded Stripe object whose URL is ``url`` (a session, a Payment Link, a recovery URL)."""
+        with self.transaction() as session:
+            row = session.scalars(select(StripeObject).where(StripeObject.url == url)
+                                  .order_by(StripeObject.id.desc()).limit(1)).first()
+            if row is not None:
+                session.expunge(row)
+            return row
+
     def forget_checkout_sessions(self, reason: str) -> int:
         """The Stripe account behind the store was replaced by an empty one (``blastpay serve`` starts a fresh
         embedded emulator each run): every recorded open Checkout Session is marked expired and every
