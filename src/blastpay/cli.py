@@ -10,7 +10,7 @@ from typing import Sequence
 # word: (module, function, one-line help). Each function takes the words after the command.
 COMMANDS = {
     "evidence": ("blastpay.evidence.cli", "evidence_main",
-                 "run the notebooks headless, regenerate evidence/ and render the ADR (about 2.5 min)"),
+                 "run the notebooks headless, regenerate evidence/ and render the ADR (about 1.5 min)"),
     "check": ("blastpay.evidence.cli", "check_main",
               "fail (exit 1) if committed evidence or documents differ from a regeneration"),
     "sandbox": ("blastpay.emulator.cli", "main", "the Stripe emulator: `blastpay sandbox serve` for the real SDK"),
