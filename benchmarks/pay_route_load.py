@@ -94,33 +94,17 @@ def in_lock_lazy_mint_class():
     from blastpay.flows.checkout_session import create_checkout_session
     from blastpay.flows.email_link import stripe_error_text
     from blastpay.flows.lazy_mint import LazyMint, PayOutcome
-    from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, RETIRED
-    from blastpay.flows.orders import add_stripe_object, add_task, lock_order_view, open_checkout_sessions, set_object_status
+    from blastpay.flows.order_models import CHECKOUT_SESSION
+    from blastpay.flows.orders import add_stripe_object
 
     class InLockLazyMint(LazyMint):
         def open(self, token: str) -> PayOutcome:
             now = self.clock()
             try:
                 with self.store.transaction() as session:
-                    order_id = self.binding.resolve(session, token)
-                    order = lock_order_view(session, order_id) if order_id is not None else None
-                    if order is None:
-                        return PayOutcome("not_found")
-                    if order.status == PAID:
-                        return PayOutcome("already_paid", order_id=order.id)
-                    if order.status == CANCELED:
-                        return PayOutcome("canceled", order_id=order.id)
-                    open_sessions = open_checkout_sessions(session, order.id)
-                    for row in open_sessions:
-                        if row.expires_at is not None and row.expires_at - now >= self.config.reuse_margin and row.url:
-                            return PayOutcome("redirect", url=row.url, order_id=order.id)
-                    for row in open_sessions:
-                        if row.expires_at is not None and row.expires_at > now:
-                            add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id,
-                                     now=now)
-                            set_object_status(session, row.stripe_id, RETIRED)
-                        else:
-                            set_object_status(session, row.stripe_id, "expired")
+                    order = self._resolve_and_reuse(session, token, now)
+                    if isinstance(order, PayOutcome):
+                        return order
                     created = create_checkout_session(self.client, order, expires_at=now + self.config.session_ttl,
                                                       success_url=self.config.success_url,
                                                       cancel_url=self.config.cancel_url)
@@ -482,6 +466,10 @@ class Samples:
     wall: float
     app_cpu_seconds: float = 0.0
     emulator_cpu_seconds: float = 0.0
+    load_generator_cpu_seconds: float = 0.0
+    postgres_cpu_seconds: float = 0.0  # every postgres process on this machine (0 for SQLite or a remote server)
+    machine_busy_seconds: float = 0.0  # all CPUs, from /proc/stat: whatever ran, the stack or not
+    machine_cpu_seconds: float = 0.0  # all CPUs' time over the window (busy + idle)
     minting_total: list[float] = dataclasses.field(default_factory=list)  # whole request, clicks that called Stripe
     db_held: list[float] = dataclasses.field(default_factory=list)  # connection time per click (ms)
     db_max: list[float] = dataclasses.field(default_factory=list)  # longest single connection hold per click
@@ -521,6 +509,13 @@ def summarise(runs: list[Samples]) -> dict[str, object]:
         "server_errors": sum(n for run in runs for status, n in run.statuses.items() if status >= 500),
         "app_cpu_ms_per_request": round(sum(run.app_cpu_seconds for run in runs) * per_request, 3),
         "emulator_cpu_ms_per_request": round(sum(run.emulator_cpu_seconds for run in runs) * per_request, 3),
+        "load_generator_cpu_ms_per_request": round(sum(run.load_generator_cpu_seconds for run in runs) * per_request, 3),
+        "postgres_cpu_ms_per_request": round(sum(run.postgres_cpu_seconds for run in runs) * per_request, 3),
+        "stack_cpu_ms_per_request": round(sum(run.app_cpu_seconds + run.emulator_cpu_seconds + run.postgres_cpu_seconds
+                                              + run.load_generator_cpu_seconds for run in runs) * per_request, 3),
+        "machine_cpu_busy_share": (round(sum(run.machine_busy_seconds for run in runs)
+                                         / sum(run.machine_cpu_seconds for run in runs), 3)
+                                   if sum(run.machine_cpu_seconds for run in runs) > 0 else None),
         "minting_click_p50_ms": ms(pooled("minting_total"), 50),
         "minting_click_p99_ms": ms(pooled("minting_total"), 99),
         "db_hold_per_click_p50_ms": ms(pooled("db_held"), 50),
@@ -593,6 +588,21 @@ def fresh_database(database_url: str | None, tmp: str):
         admin.dispose()
 
 
+def cpu_budget_figures(figures: dict[str, dict[str, object]], top: str, cpus: int) -> dict[str, object]:
+    """Whether this machine can carry the top rate at all: the CPU every process of the stack spent per click
+    (app, emulator, PostgreSQL, load generator), the cores that makes at the rate, and the rate at which the
+    machine's cores would be fully busy at that cost (queues grow without bound there, whatever the design)."""
+    f = figures[top]
+    stack = f.get("stack_cpu_ms_per_request")
+    if not stack:
+        return {}
+    return {"rate": top, "cpus": cpus, "stack_cpu_ms_per_click": stack,
+            "app_cpu_ms_per_click": f["app_cpu_ms_per_request"],
+            "cores_needed_at_rate": round(float(stack) * float(f["achieved_rps"]) / 1000, 2),  # type: ignore[arg-type]
+            "machine_cpu_busy_share": f.get("machine_cpu_busy_share"),
+            "rate_at_which_cores_are_full": round(cpus * 1000 / float(stack), 1)}  # type: ignore[arg-type]
+
+
 def _cpu_seconds(pid: int) -> float:
     """CPU time (user + system) the process has used so far, from /proc (0.0 where /proc is missing)."""
     try:
@@ -600,6 +610,35 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu() -> dict[int, float]:
+    """CPU time so far of every process named ``postgres`` on this machine (the server and its backends), by pid."""
+    out = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "comm").read_text().strip() == "postgres":
+                out[int(proc.name)] = _cpu_seconds(int(proc.name))
+        except OSError:
+            continue
+    return out
+
+
+def _postgres_cpu_since(before: dict[int, float]) -> float:
+    """What the postgres processes alive now spent since ``before`` (a backend that exited meanwhile is lost:
+    the pool keeps its connections, so that is rare; never negative)."""
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in _postgres_cpu().items())
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of all CPUs since boot, from the first line of /proc/stat ((0, 0) without it)."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0.0
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
 def machine() -> dict[str, object]:
@@ -676,9 +715,16 @@ def main(argv: list[str] | None = None) -> int:
 
                 def measured(group: str, plan: list[str], rate: float) -> None:
                     app_before, emulator_before = sum(map(_cpu_seconds, workers)), _cpu_seconds(pids["emulator"])
+                    own_before, postgres_before = _cpu_seconds(os.getpid()), _postgres_cpu()
+                    busy_before, total_before = _machine_cpu()
                     samples = drive(base, plan, rate, args.seconds, max_in_flight=args.max_in_flight, timeout=timeout)
                     samples.app_cpu_seconds = sum(map(_cpu_seconds, workers)) - app_before
                     samples.emulator_cpu_seconds = _cpu_seconds(pids["emulator"]) - emulator_before
+                    samples.load_generator_cpu_seconds = _cpu_seconds(os.getpid()) - own_before
+                    samples.postgres_cpu_seconds = _postgres_cpu_since(postgres_before)
+                    busy_after, total_after = _machine_cpu()
+                    samples.machine_busy_seconds = busy_after - busy_before
+                    samples.machine_cpu_seconds = total_after - total_before
                     runs.setdefault(group, []).append(samples)
                     print(f"run {repeat + 1}/{args.repeat} {group}: route p99 {_percentile(samples.route, 99)} ms, "
                           f"minting click p99 {_percentile(samples.minting_total, 99)} ms, "
@@ -744,6 +790,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, values in burst_figures.items():
             for key, value in values.items():
                 print(f"{name}.{key}: {value}")
+    cpu_budget = cpu_budget_figures(figures, top, os.cpu_count() or 1) if "new" in designs else {}
+    for name, value in cpu_budget.items():
+        print(f"cpu_budget.{name}: {value}")
     if "new" in designs and "old" in designs:
         new, old = figures[top], figures[f"old_{top}"]
         for name in ("minting_click_p99_ms", "db_hold_per_click_p99_ms", "client_p99_ms"):
@@ -773,6 +822,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   "measured_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
                                                   "latency_verdicts_per_rate": per_rate,
                                                   "highest_rate_latency_targets_hold": highest,
+                                                  "cpu_budget": cpu_budget,
                                                   "burst": burst_figures,
                                                   "load_average_1m": {"start": load_start,
                                                                       "end": round(os.getloadavg()[0], 2)}}

@@ -111,3 +111,18 @@ def test_benchmark_latency_verdicts_and_burst_pooling(repo_root):
            "open_sessions_in_stripe": 1, "open_sessions_recorded": 1}
     assert bench._pool_bursts([one, one])["one_open_session"] is True
     assert bench._pool_bursts([one, one | {"open_sessions_in_stripe": 2}])["one_open_session"] is False
+
+
+def test_benchmark_cpu_budget_counts_every_process_of_the_stack(repo_root):
+    bench = _benchmark(repo_root)
+    run = bench.Samples(route=[1.0] * 100, stripe=[300.0] * 80, client=[301.0] * 100, statuses={303: 100}, errors=0,
+                        wall=0.5, app_cpu_seconds=0.6, emulator_cpu_seconds=0.1, load_generator_cpu_seconds=0.05,
+                        postgres_cpu_seconds=0.05, machine_busy_seconds=0.8, machine_cpu_seconds=1.0)
+    figures = {"rate_200_rps": bench.summarise([run])}
+    f = figures["rate_200_rps"]
+    assert f["stack_cpu_ms_per_request"] == 8.0 and f["machine_cpu_busy_share"] == 0.8
+    budget = bench.cpu_budget_figures(figures, "rate_200_rps", cpus=2)
+    assert budget["cores_needed_at_rate"] == 1.6  # 8 ms of CPU per click at 200 clicks/s
+    assert budget["rate_at_which_cores_are_full"] == 250.0
+    assert bench.cpu_budget_figures({"rate_200_rps": {"stack_cpu_ms_per_request": 0}}, "rate_200_rps", 2) == {}
+    assert bench._postgres_cpu_since({}) >= 0.0

@@ -91,7 +91,10 @@ def load_verdict(load: dict[str, Any] | None) -> dict[str, Any] | None:
     for name, s in sorted(stores.items()):
         if "latency_verdicts" in s:
             la = s.get("load_average_1m") or {}
-            return {"store": name, "measured_at": s.get("measured_at", load.get("measured_at")),
+            cpu = s.get("cpu_budget") or None
+            if cpu:
+                cpu = dict(cpu, rate_label=str(cpu["rate"]).removeprefix("rate_").removesuffix("_rps") + " clicks/s")
+            return {"store": name, "measured_at": s.get("measured_at", load.get("measured_at")), "cpu": cpu,
                     "load_start": la.get("start"), "load_end": la.get("end"),
                     "highest_rate": s.get("highest_rate_latency_targets_hold"),
                     "held": [k for k, ok in s["latency_verdicts"].items() if ok],

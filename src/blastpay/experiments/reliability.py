@@ -78,8 +78,8 @@ ADR_LOAD_FIGURES = ("achieved_rps", "route_p50_ms", "route_p99_ms", "route_p99_m
 # With Stripe's latency (a store measured with --stripe-latency-ms): end-to-end times and the connection figures.
 ADR_LATENCY_FIGURES = ("stripe_per_call_p99_ms", "minting_click_p50_ms", "minting_click_p99_ms", "client_p99_ms",
                        "db_hold_per_click_p50_ms", "db_hold_per_click_p99_ms", "db_hold_longest_single_p99_ms",
-                       "pool_timeouts", "app_cpu_ms_per_request", "emulator_cpu_ms_per_request", "errors",
-                       "server_errors")
+                       "pool_timeouts", "app_cpu_ms_per_request", "emulator_cpu_ms_per_request",
+                       "stack_cpu_ms_per_request", "machine_cpu_busy_share", "errors", "server_errors")
 
 
 def _store_summary(run: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +97,7 @@ def _store_summary(run: dict[str, Any]) -> dict[str, Any]:
             "latency_verdicts": run.get("latency_verdicts"),
             "latency_verdicts_per_rate": run.get("latency_verdicts_per_rate"),
             "highest_rate_latency_targets_hold": run.get("highest_rate_latency_targets_hold"),
+            "cpu_budget": run.get("cpu_budget"),
             "burst": run.get("burst"),
             "load_average_1m": run.get("load_average_1m"),
             "command": run.get("command"),

@@ -214,24 +214,9 @@ class LazyMint:
         order's attempt (a new one, or the unfinished one whose lease lapsed)."""
         margin = self.config.reuse_margin
         with self.store.transaction() as session:
-            order_id = self.binding.resolve(session, token)
-            order = lock_order_view(session, order_id) if order_id is not None else None
-            if order is None:
-                return PayOutcome("not_found")
-            if order.status == PAID:
-                return PayOutcome("already_paid", order_id=order.id)
-            if order.status == CANCELED:
-                return PayOutcome("canceled", order_id=order.id)
-            open_sessions = open_checkout_sessions(session, order.id)
-            for row in open_sessions:
-                if row.expires_at is not None and row.expires_at - now >= margin and row.url:
-                    return PayOutcome("redirect", url=row.url, order_id=order.id)
-            for row in open_sessions:
-                if row.expires_at is not None and row.expires_at > now:
-                    add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)
-                    set_object_status(session, row.stripe_id, RETIRED)
-                else:
-                    set_object_status(session, row.stripe_id, "expired")
+            order = self._resolve_and_reuse(session, token, now)
+            if isinstance(order, PayOutcome):
+                return order
             wall = self.wall_clock()
             owner = secrets.token_hex(8)
             lease_until = wall + self.config.mint_lease
@@ -251,6 +236,30 @@ class LazyMint:
                                      params=json.dumps(params), amount=order.amount, expires_at=params["expires_at"],
                                      now=now, lease_owner=owner, lease_until=lease_until)
             return _Claim(order, attempt_id, number, key, params, order.amount, owner, resolve_only=False)
+
+    def _resolve_and_reuse(self, session: Any, token: str, now: int) -> Union[PayOutcome, OrderView]:
+        """Inside the caller's transaction: resolve the token and lock its order; the page to show if the order
+        is closed or has an open session with at least ``reuse_margin`` left; otherwise retire the order's
+        older open sessions (queued expiry) and return the locked order, which needs a fresh session."""
+        order_id = self.binding.resolve(session, token)
+        order = lock_order_view(session, order_id) if order_id is not None else None
+        if order is None:
+            return PayOutcome("not_found")
+        if order.status == PAID:
+            return PayOutcome("already_paid", order_id=order.id)
+        if order.status == CANCELED:
+            return PayOutcome("canceled", order_id=order.id)
+        open_sessions = open_checkout_sessions(session, order.id)
+        for row in open_sessions:
+            if row.expires_at is not None and row.expires_at - now >= self.config.reuse_margin and row.url:
+                return PayOutcome("redirect", url=row.url, order_id=order.id)
+        for row in open_sessions:
+            if row.expires_at is not None and row.expires_at > now:
+                add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)
+                set_object_status(session, row.stripe_id, RETIRED)
+            else:
+                set_object_status(session, row.stripe_id, "expired")
+        return order
 
     def _mint(self, claim: _Claim, now: int) -> Optional[PayOutcome]:
         """Call Stripe for the claimed attempt (no transaction open), then record. None: claim again."""
