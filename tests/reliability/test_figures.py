@@ -126,3 +126,15 @@ def test_benchmark_cpu_budget_counts_every_process_of_the_stack(repo_root):
     assert budget["rate_at_which_cores_are_full"] == 250.0
     assert bench.cpu_budget_figures({"rate_200_rps": {"stack_cpu_ms_per_request": 0}}, "rate_200_rps", 2) == {}
     assert bench._postgres_cpu_since({}) >= 0.0
+
+
+def test_click_hold_benchmark_splits_a_clicks_cpu_and_holds_on_sqlite(repo_root, capsys):
+    spec = importlib.util.spec_from_file_location("click_hold", repo_root / "benchmarks" / "click_hold.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--clicks", "20"]) == 0
+    printed = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert printed["clicks"] == "20"
+    assert float(printed["claim_cpu_ms"]) + float(printed["record_cpu_ms"]) <= float(printed["minting_click_cpu_ms"])
+    assert float(printed["minting_hold_per_transaction_p50_ms"]) > 0
+    assert bench.main(["--clicks", "5"]) == 2

@@ -94,7 +94,19 @@ def load_verdict(load: dict[str, Any] | None) -> dict[str, Any] | None:
             cpu = s.get("cpu_budget") or None
             if cpu:
                 cpu = dict(cpu, rate_label=str(cpu["rate"]).removeprefix("rate_").removesuffix("_rps") + " clicks/s")
+            per_rate = (s.get("latency_verdicts_per_rate") or {}).get("new") or {}
+            rates = sorted(per_rate, key=float)
+            targets = [{"name": k, "highest": max((r for r in rates if per_rate[r].get(k)), key=float, default=None)}
+                       for k in s["latency_verdicts"]]
+            lowest = f"rate_{rates[0]}_rps" if rates else None
+            figures = s.get("figures") or {}
+            hold = None
+            if lowest and lowest in figures and f"old_{lowest}" in figures:
+                hold = {"rate": rates[0], "new": figures[lowest].get("db_hold_per_click_p99_ms"),
+                        "old": figures[f"old_{lowest}"].get("db_hold_per_click_p99_ms"),
+                        "busy": figures[lowest].get("machine_cpu_busy_share")}
             return {"store": name, "measured_at": s.get("measured_at", load.get("measured_at")), "cpu": cpu,
+                    "targets": targets, "hold": hold,
                     "load_start": la.get("start"), "load_end": la.get("end"),
                     "highest_rate": s.get("highest_rate_latency_targets_hold"),
                     "held": [k for k, ok in s["latency_verdicts"].items() if ok],
