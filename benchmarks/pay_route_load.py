@@ -73,10 +73,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "experiments" / "measurements" / "pay_route_load.json"
-TARGET_ROUTE_P99_MS = 20.0
-TARGET_ABOVE_STRIPE_P99_MS = 30.0  # with Stripe's latency: a minting click's p99 within Stripe's p99 + this
-TARGET_DB_HOLD_MS = 5.0  # with Stripe's latency: the connection time of a click (p99)
-TARGET_RATE_WITH_LATENCY = 200.0
+sys.path.insert(0, str(ROOT / "src"))
+from blastpay.experiments.reliability import LOAD_TARGETS  # noqa: E402 (the one statement of the targets)
+
+TARGET_ROUTE_P99_MS = LOAD_TARGETS["route_p99_ms"]
+TARGET_ABOVE_STRIPE_P99_MS = LOAD_TARGETS["minting_click_above_stripe_p99_ms"]
+TARGET_DB_HOLD_MS = LOAD_TARGETS["db_hold_per_click_p99_ms"]
+TARGET_RATE_WITH_LATENCY = LOAD_TARGETS["rate_with_stripe_latency"]
 WARM_UP_CLICKS = 300
 BURST_CLICKS = 20  # simultaneous clicks on one order: Stripe must end up with one open session for it
 RETURNING_SHARE = 0.2  # clicks that are a parent coming back to the session minted minutes earlier

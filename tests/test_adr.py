@@ -159,9 +159,9 @@ def test_a_number_typed_into_the_prose_fails_the_render(fresh_stage, tmp_path, m
     shutil.copytree(config.TEMPLATES_DIR, templates)
     adr = templates / "adr.md.j2"
     adr.write_text(adr.read_text().replace("## Context and Problem Statement",
-                                           "## Context and Problem Statement\n\nSome 97.3% of parents pay late.\n"))
+                                           "## Context and Problem Statement\n\nSome 8,675,309 parents pay late.\n"))
     monkeypatch.setattr(config, "TEMPLATES_DIR", templates)
-    with pytest.raises(RenderError, match=r"numbers not traceable .*'97.3%'"):
+    with pytest.raises(RenderError, match=r"numbers not traceable .*'8,675,309'"):
         render_documents(evidence)
 
 

@@ -64,7 +64,8 @@ FAULTS: dict[str, str] = {
     "database_down_4h": "club's database down for 4 hours while parents click",
     "blast_tables_restored_from_backup": "tables the blast wrote restored from a backup taken before it",
     "signing_key_wrong_6h": "token signing key wrong for 6 hours (a bad deploy)",
-    "stripe_secret_key_wrong_6h": "our Stripe secret key wrong for 6 hours (a bad deploy; Stripe refuses every backend call as unauthenticated)",
+    "stripe_secret_key_wrong_6h": "our Stripe secret key wrong for 6 hours after the blast went out (a bad deploy; Stripe refuses every backend call as unauthenticated)",
+    "stripe_secret_key_wrong_6h_at_blast": "our Stripe secret key wrong for 6 hours from the blast on (a bad deploy just before it)",
     "webhook_endpoint_down_80h": "webhook endpoint down for 80 hours (past Stripe's retries)",
 }
 

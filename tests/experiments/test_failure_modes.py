@@ -228,3 +228,25 @@ def test_a_reminder_does_not_resend_a_pay_link_whose_token_row_was_lost(policy):
         assert invariants.way_to_pay(flow, orders[1].id) is None
     finally:
         flow.close()
+
+
+@pytest.mark.parametrize("variant", ["payment_link_per_order", "ttl_24h"])
+def test_a_fresh_link_from_the_job_retires_the_one_it_replaces(policy, variant):
+    emu, flow, orders = _flow(variant, retries=0)
+    try:
+        job = BlastJob(flow, policy)
+        job.send(orders[:1])
+        first = newest_url(flow, orders[0].id)
+        emu.set_faults(route="*", error="500", count=1)  # Stripe cannot confirm the emailed link: a fresh one goes out
+        assert send_reminders(flow, job, [orders[0].id]) == {orders[0].id: "fresh"}
+        assert newest_url(flow, orders[0].id) != first
+        flow.settle()  # the clean-up worker
+        assert flow.store.stripe_object_by_url(first).status in ("retired", "expired")  # expired: Stripe's webhook said so
+        assert flow.store.stripe_object_by_url(newest_url(flow, orders[0].id)).status in ("active", "open")
+        old = flow.store.stripe_object_by_url(first).stripe_id
+        if variant.startswith("payment_link"):
+            assert flow.observer.v1.payment_links.retrieve(old).active is False
+        else:
+            assert flow.observer.v1.checkout.sessions.retrieve(old).status == "expired"
+    finally:
+        flow.close()

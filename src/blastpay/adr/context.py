@@ -72,10 +72,11 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     ctx["fault_rows"] = {v: [r for r in ctx["fault_matrix"] if r["variant"] == v] for v in decision["scores"]}
     ru = decision["runner_up_variant"]
     engineering = read_csv(ev, "cost/engineering.csv")
-    ctx["margin_story"] = first_screen.margin_story(decision["dimension_scores"], decision["weights"], chosen, ru)
+    ctx["margin_story"] = first_screen.margin_story(decision["dimension_verdicts_detail"])
     ctx["verified"] = first_screen.verified(ctx["rules"], ctx["checklist"])
     ctx["build"] = {v: first_screen.build_of(engineering, v) for v in decision["scores"]}
     ctx["weights_robust"] = first_screen.weights_robust(ctx["robustness"])
+    ctx["weight_flips"] = first_screen.weight_flips(ctx["robustness"])
     ctx["fault_counts"] = first_screen.fault_counts(ctx["faults"], chosen)
     ctx["money_safe_cells"] = first_screen.money_safe_cells(ctx["faults"])
     ctx["load_verdict"] = first_screen.load_verdict(ctx["reliability"].get("load"))

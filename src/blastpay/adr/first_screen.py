@@ -18,17 +18,18 @@ from blastpay import display_names
 TIE = 1e-6
 
 
-def margin_story(dimension_scores: dict[str, dict[str, float]], weights: dict[str, Any], winner: str,
-                 runner_up: str) -> dict[str, list[str]]:
-    """Drivers (reader's names, heaviest first) where ``winner`` scores above, equal to and below ``runner_up``."""
-    w, r = dimension_scores[winner], dimension_scores[runner_up]
-    order = sorted(w, key=lambda dim: (-float(weights.get(dim, {}).get("weight", 0)), dim))
-    out: dict[str, list[str]] = {"wins": [], "ties": [], "loses": []}
-    for dim in order:
-        diff = float(w[dim]) - float(r[dim])
-        key = "ties" if abs(diff) <= TIE else "wins" if diff > 0 else "loses"
+def margin_story(detail: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+    """Where the margin comes from (``decision.json`` ``dimension_verdicts_detail``): the drivers (reader's names)
+    on which the recommended variant gains on the runner-up and gives back, each with the size of its weighted
+    contribution to the margin, largest first, and the drivers where the two tie."""
+    out: dict[str, list[Any]] = {"gains": [], "gives": [], "ties": []}
+    for dim, d in sorted(detail.items(), key=lambda kv: (-float(kv[1]["contribution_size"]), kv[0])):
         name = display_names.display("driver", dim)
-        out[key].append(name[:1].lower() + name[1:])
+        name = name[:1].lower() + name[1:]
+        if d["verdict"] == "ties":
+            out["ties"].append(name)
+        else:
+            out["gains" if d["verdict"] == "wins" else "gives"].append({"name": name, "size": d["contribution_size"]})
     return out
 
 
@@ -55,6 +56,18 @@ def weights_robust(robustness: list[dict[str, str]]) -> bool | None:
     if not rows:
         return None
     return all(r.get("same_option_as_base") == "True" for r in rows)
+
+
+def weight_flips(robustness: list[dict[str, str]]) -> list[str]:
+    """The halved-or-doubled single weights that change the recommended option, in the reader's words
+    ("failure modes halved")."""
+    out = []
+    for r in robustness:
+        if r.get("kind") == "weights" and r.get("same_option_as_base") != "True":
+            dim, _, change = r["case"].rpartition(" ")
+            name = display_names.display("driver", dim)
+            out.append(f"{name[:1].lower() + name[1:]} {change}")
+    return out
 
 
 def verified(rules: dict[str, Any], checklist: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +118,14 @@ def load_verdict(load: dict[str, Any] | None) -> dict[str, Any] | None:
                 hold = {"rate": rates[0], "new": figures[lowest].get("db_hold_per_click_p99_ms"),
                         "old": figures[f"old_{lowest}"].get("db_hold_per_click_p99_ms"),
                         "busy": figures[lowest].get("machine_cpu_busy_share")}
+            by_rate = [{"rate": r, "minting_p99": figures.get(f"rate_{r}_rps", {}).get("minting_click_p99_ms"),
+                        "hold_p99": figures.get(f"rate_{r}_rps", {}).get("db_hold_per_click_p99_ms"),
+                        "busy": figures.get(f"rate_{r}_rps", {}).get("machine_cpu_busy_share")} for r in rates]
+            old_top = figures.get(f"old_rate_{rates[-1]}_rps", {}) if rates else {}
             return {"store": name, "measured_at": s.get("measured_at", load.get("measured_at")), "cpu": cpu,
-                    "targets": targets, "hold": hold,
+                    "targets": targets, "hold": hold, "by_rate": by_rate, "limits": load.get("targets") or {},
+                    "seconds": s.get("seconds_per_rate"), "latency": s.get("stripe_latency") or {},
+                    "old_top_cpu": old_top.get("stack_cpu_ms_per_request"),
                     "load_start": la.get("start"), "load_end": la.get("end"),
                     "highest_rate": s.get("highest_rate_latency_targets_hold"),
                     "held": [k for k, ok in s["latency_verdicts"].items() if ok],
@@ -136,8 +155,8 @@ def stopgap(central: dict[str, Any], latency: dict[str, Any], today: str = "ttl_
 
 # The load benchmark's verdicts, in the reader's words.
 VERDICTS = {
-    "db_hold_per_click_p99_under_5ms": "database hold per click within its target",
-    "minting_click_p99_within_stripe_p99_plus_30ms": "minting click within Stripe's p99 plus its allowance",
+    "db_hold_per_click_p99_under_5ms": "the time a click holds database connections",
+    "minting_click_p99_within_stripe_p99_plus_30ms": "a click that creates a Checkout Session answers within Stripe's own p99 plus an allowance",
     "no_pool_timeouts": "no connection-pool timeouts",
     "sustained_without_errors": "sustained without errors",
 }

@@ -134,8 +134,9 @@ def dimension_verdicts(decision: Any, dims: list, tolerance: float = 1e-6) -> di
     for dim in dims:
         a, b = decision.dimension_scores[rec][dim.name], decision.dimension_scores[run][dim.name]
         verdict = "ties" if abs(a - b) <= tolerance else ("wins" if a > b else "loses")
+        contribution = dim.weight * (a - b) / total
         out[dim.name] = {"verdict": verdict, "recommended_score": a, "runner_up_score": b,
-                         "contribution_to_margin": dim.weight * (a - b) / total}
+                         "contribution_to_margin": contribution, "contribution_size": abs(contribution)}
     return out
 
 

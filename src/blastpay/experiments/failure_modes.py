@@ -372,7 +372,9 @@ class _Cell:
                 ok = url is not None and ways[order_id] is None and self.pages.pages_up
                 if ok and url.startswith(self.flow.public_base + "/"):
                     ok = self.server.up and self.server.db_up
-                    if ok and self.api_error is not None:
+                    # our backend cannot create a session now (Stripe's API failing, or our key refused): only a
+                    # recorded session with time left makes the click pay
+                    if ok and (self.api_error is not None or isinstance(self.flow.http.inner, WrongSecretKey)):
                         with self.flow.store.transaction() as db:
                             fresh = [r for r in open_checkout_sessions(db, order_id)
                                      if (r.expires_at or 0) - self.emu.now() > 30 * MINUTE]

@@ -74,6 +74,14 @@ def load_figures(root: Path) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text())
 
 
+# The load targets of the lazy-mint route (issue #17), read by benchmarks/pay_route_load.py and shown in the ADR.
+LOAD_TARGETS = {
+    "route_p99_ms": 20.0,  # Stripe on loopback: the route's own p99
+    "minting_click_above_stripe_p99_ms": 30.0,  # at Stripe's latency: a minting click's p99 within Stripe's p99 + this
+    "db_hold_per_click_p99_ms": 5.0,  # at Stripe's latency: the time a click holds database connections (p99)
+    "rate_with_stripe_latency": 200.0,  # clicks/s at which the latency targets must hold
+}
+
 ADR_LOAD_FIGURES = ("achieved_rps", "route_p50_ms", "route_p99_ms", "route_p99_ms_each_run", "stripe_per_call_p50_ms")
 # With Stripe's latency (a store measured with --stripe-latency-ms): end-to-end times and the connection figures.
 ADR_LATENCY_FIGURES = ("stripe_per_call_p99_ms", "minting_click_p50_ms", "minting_click_p99_ms", "client_p99_ms",
@@ -87,6 +95,7 @@ def _store_summary(run: dict[str, Any]) -> dict[str, Any]:
     with_latency = bool(latency.get("median_ms"))
     keys = ADR_LOAD_FIGURES + (ADR_LATENCY_FIGURES if with_latency else ())
     out: dict[str, Any] = {"workers": run.get("workers"), "runs": run.get("runs"),
+                           "seconds_per_rate": run.get("seconds_per_rate"),
                            "figures": {group: {k: values.get(k) for k in keys}
                                        for group, values in run["figures"].items() if group != "baseline_404"}}
     if with_latency:
@@ -118,6 +127,7 @@ def load_summary(load: dict[str, Any]) -> dict[str, Any]:
         "measured_at": load["measured_at"], "command": load["command"],
         "machine": {"load_average_1m_at_start": load["machine"]["load_average_1m_at_start"]},
         "stores": {store: _store_summary(run) for store, run in load["stores"].items()},
+        "targets": LOAD_TARGETS,
     }
 
 

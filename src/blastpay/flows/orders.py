@@ -213,6 +213,12 @@ class OrderStore:
                             .values(state=VOID, lease_owner=None, lease_until=None, error=reason))
             return int(sessions or 0)
 
+    def retire_other_objects(self, order_id: int, *, keep: str, now: int) -> None:
+        """A fresh link was minted for the order (a re-sent email): queue the retirement of every other live
+        per-order object it had (``enqueue_cleanup``), so the order never has two payable links at once."""
+        with self.transaction() as session:
+            enqueue_cleanup(session, order_id, now=now, keep=keep)
+
     # -- emails ---------------------------------------------------------------------------------
 
     def record_email(self, order_id: int, *, kind: str, url: str, now: int) -> None:
