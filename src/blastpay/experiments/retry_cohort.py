@@ -89,7 +89,8 @@ def replay(variant: str, return_after_h: float, cfg: CohortConfig, seed: int,
                 if rnd > k:
                     continue
                 if rnd > 0 and cause == "pay_button_mints":
-                    job.send([flow.order(order.id)])  # the club page's Pay button: a new session per press
+                    # the club page's Pay button as today's code has it: a new session per press, older ones left open
+                    flow.blast([flow.order(order.id)])
                 elif rnd > 0 and way_to_pay(flow, order.id) is not None:
                     send_reminders(flow, job, [order.id])
                 measure_open(order.id)

@@ -94,6 +94,11 @@ class BlastJob:
         if link.ok:
             flow.store.set_pending_reason(order_id, None)
             self.queue.pop(order_id, None)
+            # a re-sent Stripe link replaces the one the order had: the clean-up worker retires the old one, so the
+            # order never has two payable links (a /pay/ link mints nothing here; its route keeps one session)
+            fresh = flow.store.stripe_object_by_url((link.url or "").split("?", 1)[0])
+            if fresh is not None and fresh.order_id == order_id:
+                flow.store.retire_other_objects(order_id, keep=fresh.stripe_id, now=flow.clock())
             return True
         backoff = self.policy.requeue_backoff_minutes
         if _transient(link.error) and n <= len(backoff):

@@ -70,7 +70,6 @@ def blast_per_order(client: stripe.StripeClient, store: OrderStore, orders: list
             continue
         store.record_stripe_object(kind=PAYMENT_LINK, stripe_id=link.id, url=link.url, status="active", now=now,
                                    order_id=order.id, product_key=product_key(order))
-        store.retire_other_objects(order.id, keep=link.id, now=now)  # a re-sent link replaces the old one
         links[order.id] = send_link(store, order.id, link.url, now=now)
     return links
 

@@ -50,6 +50,5 @@ def blast_sessions(client: stripe.StripeClient, store: OrderStore, orders: list[
             continue
         store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id=session.id, url=session.url, status="open",
                                    now=now, order_id=order.id, expires_at=session.expires_at)
-        store.retire_other_objects(order.id, keep=session.id, now=now)  # a re-sent session replaces the old one
         links[order.id] = send_link(store, order.id, session.url, now=now)
     return links
