@@ -250,3 +250,37 @@ def test_a_fresh_link_from_the_job_retires_the_one_it_replaces(policy, variant):
             assert flow.observer.v1.checkout.sessions.retrieve(old).status == "expired"
     finally:
         flow.close()
+
+
+def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a_link(policy):
+    from sqlalchemy import delete
+
+    from blastpay.flows.mitigations import resend_after_incident
+    from blastpay.flows.order_models import PayToken
+
+    emu, flow, orders = _flow("lazy_mint_db", retries=0)
+    try:
+        job = BlastJob(flow, policy)
+        job.send(orders)
+        first = newest_url(flow, orders[0].id)
+        with flow.store.transaction() as db:
+            db.execute(delete(PayToken).where(PayToken.order_id == orders[1].id))  # a restore lost this order's token
+        assert resend_after_incident(flow, job, [o.id for o in orders]) == {orders[1].id: "fresh"}
+        assert newest_url(flow, orders[0].id) == first and invariants.way_to_pay(flow, orders[1].id) is None
+    finally:
+        flow.close()
+    emu, flow, orders = _flow("payment_link_per_order", retries=0)
+    try:
+        job = BlastJob(flow, policy)
+        from blastpay.flows.simulation import WrongSecretKey
+
+        good = flow.http.inner
+        flow.http.inner = WrongSecretKey(good)  # our key refused: a 401 the job does not re-queue
+        job.send(orders[:1])
+        assert newest_url(flow, orders[0].id) is None and job.next_due() is None
+        flow.http.inner = good
+        assert resend_after_incident(flow, job, [orders[0].id]) == {orders[0].id: "fresh"}
+        assert invariants.way_to_pay(flow, orders[0].id) is None
+        assert resend_after_incident(flow, job, [orders[0].id]) == {}  # its link is on record now: nothing resent
+    finally:
+        flow.close()

@@ -36,7 +36,8 @@ from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.invariants import (invariant_violations, live_ways_for_paid, money_safe,
                                        ways_to_pay)
 from blastpay.experiments.failure_mode_summary import short_label, summary  # noqa: F401 (re-exported)
-from blastpay.flows.mitigations import BlastJob, MitigationPolicy, cancel_order, change_amount, send_reminders
+from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
+                                        send_reminders)
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, Order, OrderSpec, OutboundEmail, PayToken, StripeObject
 from blastpay.flows.orders import open_checkout_sessions
 from blastpay.flows.simulation import (
@@ -212,6 +213,17 @@ class _Cell:
                 p._scheduled = True  # type: ignore[attr-defined]
                 self.after(int(p.click_after_h * HOUR), "first_click", p.order_id)
 
+    def _resend_after_incident(self) -> None:
+        """The policy's step when an incident ends: a working link to every pending order that lacks one."""
+        if not self.policy.resend_after_incident:
+            return
+        with observing():
+            pending = [o.id for o in self.orders if self.flow.store.get_order(o.id).status == PENDING]
+        sent = resend_after_incident(self.flow, self.job, pending)
+        if sent:
+            self.notes.append("after the incident: " + _counts(sent.values()))
+        self._schedule_first_clicks()
+
     def _set_fault(self, on: bool) -> None:
         spec = self.spec
         if "stripe_api" in spec:
@@ -238,6 +250,7 @@ class _Cell:
                 lost_tokens = db.execute(delete(PayToken)).rowcount
                 lost_objects = db.execute(delete(StripeObject)).rowcount
             self.notes.append(f"restored: {lost_tokens} token rows and {lost_objects} link rows lost")
+            self._resend_after_incident()  # the restore is the incident; the operator knows the blast's rows went
 
     def _apply_api_fault(self) -> None:
         self.emu.set_faults(clear=True)
@@ -316,6 +329,7 @@ class _Cell:
             self._set_fault(True)
         elif kind == "fault_end":
             self._set_fault(False)
+            self._resend_after_incident()
         elif kind == "first_click":
             self.on_first_click(payload)
         elif kind == "return_click":
@@ -534,7 +548,8 @@ def _with_recovery(cell: Cell, anomalies: Counter) -> Cell:
     elif cell.error_page_share > 0:
         text = "the parent comes back (or answers the reminder) once the fault is over"
     elif cell.blast_attempts > cell.orders:
-        text = "the blast job re-tried the failed mints after its back-off; nothing by hand"
+        text = ("the blast job sent fresh links when the incident ended; nothing by hand" if "after the incident" in cell.parent_sees
+                else "the blast job re-tried the failed mints after its back-off; nothing by hand")
     else:
         text = "nothing to recover"
     return replace(cell, recovers=text)

@@ -28,7 +28,7 @@ import stripe
 from sqlalchemy import select
 
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, Anomaly, Order, OutboundEmail, parse_order_reference
-from blastpay.flows.orders import OrderStore
+from blastpay.flows.orders import OrderStore, open_checkout_sessions
 from blastpay.flows.tokens import TokenBinding
 
 
@@ -370,6 +370,14 @@ def ways_to_pay(flow: Any, order_ids: list[int]) -> dict[int, Optional[str]]:
     return out
 
 
+def _route_reuses_a_session(flow: Any, db: Any, order_id: int, now: int) -> bool:
+    """Whether the ``/pay/`` route would redirect to a session it recorded for the order (the one the parent
+    paid, while its webhook is late) instead of minting a fresh one: the route's own reuse rule."""
+    margin = flow.lazy.config.reuse_margin
+    return any(row.expires_at is not None and row.expires_at - now >= margin and row.url
+               for row in open_checkout_sessions(db, order_id))
+
+
 def live_ways_for_paid(flow: Any, order_ids: list[int]) -> dict[int, list[str]]:
     """For orders the customer has already paid (Stripe captured a payment for them), every way a click could
     still take a second payment now: an open, unexpired Checkout Session attributed to the order, an active
@@ -393,8 +401,10 @@ def live_ways_for_paid(flow: Any, order_ids: list[int]) -> dict[int, list[str]]:
             segments = parts.path.rstrip("/").split("/")
             if len(segments) >= 3 and segments[-2] == "pay" and segments[-3] != "c":
                 binding = _binding(flow)
-                if order.status == PENDING and binding is not None and binding.resolve(db, segments[-1]) == order_id:
-                    live[order_id].append("its /pay/ link (the store still says pending)")  # the token is random: never in evidence
+                if order.status == PENDING and binding is not None and binding.resolve(db, segments[-1]) == order_id \
+                        and not _route_reuses_a_session(flow, db, order_id, now):
+                    # the route would mint a fresh session (the token is random: never in evidence)
+                    live[order_id].append("its /pay/ link (the store still says pending and holds no session to reuse)")
                 continue
             link = stripe_view.link_by_url(f"{parts.scheme}://{parts.netloc}{parts.path}")
             if link is not None and _link_way(link, order, parts.query, stripe_view) is None:

@@ -3,6 +3,7 @@
 - ``BlastJob``: mints and emails each order's link through the variant's own blast, with the backend's
   Stripe client retrying as production configures it, an Idempotency-Key per order and attempt, and a queue
   that re-tries every transiently failed order after a back-off (``run_due`` as simulated time passes).
+- ``resend_after_incident``: when an incident ends, a fresh link to every pending order whose link stopped working.
 - ``send_reminders``: a reminder to every pending order carrying a working link (the same one when our record
   of it and Stripe's answer say it still takes money, else a fresh one minted through the job).
 - ``cancel_order`` / ``change_amount``: retire what the emailed link points at and, on an amount change,
@@ -32,6 +33,7 @@ class MitigationPolicy:
     requeue_backoff_minutes: tuple[float, ...]
     deactivate_and_reemail_on_change: bool
     reminder_hours: tuple[float, ...]
+    resend_after_incident: bool
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], where: str = "mitigation policy") -> "MitigationPolicy":
@@ -42,6 +44,7 @@ class MitigationPolicy:
                 requeue_backoff_minutes=tuple(float(m) for m in data["requeue_backoff_minutes"]),
                 deactivate_and_reemail_on_change=bool(data["deactivate_and_reemail_on_change"]),
                 reminder_hours=tuple(float(h) for h in data["reminder_hours"]),
+                resend_after_incident=bool(data["resend_after_incident"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc!r}") from exc
@@ -136,16 +139,38 @@ def send_reminders(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int,
     return out
 
 
+def resend_after_incident(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int, str]:
+    """After an incident: a fresh link, through the job, to every pending order our own records say lacks one
+    (``fresh`` or ``failed``): no email went out, the mint's failure is recorded on the order, or the emailed link is
+    no longer in our records (a token or link row lost). Asks Stripe nothing, so an order whose payment webhook is
+    merely late (its link recorded, Stripe showing it used) is never sent a second link."""
+    out = {}
+    for order_id in order_ids:
+        order = flow.store.get_order(order_id)
+        if order.status != "pending":
+            continue
+        email = flow.store.latest_email(order_id)
+        if email is None or order.pending_reason or not _link_on_record(flow, order, email.url):
+            out[order_id] = "fresh" if job._attempt(order_id) else "failed"
+    return out
+
+
+def _link_on_record(flow: Flow, order: OrderView, url: str) -> bool:
+    if url.startswith(flow.public_base + "/pay/"):
+        if flow.lazy is None:
+            return False
+        with flow.store.transaction() as db:
+            return flow.lazy.binding.resolve(db, url.rstrip("/").rsplit("/", 1)[-1]) == order.id
+    return flow.store.stripe_object_by_url(url.split("?", 1)[0]) is not None
+
+
 def link_still_takes_money(flow: Flow, order: OrderView, url: str) -> bool:
     """What the reminder job can know, the way production would: a ``/pay/`` link does while its token still
     resolves to the order in our database (the route mints on click); a Stripe URL does when our record of it is
     live and Stripe, asked with the backend's own client (one retrieve, under the same retries and faults as every
     other call), says it is. Any error counts as no."""
     if url.startswith(flow.public_base + "/pay/"):
-        if flow.lazy is None:
-            return False
-        with flow.store.transaction() as db:
-            return flow.lazy.binding.resolve(db, url.rstrip("/").rsplit("/", 1)[-1]) == order.id
+        return _link_on_record(flow, order, url)
     row = flow.store.stripe_object_by_url(url.split("?", 1)[0])
     if row is None or row.status not in ("open", "active"):
         return False
