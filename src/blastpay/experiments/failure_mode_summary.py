@@ -3,6 +3,7 @@ single fault's cells removed (the leave-one-fault-out input of the decision)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from blastpay.flows.invariants import DOUBLE_CHARGE_REPORTED
@@ -61,3 +62,22 @@ def short_label(cell: Cell) -> str:
     if cell.excess_parent_hours > 0.05 or cell.eventually_pay_share < 1 - 1e-9:
         return f"+{cell.excess_parent_hours:.1f} h\nno link"
     return "ok"
+
+
+def recovery_text(cell: Cell, anomalies: Counter) -> str:
+    """What recovers the cell, from what the run recorded (not from which variant it is)."""
+    if cell.orders_paid == 0 and cell.eventually_pay_share == 0:
+        text = "nothing recovers it: no link that takes money was ever emailed"
+    elif not cell.money_safe:
+        kinds = ", ".join(f"{k}" for k in sorted(anomalies)) or "nothing recorded"
+        text = f"a refund or a reconciliation by hand (anomalies: {kinds})"
+    elif anomalies.get("double_payment"):
+        text = "a refund by hand (anomaly double_payment recorded)"
+    elif cell.error_page_share > 0:
+        text = "the parent comes back (or answers the reminder) once the fault is over"
+    elif cell.blast_attempts > cell.orders:
+        text = ("the blast job sent fresh links when the incident ended; nothing by hand" if "after the incident" in cell.parent_sees
+                else "the blast job re-tried the failed mints after its back-off; nothing by hand")
+    else:
+        text = "nothing to recover"
+    return text

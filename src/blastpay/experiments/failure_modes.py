@@ -24,7 +24,7 @@ Each cell reports what a parent lives through, time-weighted:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -35,7 +35,7 @@ from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.invariants import (invariant_violations, live_ways_for_paid, money_safe,
                                        ways_to_pay)
-from blastpay.experiments.failure_mode_summary import short_label, summary  # noqa: F401 (re-exported)
+from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
 from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
                                         send_reminders)
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, Order, OrderSpec, OutboundEmail, PayToken, StripeObject
@@ -515,7 +515,7 @@ class _Cell:
             paid_orders_still_payable_share=len(self.paid_still_payable) / max(
                 1, sum(p.paid_at is not None for p in self.parents.values())),
         )
-        return _with_recovery(cell, kinds)
+        return replace(cell, recovers=recovery_text(cell, kinds))
 
     def close(self) -> None:
         self.flow.close()
@@ -532,27 +532,6 @@ def _policy_text(policy: MitigationPolicy) -> str:
 
 def _spec_text(spec: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(spec.items())) or "no fault"
-
-
-def _with_recovery(cell: Cell, anomalies: Counter) -> Cell:
-    """What recovers the cell, from what the run recorded (not from which variant it is)."""
-    from dataclasses import replace
-
-    if cell.orders_paid == 0 and cell.eventually_pay_share == 0:
-        text = "nothing recovers it: no link that takes money was ever emailed"
-    elif not cell.money_safe:
-        kinds = ", ".join(f"{k}" for k in sorted(anomalies)) or "nothing recorded"
-        text = f"a refund or a reconciliation by hand (anomalies: {kinds})"
-    elif anomalies.get("double_payment"):
-        text = "a refund by hand (anomaly double_payment recorded)"
-    elif cell.error_page_share > 0:
-        text = "the parent comes back (or answers the reminder) once the fault is over"
-    elif cell.blast_attempts > cell.orders:
-        text = ("the blast job sent fresh links when the incident ended; nothing by hand" if "after the incident" in cell.parent_sees
-                else "the blast job re-tried the failed mints after its back-off; nothing by hand")
-    else:
-        text = "nothing to recover"
-    return replace(cell, recovers=text)
 
 
 def run_cell(fault: str, variant: str, *, plan: FaultPlan, policy: MitigationPolicy, seed: int = 0) -> Cell:
@@ -576,7 +555,6 @@ def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str
     Cells are independent (own emulator, own seed), so they run in `workers` processes (default: one per
     CPU, at most 2) and the result does not depend on the order they finish in."""
     from concurrent.futures import ProcessPoolExecutor
-    from dataclasses import replace
     import multiprocessing
     import os
 
