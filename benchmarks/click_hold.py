@@ -24,6 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pay_route_load import fresh_database, track_connection_holds  # noqa: E402 (the load benchmark's helpers)
+
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -41,8 +44,6 @@ def _thread_timed(parts: dict[str, float], name: str, f: Callable[..., Any]) -> 
 
 
 def measure(database_url: str, clicks: int, warm_up: int = 100) -> dict[str, float]:
-    from sqlalchemy import event
-
     from blastpay.emulator import Emulator
     from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
     from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig
@@ -54,15 +55,7 @@ def measure(database_url: str, clicks: int, warm_up: int = 100) -> dict[str, flo
     store = OrderStore(database_url)
     holds: list[float] = []
 
-    @event.listens_for(store.engine, "checkout")
-    def _checkout(dbapi_conn, record, proxy):
-        record.info["click_hold_start"] = time.perf_counter()
-
-    @event.listens_for(store.engine, "checkin")
-    def _checkin(dbapi_conn, record):
-        start = record.info.pop("click_hold_start", None)
-        if start is not None:
-            holds.append((time.perf_counter() - start) * 1000)
+    track_connection_holds(store.engine, lambda held: holds.append(held * 1000))
 
     try:
         mint = LazyMint(store, emu.client(), make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS)), emu.now,
@@ -120,9 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/click.db"
         if url.startswith("postgresql"):
-            sys.path.insert(0, os.path.dirname(__file__))
-            from pay_route_load import fresh_database
-
             with fresh_database(url, tmp) as fresh:
                 figures = measure(fresh, args.clicks)
         else:

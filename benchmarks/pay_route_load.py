@@ -124,6 +124,22 @@ def in_lock_lazy_mint_class():
 
 # -- the server (worker processes) ----------------------------------------------------------------
 
+def track_connection_holds(engine, on_hold) -> None:
+    """Call ``on_hold(seconds)`` each time a pooled connection of ``engine`` is checked in, with the time since
+    its checkout (the time it was held)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, proxy):
+        record.info["blastpay_checkout"] = time.perf_counter()
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn, record):
+        start = record.info.pop("blastpay_checkout", None)
+        if start is not None:
+            on_hold(time.perf_counter() - start)
+
+
 def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook_secret: str, base: str,
                  design: str = "new") -> None:
     """One uvicorn worker of the lazy-mint app on the listening socket ``fd`` it shares with its siblings."""
@@ -132,7 +148,6 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
     import sqlalchemy.exc
     import stripe
     import uvicorn
-    from sqlalchemy import event
 
     from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
     from blastpay.flows.lazy_mint import LazyMintConfig
@@ -171,20 +186,15 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
                                  base_addresses={"api": stripe_base}, max_network_retries=0)
     store = OrderStore(database_url)
 
-    # Connection hold time: from the pool's checkout to its checkin, per click (the click's thread runs
-    # in a copy of the request's context, so the bucket is the request's).
-    @event.listens_for(store.engine, "checkout")
-    def _checkout(dbapi_conn, record, proxy):
-        record.info["blastpay_checkout"] = time.perf_counter()
-
-    @event.listens_for(store.engine, "checkin")
-    def _checkin(dbapi_conn, record):
-        start = record.info.pop("blastpay_checkout", None)
+    # Connection hold time, per click (the click's thread runs in a copy of the request's context, so the
+    # bucket is the request's).
+    def _held(held: float) -> None:
         bucket = _db_bucket.get(None)
-        if start is not None and bucket is not None:
-            held = time.perf_counter() - start
+        if bucket is not None:
             bucket["held"] += held
             bucket["max"] = max(bucket["max"], held)
+
+    track_connection_holds(store.engine, _held)
 
     pool = store.engine.pool
     pool_get = pool._do_get

@@ -373,9 +373,9 @@ def ways_to_pay(flow: Any, order_ids: list[int]) -> dict[int, Optional[str]]:
 def _route_reuses_a_session(flow: Any, db: Any, order_id: int, now: int) -> bool:
     """Whether the ``/pay/`` route would redirect to a session it recorded for the order (the one the parent
     paid, while its webhook is late) instead of minting a fresh one: the route's own reuse rule."""
-    margin = flow.lazy.config.reuse_margin
-    return any(row.expires_at is not None and row.expires_at - now >= margin and row.url
-               for row in open_checkout_sessions(db, order_id))
+    from blastpay.flows.lazy_mint import reusable_session
+
+    return reusable_session(open_checkout_sessions(db, order_id), now, flow.lazy.config.reuse_margin) is not None
 
 
 def live_ways_for_paid(flow: Any, order_ids: list[int]) -> dict[int, list[str]]:

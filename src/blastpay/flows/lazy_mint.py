@@ -74,7 +74,7 @@ from blastpay.flows.checkout_session import SESSION_MAX_TTL, checkout_session_pa
 from blastpay.flows.email_link import EmailLink, send_link, stripe_error_text
 from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PENDING, RETIRED, OrderView
 from blastpay.flows.order_models import MINTING, RECORDED, VOID
-from blastpay.flows.orders import OrderStore, add_attempt, add_stripe_object, add_task, get_attempt, latest_attempt, lock_order_view, open_checkout_sessions, set_object_status, update_attempt
+from blastpay.flows.orders import OrderStore, SessionRow, add_attempt, add_stripe_object, add_task, get_attempt, latest_attempt, lock_order_view, open_checkout_sessions, set_object_status, update_attempt
 from blastpay.flows.tokens import TokenBinding
 
 log = logging.getLogger("blastpay.lazy_mint")
@@ -143,6 +143,12 @@ def _replayable(exc: stripe.StripeError) -> bool:
     # Stripe answers 409 while another request with the same key is still executing.
     code = getattr(getattr(exc, "error", None), "code", None) or getattr(exc, "code", None)
     return code == "idempotency_key_in_use" or exc.http_status == 409
+
+
+def reusable_session(open_sessions: Sequence[SessionRow], now: int, margin: int) -> Optional[SessionRow]:
+    """The recorded open session a click is sent back to: the newest with a URL and at least ``margin`` left."""
+    return next((row for row in open_sessions
+                 if row.expires_at is not None and row.expires_at - now >= margin and row.url), None)
 
 
 class LazyMint:
@@ -250,9 +256,9 @@ class LazyMint:
         if order.status == CANCELED:
             return PayOutcome("canceled", order_id=order.id)
         open_sessions = open_checkout_sessions(session, order.id)
-        for row in open_sessions:
-            if row.expires_at is not None and row.expires_at - now >= self.config.reuse_margin and row.url:
-                return PayOutcome("redirect", url=row.url, order_id=order.id)
+        reuse = reusable_session(open_sessions, now, self.config.reuse_margin)
+        if reuse is not None:
+            return PayOutcome("redirect", url=reuse.url, order_id=order.id)
         for row in open_sessions:
             if row.expires_at is not None and row.expires_at > now:
                 add_task(session, action="expire_session", stripe_id=row.stripe_id, order_id=order.id, now=now)

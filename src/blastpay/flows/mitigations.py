@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from blastpay.config import ConfigError
 from blastpay.flows.email_link import send_link
@@ -126,16 +126,12 @@ def send_reminders(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int,
     """A reminder to every pending order: ``resent`` (the same link still takes money) or ``fresh`` (a new
     link minted through the job) or ``failed`` (the job could not mint; re-queued if transient)."""
     out = {}
-    for order_id in order_ids:
-        order = flow.store.get_order(order_id)
-        if order.status != "pending":
-            continue
-        email = flow.store.latest_email(order_id)
+    for order, email in _pending_with_newest_email(flow, order_ids):
         if email is not None and link_still_takes_money(flow, order, email.url):
-            send_link(flow.store, order_id, email.url, now=flow.clock(), kind=REMINDER)
-            out[order_id] = "resent"
+            send_link(flow.store, order.id, email.url, now=flow.clock(), kind=REMINDER)
+            out[order.id] = "resent"
         else:
-            out[order_id] = "fresh" if job._attempt(order_id) else "failed"
+            out[order.id] = "fresh" if job._attempt(order.id) else "failed"
     return out
 
 
@@ -145,14 +141,18 @@ def resend_after_incident(flow: Flow, job: BlastJob, order_ids: list[int]) -> di
     no longer in our records (a token or link row lost). Asks Stripe nothing, so an order whose payment webhook is
     merely late (its link recorded, Stripe showing it used) is never sent a second link."""
     out = {}
+    for order, email in _pending_with_newest_email(flow, order_ids):
+        if email is None or order.pending_reason or not _link_on_record(flow, order, email.url):
+            out[order.id] = "fresh" if job._attempt(order.id) else "failed"
+    return out
+
+
+def _pending_with_newest_email(flow: Flow, order_ids: list[int]) -> Iterator[tuple[OrderView, Any]]:
+    """Each order of ``order_ids`` still pending in our store, with the newest email sent for it (or None)."""
     for order_id in order_ids:
         order = flow.store.get_order(order_id)
-        if order.status != "pending":
-            continue
-        email = flow.store.latest_email(order_id)
-        if email is None or order.pending_reason or not _link_on_record(flow, order, email.url):
-            out[order_id] = "fresh" if job._attempt(order_id) else "failed"
-    return out
+        if order.status == "pending":
+            yield order, flow.store.latest_email(order_id)
 
 
 def _link_on_record(flow: Flow, order: OrderView, url: str) -> bool:
