@@ -186,3 +186,25 @@ def test_an_edited_change_in_the_call_site_inventory_is_refused_not_ignored(scra
     path.write_text(json.dumps(data, indent=2) + "\n")
     line = _refused(scratch_repo, "call_sites.json")
     assert "sites[0].changes.lazy_mint differs from what the scanner derives" in line
+
+
+def _tiny_notebook(path, settings=None):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    if settings:
+        nb.metadata["blastpay"] = settings
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_a_heavy_notebook_starts_first_and_still_waits_for_what_it_needs(tmp_path, monkeypatch):
+    from blastpay.evidence import pipeline
+
+    books = [_tiny_notebook(tmp_path / "01-a.ipynb"), _tiny_notebook(tmp_path / "02-b.ipynb"),
+             _tiny_notebook(tmp_path / "03-c.ipynb", {"heavy": True}),
+             _tiny_notebook(tmp_path / "04-d.ipynb", {"heavy": True, "needs": ["02-b"]})]
+    started = []
+    monkeypatch.setattr(pipeline, "execute_notebook", lambda path, *a, **k: started.append(path.stem))
+    pipeline.run_notebooks(books, tmp_path / "evidence", {}, progress=lambda _: None, workers=1)
+    assert started == ["03-c", "01-a", "02-b", "04-d"]

@@ -277,8 +277,10 @@ class Wire:
     def _expand_one(self, obj: dict[str, Any], path: str, param: str) -> None:
         b = self.backend
         if path == "line_items" and obj.get("object") in ("checkout.session", "payment_link"):
-            items = b.line_items.get(obj["id"]) if obj["object"] == "checkout.session" else b.link_inputs[obj["id"]]["items"]
-            obj["line_items"] = item_list(items, {}, f"/v1/checkout/sessions/{obj['id']}/line_items")
+            session = obj["object"] == "checkout.session"
+            items = b.line_items.get(obj["id"]) if session else b.link_inputs[obj["id"]]["items"]
+            route = "checkout/sessions" if session else "payment_links"
+            obj["line_items"] = item_list(items, {}, f"/v1/{route}/{obj['id']}/line_items")
             return
         head, _, rest = path.partition(".")
         kind = self._EXPANDABLE.get(head)

@@ -93,15 +93,25 @@ def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeou
     nbformat.write(nb, str(out))
 
 
-def needs(path: Path) -> list[str]:
-    """The notebooks (stems) whose evidence this one reads, from its metadata `blastpay.needs`."""
+def _settings(path: Path) -> dict:
     import nbformat
 
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:
         raise PipelineError(f"{path}: unreadable notebook: {exc}") from None
-    return list(nb.metadata.get("blastpay", {}).get("needs", []))
+    return dict(nb.metadata.get("blastpay", {}))
+
+
+def needs(path: Path) -> list[str]:
+    """The notebooks (stems) whose evidence this one reads, from its metadata `blastpay.needs`."""
+    return list(_settings(path).get("needs", []))
+
+
+def heavy(path: Path) -> bool:
+    """Whether the notebook says (metadata `blastpay.heavy`) that it takes most of the run: it starts first, so
+    the short notebooks fill the other worker instead of queueing behind it at the end."""
+    return bool(_settings(path).get("heavy", False))
 
 
 def run_notebooks(
@@ -110,7 +120,7 @@ def run_notebooks(
 ) -> None:
     """Run the notebooks, at most `workers` at a time, each only after the notebooks it needs.
 
-    Numbered order is the tie-break; a notebook may only need lower-numbered ones. The first failure stops
+    Heavy notebooks (`heavy`) start first, then numbered order; a notebook may only need lower-numbered ones. The first failure stops
     the run (notebooks already running finish; none starts after it). `already_done` names notebooks whose
     evidence is already in `evidence_dir` (copied there), so those that need them may run without them.
     """
@@ -133,8 +143,9 @@ def run_notebooks(
         execute_notebook(by_stem[stem], evidence_dir, env)
         return stem
 
+    first = [b.stem for b in books if heavy(b)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = list(stems)
+        pending = first + [s for s in stems if s not in first]
         while pending or started:
             if failure is None:
                 for stem in list(pending):

@@ -33,7 +33,7 @@ from sqlalchemy import delete, select
 from blastpay.config import ConfigError
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
-from blastpay.flows.invariants import (invariant_violations, live_ways_for_paid, money_safe,
+from blastpay.flows.invariants import (StripeSnapshot, invariant_violations, live_ways_for_paid, money_safe,
                                        ways_to_pay)
 from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
 from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
@@ -199,17 +199,16 @@ class _Cell:
 
     # -- what happens ------------------------------------------------------------------------------
 
-    def _emailed(self, order_id: int) -> bool:
-        return newest_url(self.flow, order_id) is not None
-
     def _status(self, order_id: int) -> str:
         with observing():
             return self.flow.store.get_order(order_id).status
 
     def _schedule_first_clicks(self) -> None:
-        for p in self.parents.values():
-            if not p.pages and "first_click" not in {e[2] + str(e[3]) for e in self.events if e[3] == p.order_id} \
-                    and self._emailed(p.order_id) and not getattr(p, "_scheduled", False):
+        waiting = [p for p in self.parents.values() if not p.pages and not getattr(p, "_scheduled", False)
+                   and "first_click" not in {e[2] + str(e[3]) for e in self.events if e[3] == p.order_id}]
+        emailed = self._newest_urls([p.order_id for p in waiting]) if waiting else {}
+        for p in waiting:
+            if emailed.get(p.order_id) is not None:
                 p._scheduled = True  # type: ignore[attr-defined]
                 self.after(int(p.click_after_h * HOUR), "first_click", p.order_id)
 
@@ -344,7 +343,7 @@ class _Cell:
             paid_reminded = sum(self.parents[o].paid_at is not None for o in sent)
             if paid_reminded:
                 self.notes.append(f"reminder reached {paid_reminded} parent(s) who had already paid")
-            self._paid_risk_probe()
+            self._paid_risk_probe([])
             self._schedule_first_clicks()
             for order_id in pending:
                 self.after(int(self.plan.reminder_click_after_hours * HOUR), "reminder_click", order_id)
@@ -374,11 +373,11 @@ class _Cell:
                               .where(OutboundEmail.order_id.in_(order_ids)).order_by(OutboundEmail.id)).all()
         return dict(rows)
 
-    def payable_now(self, order_ids: list[int]) -> dict[int, bool]:
+    def payable_now(self, order_ids: list[int], view: Optional[StripeSnapshot] = None) -> dict[int, bool]:
         """Would a click pay now? The link takes money (the one checker's test), and whatever serves the click
         answers: our server and its database for /pay/, and Stripe (its API when lazy mint has to mint)."""
         with self._observe(), observing():
-            ways = ways_to_pay(self.flow, order_ids)
+            ways = ways_to_pay(self.flow, order_ids, view)
             urls = self._newest_urls(order_ids)
             out = {}
             for order_id in order_ids:
@@ -419,7 +418,7 @@ class _Cell:
         horizon = self.t0 + int(plan.horizon_hours * HOUR)
         step = int(plan.probe_every_hours * HOUR)
         next_tick = self.t0 + step
-        self._state_at, self._unpayable = self.emu.now(), self._probe()
+        self._state_at, self._unpayable = self.emu.now(), self._probe([])
         while self.emu.now() < horizon:
             self.events.sort()
             candidates = [horizon, next_tick]
@@ -433,31 +432,43 @@ class _Cell:
                 self.emu.advance(t - self.emu.now())
             # what held since the last look held until now (piecewise constant between events and ticks)
             self.unpayable_seconds += self._unpayable * (self.emu.now() - self._state_at)
+            # one look at Stripe serves both probes of a tick when nothing acts between them (probes only read)
+            view: list[StripeSnapshot] = []
             if t >= next_tick:
                 next_tick += step
-                self._paid_risk_probe()
+                self._paid_risk_probe(view)
             if due is not None and due <= self.emu.now():
+                view = []
                 self.job.run_due()
                 self._schedule_first_clicks()
             while self.events and self.events[0][0] <= self.emu.now():
+                view = []
                 _, _, kind, payload = self.events.pop(0)
                 self.handle(kind, payload)
-            self._state_at, self._unpayable = self.emu.now(), self._probe()
+            self._state_at, self._unpayable = self.emu.now(), self._probe(view)
         return self._finish()
 
-    def _paid_risk_probe(self) -> None:
+    def _snapshot(self, shared: list[StripeSnapshot]) -> StripeSnapshot:
+        """A look at Stripe now, kept in `shared` (at most one) for the next probe at the same moment."""
+        if not shared:
+            with self._observe(), observing():
+                shared.append(StripeSnapshot(self.flow.observer))
+        return shared[0]
+
+    def _paid_risk_probe(self, shared: list[StripeSnapshot]) -> None:
         """Which parents who already paid could pay the same order again with a click now (measured, not decided
         on: the harness's own look at Stripe and the store)."""
         paid = [o.id for o in self.orders if self.parents[o.id].paid_at is not None]
         if not paid:
             return
+        view = self._snapshot(shared)
         with self._observe(), observing():
-            live = live_ways_for_paid(self.flow, paid)
+            live = live_ways_for_paid(self.flow, paid, view)
         for order_id, ways in live.items():
             if ways:
                 self.paid_still_payable.setdefault(order_id, ways[0])
 
-    def _probe(self) -> int:
+    def _probe(self, shared: list[StripeSnapshot]) -> int:
         """How many parents who still have to pay could not pay with a click right now."""
         unpaid = [o.id for o in self.orders if self.parents[o.id].paid_at is None]
         with observing(), self.flow.store.transaction() as db:
@@ -465,7 +476,7 @@ class _Cell:
         open_orders = [o for o in unpaid if status.get(o) != CANCELED]
         if not open_orders:
             return 0
-        payable = self.payable_now(open_orders)
+        payable = self.payable_now(open_orders, self._snapshot(shared))
         return sum(not ok for ok in payable.values())
 
     def _finish(self) -> Cell:

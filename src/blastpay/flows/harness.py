@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from blastpay.emulator import EmulatorError
 from blastpay.flows import payment_link, ttl
 from blastpay.flows.email_link import EmailLink
+from blastpay.flows.invariants import list_all
 from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig
 from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PAYMENT_LINK, PENDING, Order, OrderSpec, OrderView, OutboundEmail, ProcessedEvent, StripeObject, order_reference
@@ -306,7 +307,7 @@ class Flow:
         """Every Checkout Session in Stripe that belongs to the order (by metadata or client_reference_id)."""
         ref = order_reference(order_id)
         found = []
-        for s in self.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter():
+        for s in list_all(self.observer, "/v1/checkout/sessions"):
             metadata = s.metadata.to_dict() if s.metadata else {}
             if metadata.get("order_id") == str(order_id) or s.client_reference_id == ref:
                 found.append(s)
@@ -317,7 +318,7 @@ class Flow:
         from blastpay.flows.order_models import parse_order_reference
 
         out: dict[int, list[Any]] = {}
-        for s in self.observer.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter():
+        for s in list_all(self.observer, "/v1/checkout/sessions"):
             metadata = s.metadata.to_dict() if s.metadata else {}
             raw = metadata.get("order_id", "")
             order_id = int(raw) if raw.isdigit() else parse_order_reference(s.client_reference_id)

@@ -93,7 +93,7 @@ def _captured(session: Any, intents: dict[str, Any]) -> bool:
     return intent is not None and intent.status == "succeeded"
 
 
-class _Record(dict):
+class JsonRecord(dict):
     """A Stripe object as the API's JSON returned it, read by attribute like the SDK's objects (``s.status``,
     ``s.metadata.to_dict()``) without the SDK's per-key object construction, which dominated the checker's time."""
 
@@ -102,32 +102,34 @@ class _Record(dict):
             value = self[name]
         except KeyError:
             raise AttributeError(name) from None
-        return _Record(value) if isinstance(value, dict) else value
+        return JsonRecord(value) if isinstance(value, dict) else value
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self)
 
 
-def _list_all(client: stripe.StripeClient, path: str) -> list[_Record]:
+def list_all(client: stripe.StripeClient, path: str, **filters: Any) -> list[JsonRecord]:
     """Every object of a list endpoint, paged with ``starting_after`` as Stripe documents, through the SDK's
     ``raw_request`` (the same client, key and retries; only the JSON is not turned into SDK objects)."""
-    out: list[_Record] = []
-    params: dict[str, Any] = {"limit": 100}
+    out: list[JsonRecord] = []
+    params: dict[str, Any] = {"limit": 100, **filters}
     while True:
         page = client.raw_request("get", path, **params).data
-        out += [_Record(item) for item in page["data"]]
+        out += [JsonRecord(item) for item in page["data"]]
         if not page.get("has_more") or not page["data"]:
             return out
         params["starting_after"] = page["data"][-1]["id"]
 
 
-class _Stripe:
-    """Everything the checker reads from Stripe, fetched once."""
+class StripeSnapshot:
+    """Everything the checker reads from Stripe, each kind fetched once, when first needed. Valid while nothing
+    writes to Stripe: a caller may share one between checks made at the same moment."""
 
     def __init__(self, client: stripe.StripeClient) -> None:
         self.client = client
-        self.sessions = _list_all(client, "/v1/checkout/sessions")
-        self.intents = {i.id: i for i in _list_all(client, "/v1/payment_intents")}
+        self.sessions = list_all(client, "/v1/checkout/sessions")
+        self._intents: Optional[dict[str, Any]] = None
+        self._amounts: dict[str, Optional[tuple[int, str]]] = {}
         self.by_id = {s.id: s for s in self.sessions}
         self.by_url = {s.url: s for s in self.sessions if s.get("url")}
         self.by_recovery_url: dict[str, Any] = {}
@@ -137,16 +139,22 @@ class _Stripe:
                 self.by_recovery_url[url] = s
         self._links: Optional[dict[str, Any]] = None
 
+    @property
+    def intents(self) -> dict[str, Any]:
+        if self._intents is None:
+            self._intents = {i.id: i for i in list_all(self.client, "/v1/payment_intents")}
+        return self._intents
+
     def link_by_url(self, url: str) -> Optional[Any]:
         if self._links is None:
-            self._links = {link.url: link for link in _list_all(self.client, "/v1/payment_links")}
+            self._links = {link.url: link for link in list_all(self.client, "/v1/payment_links")}
         return self._links.get(url)
 
     def link_amount(self, link_id: str) -> Optional[tuple[int, str]]:
-        items = _list_all(self.client, f"/v1/payment_links/{link_id}/line_items")
-        if len(items) != 1:
-            return None
-        return int(items[0].amount_total), str(items[0].currency)
+        if link_id not in self._amounts:
+            items = list_all(self.client, f"/v1/payment_links/{link_id}/line_items")
+            self._amounts[link_id] = (int(items[0].amount_total), str(items[0].currency)) if len(items) == 1 else None
+        return self._amounts[link_id]
 
 
 def _session_way(s: Any, order: Order, now: int) -> Optional[str]:
@@ -157,7 +165,7 @@ def _session_way(s: Any, order: Order, now: int) -> Optional[str]:
     return None
 
 
-def _link_way(link: Any, order: Order, query: str, stripe_view: _Stripe) -> Optional[str]:
+def _link_way(link: Any, order: Order, query: str, stripe_view: StripeSnapshot) -> Optional[str]:
     if not link.active:
         return f"the emailed payment link {link.id} is inactive"
     metadata = link.metadata.to_dict() if link.metadata else {}
@@ -173,7 +181,7 @@ def _link_way(link: Any, order: Order, query: str, stripe_view: _Stripe) -> Opti
     return None
 
 
-def _way_to_pay(order: Order, email: Optional[OutboundEmail], stripe_view: _Stripe, now: int,
+def _way_to_pay(order: Order, email: Optional[OutboundEmail], stripe_view: StripeSnapshot, now: int,
                 binding: Optional[TokenBinding], db_session: Any) -> Optional[str]:
     """None if the newest email still leads to a payable page for the order, else why not.
 
@@ -225,7 +233,7 @@ def check_store(store: OrderStore, stripe_client: stripe.StripeClient, *, now: i
     a paid order is ``double_charge_reported`` when the matcher recorded a ``double_payment`` anomaly for it.
     """
     report = InvariantReport()
-    stripe_view = _Stripe(stripe_client)
+    stripe_view = StripeSnapshot(stripe_client)
 
     def in_scope(order_id: Optional[int], created: int) -> bool:
         if order_ids is None:
@@ -354,10 +362,12 @@ def _orders_and_newest_emails(db: Any, order_ids: list[int]) -> tuple[dict[int, 
     return orders, newest
 
 
-def ways_to_pay(flow: Any, order_ids: list[int]) -> dict[int, Optional[str]]:
+def ways_to_pay(flow: Any, order_ids: list[int], stripe_view: Optional[StripeSnapshot] = None
+                ) -> dict[int, Optional[str]]:
     """For each order: None when the newest email for it leads to a payable page now (checked without
-    visiting it), else why not. Availability of our server is not part of it (see ``flows.simulation``)."""
-    stripe_view = _Stripe(flow.observer)
+    visiting it), else why not. Availability of our server is not part of it (see ``flows.simulation``).
+    ``stripe_view``: a snapshot of Stripe taken since Stripe's last write (default: a fresh one)."""
+    stripe_view = stripe_view or StripeSnapshot(flow.observer)
     out: dict[int, Optional[str]] = {}
     with flow.store.transaction() as db:
         orders, newest = _orders_and_newest_emails(db, order_ids)
@@ -378,13 +388,15 @@ def _route_reuses_a_session(flow: Any, db: Any, order_id: int, now: int) -> bool
     return reusable_session(open_checkout_sessions(db, order_id), now, flow.lazy.config.reuse_margin) is not None
 
 
-def live_ways_for_paid(flow: Any, order_ids: list[int]) -> dict[int, list[str]]:
+def live_ways_for_paid(flow: Any, order_ids: list[int], stripe_view: Optional[StripeSnapshot] = None
+                       ) -> dict[int, list[str]]:
     """For orders the customer has already paid (Stripe captured a payment for them), every way a click could
     still take a second payment now: an open, unexpired Checkout Session attributed to the order, an active
     Payment Link the newest email carries for it, or a ``/pay/`` link while our store still says pending (the
     route would mint a fresh session). Each is a risk of a second charge, counted as such by the harness; an order
-    with no live way maps to ``[]``. Reads Stripe and the store only; writes nothing."""
-    stripe_view = _Stripe(flow.observer)
+    with no live way maps to ``[]``. Reads Stripe and the store only; writes nothing. ``stripe_view`` as in
+    ``ways_to_pay``."""
+    stripe_view = stripe_view or StripeSnapshot(flow.observer)
     now = flow.clock()
     live: dict[int, list[str]] = {o: [] for o in order_ids}
     for s in stripe_view.sessions:
