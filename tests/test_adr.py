@@ -99,7 +99,7 @@ def test_the_spike_questions_table_and_the_migration_steps_come_from_evidence(ad
     checklist = adr.split("### Migration checklist", 1)[1].split("\n### ", 1)[0]
     positions = [checklist.index(STEPS[s]) for s in summary["safe_order_steps"]]
     assert positions == sorted(positions), "the checklist follows the rehearsal's proven order"
-    assert checklist.count("Proof: ") == len(summary["safe_order_steps"])
+    assert checklist.count("Rehearsed: ") == len(summary["safe_order_steps"])
 
 
 def test_spike_table_counts_journeys_from_rows():

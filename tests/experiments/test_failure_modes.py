@@ -284,3 +284,25 @@ def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a
         assert resend_after_incident(flow, job, [orders[0].id]) == {}  # its link is on record now: nothing resent
     finally:
         flow.close()
+
+
+def test_a_lazy_mint_click_that_met_try_again_is_recorded_so_the_incident_resend_reaches_its_parent(policy):
+    from blastpay.flows.mitigations import resend_after_incident
+    from blastpay.flows.simulation import open_url
+
+    emu, flow, orders = _flow("lazy_mint_db", retries=0)
+    try:
+        job = BlastJob(flow, policy)
+        job.send(orders)
+        emu.set_faults(route="POST /v1/checkout/sessions", error="500", count=2)  # Stripe's API down at both clicks
+        for order in orders:
+            assert open_url(flow, order.id, newest_url(flow, order.id)).page == "try_again"
+            assert "could not be created at a click" in flow.store.get_order(order.id).pending_reason
+        assert open_url(flow, orders[0].id, newest_url(flow, orders[0].id)).page == "checkout"  # Stripe is back
+        assert flow.store.get_order(orders[0].id).pending_reason is None  # its way to pay works again: cleared
+        # when the incident ends, the job re-sends to the parent who met "try again" and has not been back
+        assert resend_after_incident(flow, job, [o.id for o in orders]) == {orders[1].id: "fresh"}
+        assert flow.store.get_order(orders[1].id).pending_reason is None
+        assert open_url(flow, orders[1].id, newest_url(flow, orders[1].id)).page == "checkout"
+    finally:
+        flow.close()

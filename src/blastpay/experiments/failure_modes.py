@@ -1,21 +1,18 @@
 """Failure modes: every variant runs the same fault list under the same mitigation policy, and each cell is measured.
 
 A cell is one (fault, variant) pair on a fresh emulator and flow: 16 orders blasted through the policy's blast job
-(``flows.mitigations``: SDK retries as production configures them, an Idempotency-Key per order and attempt,
-failed orders re-queued after a back-off), parents opening their email at stated times after it arrives, the fault
-as an outage with a start and a duration (``experiments/faults.yaml``), a reminder at 72 h carrying a working link,
-and simulated time running to the horizon and through Stripe's three days of webhook retries. Then the one money
-checker (``flows.invariants``) runs on the cell.
+(``flows.mitigations``), parents opening their email at stated times, the fault as an outage with a start and a
+duration (``experiments/faults.yaml``), the policy's re-send when it ends (opened like a reminder by a parent who
+had clicked), a reminder at 72 h, and time run through Stripe's webhook retries; then the money checker runs.
 
 Each cell reports what a parent lives through, time-weighted:
 
 - ``parent_hours_without_way_to_pay``: per parent, hours from the blast until they paid (or the horizon) during
-  which a click would not have reached a payable page (no email yet, a dead link, our server or its database down,
-  Stripe down), probed every hour; ``excess_parent_hours`` is the same minus the variant's no-fault baseline;
+  which a click would not have reached a payable page (no email yet, a dead link, our server, its database or Stripe
+  down), probed after every event and every ``probe_every_hours``; ``excess_parent_hours``: minus the no-fault cell;
 - ``error_page_share``: share of parents who met an error page on any click while their order still took money;
-- ``eventually_pay_share``: share who pay within the horizon, with the return behaviour of a parent who met an
-  error stated as an assumption (``error_return_share``; each pair of parents runs both behaviours, so every value
-  of the assumption is a weighted mean of measured shares) and a reminder response share;
+- ``eventually_pay_share``: share who pay within the horizon; whether a parent who met an error comes back is an
+  assumption (``error_return_share``: each pair of parents runs both behaviours, so any value weights measured shares);
 - ``money_safe``: no payment without a paid order, no unflagged double charge.
 
 "ok" is reserved for a cell in which money stayed right, nobody met an error page and everybody paid.
@@ -221,6 +218,9 @@ class _Cell:
         sent = resend_after_incident(self.flow, self.job, pending)
         if sent:
             self.notes.append("after the incident: " + _counts(sent.values()))
+        for order_id, result in sent.items():  # a parent who already clicked opens it as they would a reminder
+            if result == "fresh" and self.parents[order_id].pages and self.parents[order_id].paid_at is None:
+                self.after(int(self.plan.reminder_click_after_hours * HOUR), "resend_click", order_id)
         self._schedule_first_clicks()
 
     def _set_fault(self, on: bool) -> None:
@@ -331,7 +331,7 @@ class _Cell:
             self._resend_after_incident()
         elif kind == "first_click":
             self.on_first_click(payload)
-        elif kind == "return_click":
+        elif kind in ("return_click", "resend_click"):
             self.click(self.parents[payload])
         elif kind == "reminder":
             # production only knows its own order store: an order paid in Stripe whose webhook was lost still looks

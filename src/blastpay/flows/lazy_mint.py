@@ -74,7 +74,7 @@ from blastpay.flows.checkout_session import SESSION_MAX_TTL, checkout_session_pa
 from blastpay.flows.email_link import EmailLink, send_link, stripe_error_text
 from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PENDING, RETIRED, OrderView
 from blastpay.flows.order_models import MINTING, RECORDED, VOID
-from blastpay.flows.orders import OrderStore, SessionRow, add_attempt, add_stripe_object, add_task, get_attempt, latest_attempt, lock_order_view, open_checkout_sessions, set_object_status, update_attempt
+from blastpay.flows.orders import OrderStore, SessionRow, add_attempt, add_stripe_object, add_task, get_attempt, latest_attempt, lock_order_view, open_checkout_sessions, set_object_status, set_pending_reason, update_attempt
 from blastpay.flows.tokens import TokenBinding
 
 log = logging.getLogger("blastpay.lazy_mint")
@@ -311,6 +311,8 @@ class LazyMint:
                 row_status = status  # complete or expired
             add_stripe_object(session, kind=CHECKOUT_SESSION, stripe_id=created.id, url=created.url, status=row_status,
                               now=now, order_id=order.id, expires_at=created.expires_at)
+            if usable and order.pending_reason:
+                set_pending_reason(session, order.id, None)  # a failed click before: the order has a way to pay again
         if usable:
             return PayOutcome("redirect", url=created.url, order_id=claim.order.id, minted=True)
         if status == "complete":
@@ -320,14 +322,19 @@ class LazyMint:
 
     def _stripe_failed(self, claim: _Claim, exc: stripe.StripeError) -> Optional[PayOutcome]:
         detail = stripe_error_text(exc)
+        # the parent met "try again": recorded on the order, as a failed mint at the blast is, so the blast job's
+        # re-send when the incident ends reaches this parent too
+        failure = None if claim.resolve_only else f"checkout could not be created at a click: {detail[:500]}"
         if _replayable(exc):
-            self._release(claim)
+            self._release(claim, failure)
             return PayOutcome("try_again", order_id=claim.order.id, detail=detail)
         # Stripe stores its answer under the key (a 5xx is indeterminate): never send the key again.
         try:
             with self.store.transaction() as session:
                 update_attempt(session, claim.attempt_id, only_owner=claim.owner, state=VOID, lease_owner=None,
                                lease_until=None, error=detail[:2000])
+                if failure is not None:
+                    set_pending_reason(session, claim.order.id, failure)
         except _DB_ERRORS as db_exc:
             return self._db_failed("void", db_exc)
         if claim.resolve_only:
@@ -352,12 +359,14 @@ class LazyMint:
             log.error("lazy-mint: could not void attempt %s: %s", claim.attempt_id, db_exc)
         return PayOutcome("try_again", order_id=claim.order.id, detail="database integrity error (logged)")
 
-    def _release(self, claim: _Claim) -> None:
-        """Give the lease back so the parent's retry replays the key at once (best effort: if the
-        database is down, the lease lapses on its own)."""
+    def _release(self, claim: _Claim, failure: Optional[str] = None) -> None:
+        """Give the lease back so the parent's retry replays the key at once, recording `failure` on the order
+        (best effort: if the database is down, the lease lapses on its own)."""
         try:
             with self.store.transaction() as session:
                 update_attempt(session, claim.attempt_id, only_owner=claim.owner, lease_owner=None, lease_until=None)
+                if failure is not None:
+                    set_pending_reason(session, claim.order.id, failure)
         except _DB_ERRORS:
             pass
 

@@ -265,6 +265,11 @@ class OrderStore:
 # -- helpers that run inside a caller's transaction ----------------------------------------------
 
 
+def set_pending_reason(session: Session, order_id: int, reason: Optional[str]) -> None:
+    """Inside the caller's transaction: why a pending order has no working way to pay now (None: cleared)."""
+    session.execute(update(Order).where(Order.id == order_id, Order.status == PENDING).values(pending_reason=reason))
+
+
 def lock_order(session: Session, order_id: int) -> Optional[Order]:
     """The order row, locked for the rest of the transaction (row lock; SQLite already holds the write lock)."""
     return session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
