@@ -112,10 +112,13 @@ def test_spike_table_counts_journeys_from_rows():
          "final_page": "success", "order_status": "pending"},
         {"variant": "b", "path": "pay", "click_at": "1h", "clicks": "1", "pages": "expired",
          "final_page": "expired", "order_status": "pending"},
+        {"variant": "b", "path": "order_canceled", "click_at": "1h", "clicks": "1", "pages": "expired",
+         "final_page": "expired", "order_status": "canceled"},  # a closed order refused: not an error page
     ]
     t = spike_table(rows, ["a", "b"])
-    assert [(r["path"], r["click_at"]) for r in t["paths"]] == [("pay", "1h"), ("backend_down", "31d")]
-    assert t["paths"][1]["by_variant"]["b"] is None
+    assert [(r["path"], r["click_at"]) for r in t["paths"]] == [("pay", "1h"), ("order_canceled", "1h"),
+                                                                ("backend_down", "31d")]
+    assert t["paths"][2]["by_variant"]["b"] is None and t["by_variant"]["b"]["journeys"] == 2
     assert t["by_variant"]["a"] == {"journeys": 2, "should_pay": 2, "reached_payable": 2, "paid": 1,
                                     "error_page_journeys": 0, "thanked_but_not_paid": 1, "clicks_to_pay": [2]}
     assert t["by_variant"]["b"]["error_page_journeys"] == 1 and t["by_variant"]["b"]["paid"] == 0

@@ -28,8 +28,8 @@ def spike_table(rows: Iterable[Mapping[str, Any]], variants: Sequence[str]) -> d
     the pages it showed (page kinds, in order) and the order's status afterwards (None: not walked).
     ``by_variant``: the counts a one-sentence reliability verdict needs: journeys walked; journeys on which
     the parent meant to pay a payable order (``SHOULD_PAY``), how many reached a payable page and how many
-    ended paid; journeys that showed an
-    error page (``ERROR_PAGES``); journeys that ended on the club's thank-you page while the order was still
+    ended paid; of those, how many showed an error page (``ERROR_PAGES``; a closed order's refusal is not counted,
+    as in the fault runs); journeys that ended on the club's thank-you page while the order was still
     not paid (the confirmation waits for the webhook); and the click counts of the paid journeys."""
     rows = [dict(r) for r in rows if r["variant"] in variants]
     walked = {(r["path"], r["click_at"]) for r in rows}
@@ -52,7 +52,7 @@ def spike_table(rows: Iterable[Mapping[str, Any]], variants: Sequence[str]) -> d
             "should_pay": len(should),
             "reached_payable": sum(1 for r in should if PAYABLE in str(r["pages"]).split(" > ")),
             "paid": len(paid),
-            "error_page_journeys": sum(1 for r in mine if set(str(r["pages"]).split(" > ")) & set(ERROR_PAGES)),
+            "error_page_journeys": sum(1 for r in should if set(str(r["pages"]).split(" > ")) & set(ERROR_PAGES)),
             "thanked_but_not_paid": sum(1 for r in mine if r["final_page"] == "success" and r["order_status"] != "paid"),
             "clicks_to_pay": sorted({_int(r["clicks"]) for r in paid}),
         }
