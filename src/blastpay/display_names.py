@@ -57,6 +57,8 @@ FAULTS: dict[str, str] = {
     "stripe_api_429_5m": "Stripe rate-limits (429) the blast for 5 minutes",
     "stripe_api_429_1h": "Stripe rate-limits (429) for an hour from the blast",
     "stripe_api_and_pages_down_1h": "Stripe's API and hosted pages down for an hour",
+    "stripe_api_and_pages_down_4h": "Stripe's API and hosted pages down for 4 hours",
+    "stripe_api_and_pages_down_24h": "Stripe's API and hosted pages down for 24 hours",
     "server_down_30m": "club's server down for 30 minutes while parents click",
     "server_down_4h": "club's server down for 4 hours while parents click",
     "server_down_24h": "club's server down for 24 hours while parents click",
