@@ -297,6 +297,15 @@ def test_payment_link_works_after_31_days(door, price):
     assert door.pay(session.id)["redirect"]
 
 
+def test_each_visit_to_a_payment_link_opens_a_new_session(door, price):
+    link = make_link(door, price)
+    visits = [door.visit(link.url) for _ in range(3)]
+    assert [v["page"] for v in visits] == ["checkout"] * 3
+    ids = [v["session"] for v in visits]
+    assert len(set(ids)) == 3
+    assert all(door.client.v1.checkout.sessions.retrieve(i).status == "open" for i in ids)
+
+
 def test_deactivated_link_shows_inactive_message(door, price):
     link = make_link(door, price)
     door.client.v1.payment_links.update(link.id, {"active": False})

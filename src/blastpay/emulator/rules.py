@@ -185,6 +185,12 @@ RULES: tuple[Rule, ...] = (
        "A Payment Link has no expiry: visiting it 31 days after creation still opens a checkout.",
        LINK_PARAMS, "PaymentLinkCreateParams has no expires_at or any date-based field", "stripe-docs",
        f"{CONFORMANCE}::test_payment_link_works_after_31_days"),
+    _r("link.each_visit_new_session",
+       "Every visit to an active Payment Link opens a new Checkout Session (a parent who presses Back and comes back "
+       "through the link leaves the first one open until it expires).",
+       "stripe/_payment_link.py:40-42 (stripe 16.1.0; the PaymentLink description of Stripe's API reference)",
+       "When a customer opens a payment link it will open a new [checkout session]",
+       "stripe-docs", f"{CONFORMANCE}::test_each_visit_to_a_payment_link_opens_a_new_session"),
     _r("link.deactivate",
        "active=false makes visits show the inactive message (inactive_message or a default); active=true reopens it.",
        LINK_API, "After you deactivate a link, customers can't finalize purchases using the link anymore ... If you "
