@@ -180,3 +180,17 @@ def test_leave_one_fault_out_recomputes_the_decision_without_each_fault(tmp_path
     verdicts = decision_inputs.dimension_verdicts(base, dims)
     assert abs(sum(v["contribution_to_margin"] for v in verdicts.values()) - base.margin) < 1e-9
     assert {v["verdict"] for v in verdicts.values()} <= {"wins", "ties", "loses"}
+
+
+def test_scale_flips_names_the_metric_whose_halved_or_doubled_scale_hands_the_win_over():
+    from blastpay.models.decision import scale_flips
+
+    dims = [Dimension("d", 1, "", (MetricSpec("x", "higher", 0.1), MetricSpec("y", "higher", 0.1),
+                                   MetricSpec("z", "lower", 1.0)))]
+    metrics = {"payment_link_per_order": {"x": 0.10, "y": 0.0, "z": 0.0},
+               "lazy_mint_db": {"x": 0.0, "y": 0.08, "z": 0.01}}
+    # as stated: links (1 + 0.2 + 1) / 3 = 0.733 against lazy-mint (0 + 1 + 0.99) / 3 = 0.663
+    assert decide(metrics, dims).recommended_option == "payment_links"
+    # x's scale doubled softens lazy-mint's loss on x to 0.5: 0.83 against 0.733; every other change keeps links
+    flips = scale_flips(metrics, dims)
+    assert [(f["metric"], f["factor"], f["new_winner_option"]) for f in flips] == [("x", 2.0, "lazy_mint")]

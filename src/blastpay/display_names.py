@@ -49,6 +49,7 @@ FAULTS: dict[str, str] = {
     "order_canceled_after_blast": "order canceled after the email",
     "amount_changed_after_blast": "amount changed after the email",
     "paid_twice_two_tabs": "parent pays in two tabs at once",
+    "paid_twice_two_tabs_webhook_down": "parent pays in two tabs at once while our webhook endpoint is down",
     "paid_twice_second_visit": "parent pays, then opens the email again",
     "none": "no fault (the baseline)",
     "stripe_api_500_15m": "Stripe's API fails (500) for 15 minutes from the blast",

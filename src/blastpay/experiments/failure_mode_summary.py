@@ -46,6 +46,8 @@ def _by_variant(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
             "no_way_to_pay_faults": [c.fault for c in mine if not c.parent_can_pay],
             "fault_paid_orders_still_payable_share": sum(c.paid_orders_still_payable_share for c in mine) / n,
             "paid_still_payable_faults": [c.fault for c in mine if c.paid_orders_still_payable_share > 0],
+            "double_charge_faults": [c.fault for c in mine
+                                     if any(v.startswith(DOUBLE_CHARGE_REPORTED) for v in c.violations)],
         }
     return by_variant
 

@@ -330,3 +330,25 @@ def load_sweep(path: Path) -> SweepSpec:
     if spec.samples < 1 or spec.concentration <= 0 or not 0 < spec.corner_share < 1:
         raise ConfigError(f"{path}: sweep: samples >= 1, concentration > 0, 0 < corner_share < 1")
     return spec
+
+
+def scale_flips(metrics: dict[str, dict[str, float]], dims: list[Dimension], infeasible: dict[str, str] | None = None,
+                factors: tuple[float, ...] = (0.5, 2.0)) -> list[dict[str, Any]]:
+    """Each metric's `scale` (the gap judged to matter fully) multiplied by each of `factors`, the rest as stated:
+    the changes that hand the recommendation to another option, in weights-file order."""
+    from dataclasses import replace
+
+    base = decide(metrics, dims, infeasible).recommended_option
+    out = []
+    for i, dim in enumerate(dims):
+        for j, spec in enumerate(dim.metrics):
+            for factor in factors:
+                changed = list(dims)
+                changed[i] = replace(dim, metrics=dim.metrics[:j] + (replace(spec, scale=spec.scale * factor),)
+                                     + dim.metrics[j + 1:])
+                d = decide(metrics, changed, infeasible)
+                if d.recommended_option != base:
+                    out.append({"dimension": dim.name, "metric": spec.name, "stated_scale": spec.scale,
+                                "factor": factor, "new_winner_option": d.recommended_option,
+                                "new_winner_variant": d.recommended_variant})
+    return out
