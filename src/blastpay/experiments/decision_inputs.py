@@ -16,9 +16,11 @@ SCENARIOS = ("optimistic", "central", "pessimistic")
 
 PROVENANCE: dict[str, str] = {
     "payable_share_of_clickers": "latency/summary.json: by_scenario.<scenario>.<variant>.first_click_payable_share_of_clickers",
-    "stranded_share_of_clickers": "latency/summary.json: by_scenario.<scenario>.<variant>.stranded_share_of_clickers",
+    "stranded_share_of_clickers": "latency/summary.json: reminder_by_scenario.<scenario>.<variant>.stranded_share_of_clickers "
+                                  "(with the policy's 72-hour reminder, as every option runs)",
     "page_loads_per_payment": "latency/summary.json: by_scenario.<scenario>.<variant>.page_loads_per_payment",
-    "stranded_revenue_per_100_orders_usd": "latency/summary.json stranded_share x 100 x cost/summary.json tournament_fee_usd",
+    "stranded_revenue_per_100_orders_usd": "latency/summary.json reminder_by_scenario stranded_share x 100 x "
+                                           "cost/summary.json tournament_fee_usd",
     "webhook_match_rate": "webhook-match/summary.json: by_variant.<variant>.webhook_match_rate",
     "fault_cells_money_safe_share": "failure-modes/summary.json: by_variant.<variant>.fault_cells_money_safe_share",
     "fault_error_page_share": "failure-modes/summary.json: by_variant.<variant>.fault_error_page_share",
@@ -66,11 +68,14 @@ def collect(evidence_dir: Path, return_share: str | None = None, without_fault: 
             if v in infeasible:
                 continue
             lat = _get(latency, "by_scenario", scenario, v, where="latency/summary.json")
+            # every option runs under the one policy, whose 72-hour reminder reaches every pending order
+            # (experiments/mitigations.yaml): who ends up stranded is read with it; first clicks and page loads are not
+            reminded = _get(latency, "reminder_by_scenario", scenario, v, where="latency/summary.json")
             rows[v] = {
                 "payable_share_of_clickers": lat["first_click_payable_share_of_clickers"],
-                "stranded_share_of_clickers": lat["stranded_share_of_clickers"],
+                "stranded_share_of_clickers": reminded["stranded_share_of_clickers"],
                 "page_loads_per_payment": lat["page_loads_per_payment"],
-                "stranded_revenue_per_100_orders_usd": 100 * lat["stranded_share"] * fee,
+                "stranded_revenue_per_100_orders_usd": 100 * reminded["stranded_share"] * fee,
                 "webhook_match_rate": _get(match, "by_variant", v, "webhook_match_rate", where="webhook-match/summary.json"),
                 "fault_cells_money_safe_share": _get(faults, "by_variant", v, "fault_cells_money_safe_share",
                                                      where="failure-modes/summary.json"),
