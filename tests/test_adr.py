@@ -57,7 +57,7 @@ def test_the_first_screen_says_what_is_recommended_how_sure_what_flips_it_the_co
 
     assert VARIANTS[decision["recommended_variant"]] in screen
     assert _fmt3(decision["fair_margin"]) in screen, "the fair margin"
-    assert f"{100 * sweep['recommended_option_win_share']:.1f}% of the weight space" in screen
+    assert f"**{100 * sweep['recommended_option_win_share']:.1f}%** of {sweep['samples']:,} weight sets" in screen
     flip = decision["smallest_flip"]
     assert "What would flip it:" in screen and VARIANTS[flip["new_winner_variant"]] in screen
     assert _fmt3(flip["flipped_weight"]) in screen
