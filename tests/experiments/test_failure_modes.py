@@ -1,5 +1,7 @@
 """Failure modes: one fault list and one mitigation policy for every variant; cells measured per parent."""
 
+from contextlib import contextmanager
+
 import pytest
 
 from blastpay import config
@@ -24,13 +26,18 @@ def policy():
     return load_policy(config.EXPERIMENTS_DIR / "mitigations.yaml")
 
 
+@contextmanager
 def _flow(variant, retries=0):
+    """A variant's flow on a fresh emulator with two pending orders, closed on the way out."""
     emu = Emulator(seed=0)
     flow = build_flow(variant, emulator=emu, max_network_retries=retries)
-    DirectWebhooks(flow)
-    orders = flow.create_orders([OrderSpec(parent_id=111 + i, player_id=i, product_id="camp", amount=15000)
-                                 for i in range(2)])
-    return emu, flow, orders
+    try:
+        DirectWebhooks(flow)
+        orders = flow.create_orders([OrderSpec(parent_id=111 + i, player_id=i, product_id="camp", amount=15000)
+                                     for i in range(2)])
+        yield emu, flow, orders
+    finally:
+        flow.close()
 
 
 def test_every_variant_runs_the_same_fault_list_under_the_same_policy(plan, policy):
@@ -66,8 +73,7 @@ def test_a_stripe_outage_at_blast_delays_hosted_emails_until_the_job_retries(pla
 
 
 def test_sdk_retries_absorb_a_single_500_and_the_job_requeues_an_outage(policy):
-    emu, flow, orders = _flow("payment_link_per_order", retries=policy.max_network_retries)
-    try:
+    with _flow("payment_link_per_order", retries=policy.max_network_retries) as (emu, flow, orders):
         emu.set_faults(route="*", error="500", count=1)
         job = BlastJob(flow, policy)
         assert job.send(orders[:1]) == {orders[0].id: True} and job.next_due() is None
@@ -78,32 +84,26 @@ def test_sdk_retries_absorb_a_single_500_and_the_job_requeues_an_outage(policy):
         emu.advance(int(policy.requeue_backoff_minutes[0] * 60))
         assert job.run_due() == 1 and newest_url(flow, orders[1].id) is not None
         assert [(o, a, ok) for o, a, ok in job.log if o == orders[1].id] == [(orders[1].id, 1, False), (orders[1].id, 2, True)]
-    finally:
-        flow.close()
 
 
 def test_each_blast_attempt_carries_its_own_idempotency_key(policy):
-    emu, flow, orders = _flow("ttl_24h", retries=2)
-    seen = []
-    inner = flow.http.inner.request
+    with _flow("ttl_24h", retries=2) as (emu, flow, orders):
+        seen = []
+        inner = flow.http.inner.request
 
-    def spy(method, url, headers, post_data=None):
-        if method.lower() == "post":
-            seen.append(headers.get("Idempotency-Key"))
-        return inner(method, url, headers, post_data)
+        def spy(method, url, headers, post_data=None):
+            if method.lower() == "post":
+                seen.append(headers.get("Idempotency-Key"))
+            return inner(method, url, headers, post_data)
 
-    flow.http.inner.request = spy
-    try:
+        flow.http.inner.request = spy
         emu.set_faults(route="*", error="500", count=1)  # the SDK retries this request with the same key
         BlastJob(flow, policy).send(orders[:1])
         assert seen == [f"blast-order{orders[0].id}-attempt1-1"] * 2
-    finally:
-        flow.close()
 
 
 def test_a_reminder_under_the_24_hour_session_carries_a_fresh_session(policy):
-    emu, flow, orders = _flow("ttl_24h", retries=2)
-    try:
+    with _flow("ttl_24h", retries=2) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         job.send(orders)
         first = newest_url(flow, orders[0].id)
@@ -112,8 +112,6 @@ def test_a_reminder_under_the_24_hour_session_carries_a_fresh_session(policy):
         assert send_reminders(flow, job, [o.id for o in orders]) == {orders[0].id: "fresh", orders[1].id: "fresh"}
         assert newest_url(flow, orders[0].id) != first and invariants.way_to_pay(flow, orders[0].id) is None
         assert pay_if_checkout(flow, open_url(flow, orders[0].id, newest_url(flow, orders[0].id))).page == "success"
-    finally:
-        flow.close()
 
 
 def test_amount_change_recovery_text_says_what_happened(plan, policy):
@@ -131,29 +129,23 @@ def test_unknown_faults_and_variants_are_refused_by_name(plan, policy):
 
 
 def test_payment_for_a_canceled_order_is_a_money_violation():
-    emu, flow, orders = _flow("payment_link_per_product")
-    try:
+    with _flow("payment_link_per_product") as (emu, flow, orders):
         flow.blast(orders)
         flow.cancel_order(orders[0].id)
         pay_if_checkout(flow, open_url(flow, orders[0].id, newest_url(flow, orders[0].id)))
         violations = invariants.invariant_violations(flow)
         assert [v.kind for v in violations] == [invariants.PAYMENT_WITHOUT_PAID_ORDER]
         assert "paid_canceled_order" in violations[0].detail and not invariants.money_safe(violations)
-    finally:
-        flow.close()
 
 
 def test_a_lost_expiry_event_leaves_a_stranded_order():
-    emu, flow, orders = _flow("ttl_24h")
-    try:
+    with _flow("ttl_24h") as (emu, flow, orders):
         flow.blast(orders)
         emu.webhook_transport = lambda url, headers, body: 200  # accepted by the network, never applied
         emu.advance(25 * HOUR)
         found = invariants.invariant_violations(flow)
         assert [v.kind for v in found] == [invariants.STRANDED_ORDER] * 2
         assert invariants.money_safe(found) and not invariants.parent_can_pay(flow)
-    finally:
-        flow.close()
 
 
 @pytest.mark.parametrize("variant", ["payment_link_per_order", "lazy_mint_db", "ttl_24h"])
@@ -182,21 +174,17 @@ def test_wrong_stripe_secret_key_hits_every_variant_through_its_own_stripe_calls
 def test_the_wrong_key_wrapper_answers_401_to_the_backend_only():
     from blastpay.flows.simulation import WrongSecretKey
 
-    emu, flow, orders = _flow("ttl_24h")
-    try:
+    with _flow("ttl_24h") as (emu, flow, orders):
         flow.http.inner = WrongSecretKey(flow.http.inner)
         import stripe
 
         with pytest.raises(stripe.AuthenticationError):
             flow.client.v1.checkout.sessions.list({"limit": 1})
         flow.observer.v1.checkout.sessions.list({"limit": 1})  # the harness's own look still works
-    finally:
-        flow.close()
 
 
 def test_a_reminder_resends_a_live_payment_link_after_asking_stripe_with_the_backend_client(policy):
-    emu, flow, orders = _flow("payment_link_per_order", retries=2)
-    try:
+    with _flow("payment_link_per_order", retries=2) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         job.send(orders)
         first = newest_url(flow, orders[0].id)
@@ -206,8 +194,6 @@ def test_a_reminder_resends_a_live_payment_link_after_asking_stripe_with_the_bac
         assert flow.http.calls == calls + 1  # one retrieve, counted as the backend's own Stripe call
         emu.set_faults(route="*", error="500", count=10)  # Stripe cannot confirm the link: a fresh one is tried
         assert send_reminders(flow, job, [orders[1].id]) == {orders[1].id: "failed"}
-    finally:
-        flow.close()
 
 
 def test_a_reminder_does_not_resend_a_pay_link_whose_token_row_was_lost(policy):
@@ -215,8 +201,7 @@ def test_a_reminder_does_not_resend_a_pay_link_whose_token_row_was_lost(policy):
 
     from blastpay.flows.order_models import PayToken
 
-    emu, flow, orders = _flow("lazy_mint_db", retries=2)
-    try:
+    with _flow("lazy_mint_db", retries=2) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         job.send(orders)
         first = newest_url(flow, orders[0].id)
@@ -226,14 +211,11 @@ def test_a_reminder_does_not_resend_a_pay_link_whose_token_row_was_lost(policy):
         assert send_reminders(flow, job, [orders[1].id]) == {orders[1].id: "fresh"}
         assert newest_url(flow, orders[0].id) == first
         assert invariants.way_to_pay(flow, orders[1].id) is None
-    finally:
-        flow.close()
 
 
 @pytest.mark.parametrize("variant", ["payment_link_per_order", "ttl_24h"])
 def test_a_fresh_link_from_the_job_retires_the_one_it_replaces(policy, variant):
-    emu, flow, orders = _flow(variant, retries=0)
-    try:
+    with _flow(variant, retries=0) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         job.send(orders[:1])
         first = newest_url(flow, orders[0].id)
@@ -248,8 +230,6 @@ def test_a_fresh_link_from_the_job_retires_the_one_it_replaces(policy, variant):
             assert flow.observer.v1.payment_links.retrieve(old).active is False
         else:
             assert flow.observer.v1.checkout.sessions.retrieve(old).status == "expired"
-    finally:
-        flow.close()
 
 
 def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a_link(policy):
@@ -258,8 +238,7 @@ def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a
     from blastpay.flows.mitigations import resend_after_incident
     from blastpay.flows.order_models import PayToken
 
-    emu, flow, orders = _flow("lazy_mint_db", retries=0)
-    try:
+    with _flow("lazy_mint_db", retries=0) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         job.send(orders)
         first = newest_url(flow, orders[0].id)
@@ -267,10 +246,7 @@ def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a
             db.execute(delete(PayToken).where(PayToken.order_id == orders[1].id))  # a restore lost this order's token
         assert resend_after_incident(flow, job, [o.id for o in orders]) == {orders[1].id: "fresh"}
         assert newest_url(flow, orders[0].id) == first and invariants.way_to_pay(flow, orders[1].id) is None
-    finally:
-        flow.close()
-    emu, flow, orders = _flow("payment_link_per_order", retries=0)
-    try:
+    with _flow("payment_link_per_order", retries=0) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         from blastpay.flows.simulation import WrongSecretKey
 
@@ -282,16 +258,13 @@ def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a
         assert resend_after_incident(flow, job, [orders[0].id]) == {orders[0].id: "fresh"}
         assert invariants.way_to_pay(flow, orders[0].id) is None
         assert resend_after_incident(flow, job, [orders[0].id]) == {}  # its link is on record now: nothing resent
-    finally:
-        flow.close()
 
 
 def test_a_lazy_mint_click_that_met_try_again_is_recorded_so_the_incident_resend_reaches_its_parent(policy):
     from blastpay.flows.mitigations import resend_after_incident
     from blastpay.flows.simulation import open_url
 
-    emu, flow, orders = _flow("lazy_mint_db", retries=0)
-    try:
+    with _flow("lazy_mint_db", retries=0) as (emu, flow, orders):
         job = BlastJob(flow, policy)
         job.send(orders)
         emu.set_faults(route="POST /v1/checkout/sessions", error="500", count=2)  # Stripe's API down at both clicks
@@ -304,5 +277,3 @@ def test_a_lazy_mint_click_that_met_try_again_is_recorded_so_the_incident_resend
         assert resend_after_incident(flow, job, [o.id for o in orders]) == {orders[1].id: "fresh"}
         assert flow.store.get_order(orders[1].id).pending_reason is None
         assert open_url(flow, orders[1].id, newest_url(flow, orders[1].id)).page == "checkout"
-    finally:
-        flow.close()
