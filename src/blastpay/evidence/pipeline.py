@@ -108,26 +108,22 @@ def needs(path: Path) -> list[str]:
     return list(_settings(path).get("needs", []))
 
 
-def heavy(path: Path) -> bool:
-    """Whether the notebook says (metadata `blastpay.heavy`) that it takes most of the run: it starts first, so
-    the short notebooks fill the other worker instead of queueing behind it at the end."""
-    return bool(_settings(path).get("heavy", False))
-
-
 def run_notebooks(
     books: list[Path], evidence_dir: Path, env: dict[str, str], progress: Callable[[str], None], workers: int = 2,
     already_done: frozenset[str] = frozenset(),
 ) -> None:
     """Run the notebooks, at most `workers` at a time, each only after the notebooks it needs.
 
-    Heavy notebooks (`heavy`) start first, then numbered order; a notebook may only need lower-numbered ones. The first failure stops
+    Notebooks whose metadata says `blastpay.heavy` (most of the run) start first, so the short ones fill the other
+    worker instead of queueing behind it; then numbered order. A notebook may only need lower-numbered ones. The first failure stops
     the run (notebooks already running finish; none starts after it). `already_done` names notebooks whose
     evidence is already in `evidence_dir` (copied there), so those that need them may run without them.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     stems = [b.stem for b in books]
-    deps = {b.stem: needs(b) for b in books}
+    settings = {b.stem: _settings(b) for b in books}  # each notebook read once
+    deps = {stem: list(s.get("needs", [])) for stem, s in settings.items()}
     for stem, wanted in deps.items():
         bad = [w for w in wanted if w not in already_done and (w not in stems or stems.index(w) >= stems.index(stem))]
         if bad:
@@ -143,7 +139,7 @@ def run_notebooks(
         execute_notebook(by_stem[stem], evidence_dir, env)
         return stem
 
-    first = [b.stem for b in books if heavy(b)]
+    first = [stem for stem, s in settings.items() if s.get("heavy", False)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = first + [s for s in stems if s not in first]
         while pending or started:
