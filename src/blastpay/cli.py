@@ -13,6 +13,8 @@ COMMANDS = {
                  "run the notebooks headless, regenerate evidence/ and render the ADR (about 1.5 min)"),
     "check": ("blastpay.evidence.cli", "check_main",
               "fail (exit 1) if committed evidence or documents differ from a regeneration"),
+    "decide": ("blastpay.experiments.cli", "decide_main",
+               "re-ask the decision with your numbers (--availability, --blasts-per-year, --orders-per-blast, --fee)"),
     "sandbox": ("blastpay.emulator.cli", "main", "the Stripe emulator: `blastpay sandbox serve` for the real SDK"),
     "serve": ("blastpay.flows.cli", "main", "run the lazy-mint /pay/{order_token} app on loopback"),
     "scan": ("blastpay.scanner.cli", "main", "list Checkout Session call sites of a Python repository"),

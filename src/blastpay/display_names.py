@@ -161,10 +161,66 @@ FEE_TYPES: dict[str, str] = {"tournament_fee": "tournament fee", "monthly_fee": 
 # Latency scenarios and robustness-case words.
 SCENARIOS: dict[str, str] = {"central": "central", "optimistic": "optimistic", "pessimistic": "pessimistic"}
 
+# The decision's stated assumptions as the ADR names them (experiments/club.yaml, likelihood.yaml, effort.yaml).
+LEVERS: dict[str, str] = {
+    "basketball_api_downtime": "basketball-api's downtime while parents pay",
+    "blasts_per_year": "blasts a year",
+    "orders_per_blast": "orders a blast",
+    "fee_usd": "the fee",
+    "return_share": "parents who come back by themselves after an error page",
+    "response_share": "parents who act on a re-sent email",
+    "retry_cohort_share": "paying parents who press Back and return later",
+    "support_contact_minutes": "the minutes a support contact takes",
+    "staff_hour_usd": "the cost of a staff hour",
+    "error_page_contact_share": "parents who write in after a temporary error page",
+    "engineer_day_usd": "the cost of an engineer-day",
+    "horizon_years": "the years the build is spread over",
+    "stripe_api_downtime": "the downtime of Stripe's API alone",
+    "stripe_wholly_downtime": "the downtime of Stripe as a whole (API and hosted pages)",
+}
+
+# Kinds of migration step (experiments/effort.yaml).
+STEP_KINDS: dict[str, str] = {
+    "table_added": "a new table", "table_removed": "dropping a table", "route_added": "a new public route",
+    "worker_added": "a new worker", "worker_removed": "retiring a worker", "job_added": "a new scheduled job",
+    "job_removed": "retiring a scheduled job", "secret_added": "a new secret",
+    "stripe_kind_added": "a Stripe object basketball-api has not used before",
+    "call_site": "changed call sites", "template": "the email template", "doc": "the runbook",
+    "feature_flag": "the cut-over flag", "rehearsal": "the cut-over rehearsal", "live_probe": "the test-mode probe",
+    "rollback_drill": "the rollback drill",
+}
+
+# Yearly harms of the decision (models/yearly_harm.py), as the ADR names them.
+YEARLY_HARMS: dict[str, str] = {
+    "parents_meeting_an_error_page": "parents who meet an error page",
+    "temporary_error_pages": "parents who meet a temporary error page",
+    "dead_link_pages": "parents told their link no longer works",
+    "parents_stranded": "parents who never pay",
+    "hours_locked_out": "hours parents who clicked could not pay",
+    "double_charges": "double charges to refund",
+    "support_contacts": "support contacts",
+    "paid_still_payable": "paid orders left payable a second time",
+    "unmatched_payments": "payments matched by hand",
+    "checkout_sessions": "Checkout Sessions created",
+    "abandoned_sessions": "sessions left behind by parents who press Back",
+    "stripe_calls": "Stripe API calls",
+}
+
+
+def lever(name: str) -> str:
+    """The reader's name of one assumption the decision's sensitivity table moves."""
+    kind, _, ident = name.partition(":")
+    if kind == "likelihood":
+        return f"how often: {display('fault', ident)}"
+    if kind == "effort":
+        return f"engineer-days for {display('step_kind', ident)}"
+    return display("lever", name)
+
+
 TABLES: dict[str, Mapping[str, str]] = {
     "variant": VARIANTS, "option": OPTIONS, "fault": FAULTS, "driver": DRIVERS, "metric": METRICS,
     "page": PAGES, "path": PATHS, "when": CLICK_TIMES, "scenario": SCENARIOS, "step": STEPS, "order": ORDERS,
-    "harm": HARMS, "fee_type": FEE_TYPES,
+    "harm": HARMS, "fee_type": FEE_TYPES, "lever": LEVERS, "step_kind": STEP_KINDS, "yearly_harm": YEARLY_HARMS,
 }
 
 

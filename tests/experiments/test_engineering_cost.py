@@ -23,3 +23,14 @@ def test_the_line_count_is_product_code_only_not_the_money_checker_or_the_harnes
         assert "mitigations.py" in modules and "webhook_matcher.py" in modules  # the reminder and the matcher count
     assert "lazy_mint.py" in t.loc["lazy_mint_db"].flow_modules
     assert "payment_link.py" in t.loc["payment_link_per_order"].flow_modules
+
+
+def test_moving_parts_are_counted_as_the_net_change_against_todays_flow():
+    """What an option lets go counts as well as what it adds: lazy-mint needs no clean-up task table or worker."""
+    t = ec.table(orders=2, seed=1, variants=["ttl_24h", "lazy_mint_db", "payment_link_per_order"]).set_index("variant")
+    lazy, link = t.loc["lazy_mint_db"], t.loc["payment_link_per_order"]
+    removed = lazy.removed_moving_parts.split("; ")
+    assert set(removed) == {"stripe_tasks", "stripe clean-up worker"}
+    assert lazy.net_moving_parts == lazy.new_moving_parts - 2
+    assert link.removed_moving_parts == "" and link.net_moving_parts == link.new_moving_parts
+    assert t.loc["ttl_24h"].net_moving_parts == 0

@@ -232,7 +232,7 @@ def test_a_fresh_link_from_the_job_retires_the_one_it_replaces(policy, variant):
             assert flow.observer.v1.checkout.sessions.retrieve(old).status == "expired"
 
 
-def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a_link(policy):
+def test_after_lost_rows_the_job_resends_only_to_orders_our_records_say_lack_a_link(policy):
     from sqlalchemy import delete
 
     from blastpay.flows.mitigations import resend_after_incident
@@ -244,7 +244,7 @@ def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a
         first = newest_url(flow, orders[0].id)
         with flow.store.transaction() as db:
             db.execute(delete(PayToken).where(PayToken.order_id == orders[1].id))  # a restore lost this order's token
-        assert resend_after_incident(flow, job, [o.id for o in orders]) == {orders[1].id: "fresh"}
+        assert resend_after_incident(flow, job, [o.id for o in orders], error_pages=False) == {orders[1].id: "fresh"}
         assert newest_url(flow, orders[0].id) == first and invariants.way_to_pay(flow, orders[1].id) is None
     with _flow("payment_link_per_order", retries=0) as (emu, flow, orders):
         job = BlastJob(flow, policy)
@@ -255,9 +255,24 @@ def test_after_an_incident_the_job_resends_only_to_orders_our_records_say_lack_a
         job.send(orders[:1])
         assert newest_url(flow, orders[0].id) is None and job.next_due() is None
         flow.http.inner = good
-        assert resend_after_incident(flow, job, [orders[0].id]) == {orders[0].id: "fresh"}
+        assert resend_after_incident(flow, job, [orders[0].id], error_pages=False) == {orders[0].id: "fresh"}
         assert invariants.way_to_pay(flow, orders[0].id) is None
-        assert resend_after_incident(flow, job, [orders[0].id]) == {}  # its link is on record now: nothing resent
+        assert resend_after_incident(flow, job, [orders[0].id], error_pages=False) == {}  # on record now: nothing
+
+
+@pytest.mark.parametrize("variant", ["payment_link_per_order", "lazy_mint_db", "ttl_24h"])
+def test_after_an_incident_that_could_show_an_error_page_every_pending_order_is_resent_whatever_the_option(
+        policy, variant):
+    """The same re-send for every option: no option's records say which parents met Stripe's own error page."""
+    from blastpay.flows.mitigations import resend_after_incident
+
+    with _flow(variant, retries=0) as (emu, flow, orders):
+        job = BlastJob(flow, policy)
+        job.send(orders)
+        sent = resend_after_incident(flow, job, [o.id for o in orders], error_pages=True)
+        assert set(sent) == {o.id for o in orders} and set(sent.values()) <= {"resent", "fresh"}
+        for order in orders:
+            assert invariants.way_to_pay(flow, order.id) is None
 
 
 def test_a_lazy_mint_click_that_met_try_again_is_recorded_so_the_incident_resend_reaches_its_parent(policy):
@@ -273,7 +288,38 @@ def test_a_lazy_mint_click_that_met_try_again_is_recorded_so_the_incident_resend
             assert "could not be created at a click" in flow.store.get_order(order.id).pending_reason
         assert open_url(flow, orders[0].id, newest_url(flow, orders[0].id)).page == "checkout"  # Stripe is back
         assert flow.store.get_order(orders[0].id).pending_reason is None  # its way to pay works again: cleared
-        # when the incident ends, the job re-sends to the parent who met "try again" and has not been back
-        assert resend_after_incident(flow, job, [o.id for o in orders]) == {orders[1].id: "fresh"}
+        # the record alone (lost rows, no error-page incident) brings a fresh link to the parent who met "try again"
+        assert resend_after_incident(flow, job, [o.id for o in orders], error_pages=False) == {orders[1].id: "fresh"}
         assert flow.store.get_order(orders[1].id).pending_reason is None
         assert open_url(flow, orders[1].id, newest_url(flow, orders[1].id)).page == "checkout"
+
+
+@pytest.mark.parametrize("fault", ["stripe_api_and_pages_down_4h"])
+def test_a_stripe_wide_outage_costs_payment_link_and_lazy_mint_parents_the_same(plan, policy, fault):
+    """One response model for every re-sent email, and the same re-send for every option: when Stripe is wholly down
+    both options' parents meet an error page, and the ones who pay only from a re-sent email count at the reminder's
+    response share whichever email it was."""
+    link = fm.run_cell(fault, "payment_link_per_order", plan=plan, policy=policy)
+    lazy = fm.run_cell(fault, "lazy_mint_db", plan=plan, policy=policy)
+    assert link.error_page_share == lazy.error_page_share > 0
+    assert link.eventually_pay_share == lazy.eventually_pay_share < 1
+    for cell in (link, lazy):
+        by_email = [p for p in cell.parents if p.paid_via == "email"]
+        assert by_email and all(p.met_error and not p.returns for p in by_email)
+    assert [p.paid_via for p in link.parents] == [p.paid_via for p in lazy.parents]
+
+
+def test_a_parent_who_would_come_back_by_themselves_pays_for_sure_whichever_comes_first(plan, policy):
+    cell = fm.run_cell("server_down_4h", "lazy_mint_db", plan=plan, policy=policy)
+    erred = [p for p in cell.parents if p.met_error]
+    assert erred and all(p.paid_via == ("click" if p.returns else "email") for p in erred)
+    assert cell.eventually_pay_share_if_returning == 1.0
+
+
+def test_a_double_charge_is_never_money_safe_even_when_the_matcher_flagged_it(plan, policy):
+    cell = fm.run_cell("paid_twice_second_visit", "payment_link_per_product", plan=plan, policy=policy)
+    assert cell.double_charges == 1 and not cell.money_safe
+    assert any(p.double_charged for p in cell.parents)
+    assert fm.short_label(cell) == "charged twice\n(refund)"
+    assert not invariants.money_safe([invariants.Violation(invariants.DOUBLE_CHARGE_REPORTED, 1, "flagged")])
+    assert invariants.money_safe([invariants.Violation(invariants.STRANDED_ORDER, 1, "no way to pay")])

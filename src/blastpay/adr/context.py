@@ -12,6 +12,7 @@ from blastpay import config
 from blastpay import display_names
 from blastpay.adr.approval import approval_context
 from blastpay.adr import first_screen
+from blastpay.adr import tables as adr_tables
 from blastpay.adr.spike_questions import spike_table
 from blastpay.models import fees
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES
@@ -19,6 +20,8 @@ from blastpay.adr.narrative_guard import Guard
 from blastpay.evidence.manifest import evidence_hash
 from blastpay.adr.evidence_view import Citations, EvidenceView, read_csv
 from blastpay.sources.registry import Registry
+from blastpay.sources.inputs import read_mapping
+from blastpay.evidence.writer import EvidenceError
 
 
 def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
@@ -27,18 +30,19 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     latency = ev("latency/summary.json")
     central = latency["by_scenario"]["central"]
     chosen = decision["recommended_variant"]
+    runner_up = decision["runner_up_variant"]
     today = "ttl_24h"
     ctx: dict[str, Any] = {
         "ev": ev,
         "cite": Citations(registry),
         "registry": registry,
         "guard": Guard(decision["recommended_option"], OPTION_TITLES,
-                       {option: decision["scores"][variant] for option, variant in decision["best_of_option"].items()}),
+                       {option: decision["variants"][variant]["horizon_usd"]
+                        for option, variant in decision["best_of_option"].items() if variant in decision["variants"]}),
         "as_of": params.as_of.isoformat(),
         "evidence_hash": evidence_hash(ev.root),
         "facts": ev("stripe-facts/facts.json"),
         "rules": ev("stripe-facts/emulator_rules.json"),
-        "rule_rows": read_csv(ev, "stripe-facts/emulator_rules.csv"),
         "decision": decision,
         "chosen": chosen,
         "today": today,
@@ -48,39 +52,43 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "variant_details": display_names.VARIANT_DETAILS,  # the reader's names (display_names.py), not the model's titles
         "latency": latency,
         "central": central,
-        "models": ev("latency/models.json"),
-        "validation": read_csv(ev, "latency/model_validation.csv"),
         "cohort": ev("retry-cohort/decision_metric.json"),
-        "cohort_rows": read_csv(ev, "retry-cohort/summary.csv"),
         "cost": ev("cost/summary.json"),
         "match": ev("webhook-match/summary.json"),
         "faults": ev("failure-modes/summary.json"),
-        "fault_matrix": read_csv(ev, "failure-modes/matrix.csv"),
         "migration": ev("migration/summary.json"),
         "checklist": ev("decision/migration_checklist.json"),
         "reliability": ev("reliability/summary.json"),
-        "journeys": ev("journeys/summary.json"),
-        "robustness": read_csv(ev, "decision/robustness.csv"),
-        "sweep": ev("decision/robustness.json"),
         "fee_type": fees.EXPERIMENT_FEE_TYPE,
+        "fees_at_club_fee": decision["central"]["card_fee_usd"],
+        "yearly_saving_at_full_uptime": decision["break_even"]["yearly_saving_at_no_downtime"],
         **approval_context(ev.root),
     }
-    ctx["spike_variants"] = list(dict.fromkeys([chosen, decision["runner_up_variant"], today, "ttl_30d"]))
-    ctx["spike"] = spike_table(read_csv(ev, "journeys/journeys.csv"), ctx["spike_variants"])
+    ctx["spike_variants"] = list(dict.fromkeys([chosen, runner_up, today, "ttl_30d"]))
+    journeys = read_csv(ev, "journeys/journeys.csv")
+    ctx["spike"] = spike_table(journeys, ctx["spike_variants"])
     ctx["migration_steps"] = migration_steps(ctx["migration"], read_csv(ev, "migration/rehearsal.csv"),
                                              ctx["checklist"], chosen)
-    ctx["fault_rows"] = {v: [r for r in ctx["fault_matrix"] if r["variant"] == v] for v in decision["scores"]}
-    ru = decision["runner_up_variant"]
-    engineering = read_csv(ev, "cost/engineering.csv")
-    ctx["margin_story"] = first_screen.margin_story(decision["dimension_verdicts_detail"])
     ctx["verified"] = first_screen.verified(ctx["rules"], ctx["checklist"])
-    ctx["build"] = {v: first_screen.build_of(engineering, v) for v in decision["scores"]}
-    ctx["weights_robust"] = first_screen.weights_robust(ctx["robustness"])
-    ctx["weight_flips"] = first_screen.weight_flips(ctx["robustness"])
-    ctx["fault_counts"] = first_screen.fault_counts(ctx["faults"], chosen)
-    ctx["money_safe_cells"] = first_screen.money_safe_cells(ctx["faults"])
     ctx["load_verdict"] = first_screen.load_verdict(ctx["reliability"].get("load"))
     ctx["stopgap"] = first_screen.stopgap(central, latency)
+    rule_rows = {r["rule"]: r for r in read_csv(ev, "stripe-facts/emulator_rules.csv")}
+    steps = read_csv(ev, "decision/build_steps.csv")
+    by_fault = read_csv(ev, "decision/harms_by_fault.csv")
+    ctx["fault_count"] = len([f for f in ctx["faults"]["faults"] if f != "none"])
+    ctx["cell_parents"] = int(next(iter(ctx["faults"]["by_variant"].values()))["parents_per_cell"])
+    ctx["step_summary"] = {v: adr_tables.step_summary([s for s in steps if s["variant"] == v])
+                           for v in decision["variants"]}
+    ctx["plan_rows"] = adr_tables.plan_rows([s for s in steps if s["variant"] == chosen], ctx["checklist"]["items"])
+    ctx["schema_note"] = adr_tables.schema_note([s for s in steps if s["variant"] == chosen])
+    ctx["fault_table"] = adr_tables.fault_table(by_fault, chosen, runner_up)
+    ctx["proof"] = lambda *rules: adr_tables.proof(rule_rows, rules)
+    ctx["spike_cell"] = lambda path, when, variant: adr_tables.journey_cell(journeys, path, when, variant)
+    ctx["screen_caption"] = lambda variant, when, path: adr_tables.screen_caption(ev, journeys, variant, when, path)
+    ctx["added_parts"] = lambda variant: adr_tables.added_parts(ctx["cost"]["by_variant"][variant])
+    ctx["likelihood_of"] = lambda fault: next(r for r in by_fault if r["fault"] == fault and r["variant"] == chosen)
+    ctx.update(adr_tables.recurring(ev))
+    ctx["cohort_cfg"] = read_mapping(config.EXPERIMENTS_DIR / "cohort.yaml", EvidenceError, "retry-cohort file")
     return ctx
 
 

@@ -28,6 +28,9 @@ class EvidenceView:
 
 @dataclass
 class Citations:
+    """``cite(id)`` in a template: a numbered footnote marker (``[^3]``), the same number for the same source; the
+    document lists ``used`` at its end. The reader sees a number, never a registry id."""
+
     registry: Registry
     used: list[str] = field(default_factory=list)
 
@@ -35,7 +38,10 @@ class Citations:
         self.registry.get(source_id)  # raises SourcesError for an unknown id
         if source_id not in self.used:
             self.used.append(source_id)
-        return f"[{source_id}]"
+        return f"[^{self.used.index(source_id) + 1}]"
+
+    def number(self, source_id: str) -> int:
+        return self.used.index(source_id) + 1
 
 
 def read_csv(ev: EvidenceView, rel: str) -> list[dict[str, str]]:

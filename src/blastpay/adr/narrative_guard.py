@@ -111,6 +111,7 @@ STRUCTURAL = [
     re.compile(r"\b[Oo]ption [1-3]\b"),
     re.compile(r"\bMADR \d\b"),
     re.compile(r"\[[a-z0-9][a-z0-9-]*\]"),  # citation ids may contain digits
+    re.compile(r"\[\^\d+\]"),  # footnote markers and the start of their definitions
     re.compile(r"^---$", re.M),
 ]
 
@@ -145,24 +146,21 @@ class Guard:
 
     recommended_option: str
     option_titles: dict[str, str]
-    scores: dict[str, float] = field(default_factory=dict)  # option -> its best variant's score
+    costs: dict[str, float] = field(default_factory=dict)  # option -> its best variant's cost over the horizon ($)
     claims: list[str] = field(default_factory=list)
 
-    def _scored(self, option: str) -> str:
+    def _costed(self, option: str) -> str:
         title = self.option_titles[option]
-        return f"{title!r} (score {self.scores[option]:.3f})" if option in self.scores else repr(title)
+        return f"{title!r} (${self.costs[option]:,.0f} over the horizon)" if option in self.costs else repr(title)
 
     def argues_for(self, option: str) -> str:
         if option not in self.option_titles:
             raise NarrativeError(f"the prose argues for unknown option {option!r}")
         self.claims.append(option)
         if option != self.recommended_option:
-            margin = ""
-            if option in self.scores and self.recommended_option in self.scores:
-                margin = f", a margin of {self.scores[self.recommended_option] - self.scores[option]:.3f}"
             raise NarrativeError(
-                f"the prose argues for {self._scored(option)} but the evidence recommends "
-                f"{self._scored(self.recommended_option)}{margin}; update the hand-written prose of the "
+                f"the prose argues for {self._costed(option)} but the evidence recommends "
+                f"{self._costed(self.recommended_option)}; update the hand-written prose of the "
                 "template so it states what the evidence says"
             )
         return ""
@@ -204,8 +202,49 @@ def check_ids(text: str, name: str) -> None:
                              "src/blastpay/display_names.py (template filter dn) or put API names in backticks")
 
 
+# The first screen (after the front matter, up to the first section) is what the decision-maker reads in full.
+FIRST_SCREEN_LINES = 40
+FIRST_SCREEN_CODE_SPANS = 6  # only what the reader types or searches: a command, a file
+BRACKETED_ID = re.compile(r"\[(?!\^)[a-z][a-z0-9]*(?:-[a-z0-9]+)+\](?!\()")  # [checkout-expires-at-window], not [^3] or [text](url)
+
+
+def first_screen(text: str) -> list[str]:
+    """The lines after the front matter and the generated-file comment, up to the first ``## `` heading."""
+    lines = text.splitlines()
+    start = 0
+    if lines and lines[0] == "---":
+        start = lines.index("---", 1) + 1
+    body = lines[start:]
+    while body and (not body[0].strip() or body[0].startswith("<!--") or body[0].startswith("src/blastpay/")):
+        body = body[1:]  # the generated-file comment spans two lines
+    end = next((i for i, line in enumerate(body) if line.startswith("## ")), len(body))
+    return body[:end]
+
+
+def check_first_screen(text: str, name: str) -> None:
+    screen = first_screen(text)
+    if len(screen) > FIRST_SCREEN_LINES:
+        raise NarrativeError(f"{name}: the first screen is {len(screen)} lines, more than {FIRST_SCREEN_LINES}")
+    spans = sum(len(re.findall(r"`[^`\n]+`", line)) for line in screen)
+    if spans > FIRST_SCREEN_CODE_SPANS:
+        raise NarrativeError(f"{name}: the first screen has {spans} code spans, more than {FIRST_SCREEN_CODE_SPANS}: "
+                             "name things in words; keep code spans for what the reader types or searches")
+
+
+def check_bracketed_ids(text: str, name: str) -> None:
+    """Outside code spans and blocks, a source is cited by its footnote number, never by a bracketed registry id."""
+    body = re.sub(r"^```.*?^```", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S | re.M)
+    for n, line in enumerate(body.splitlines(), 1):
+        found = BRACKETED_ID.findall(re.sub(r"`[^`\n]*`", " ", line))
+        if found:
+            raise NarrativeError(f"{name}: line {n}: bracketed source id {found[0]} in the prose; cite it with "
+                                 "cite(id), which prints a numbered footnote")
+
+
 def check_rendered(text: str, evidence_dir: Path, registry: Registry, cited: Iterable[str], name: str) -> None:
     check_ids(text, name)
+    check_first_screen(text, name)
+    check_bracketed_ids(text, name)
     allowed = evidence_values(evidence_dir) | registry_values(registry, cited)
     bad = untraceable_numbers(text, allowed)
     if bad:

@@ -35,6 +35,8 @@ def environment() -> jinja2.Environment:
     env.filters["pct"] = lambda x, nd=1: f"{100 * float(x):.{nd}f}%"
     env.filters["usd"] = lambda cents: f"${float(cents) / 100:,.2f}"
     env.filters["usd_d"] = lambda dollars: f"${float(dollars):,.2f}"
+    env.filters["usd0"] = lambda dollars: f"${float(dollars):,.0f}"
+    env.filters["cap"] = lambda text: str(text)[:1].upper() + str(text)[1:]  # capitalize() would lower "API", "Back"
     env.filters["cell"] = lambda text: " ".join(str(text).split()).replace("|", "\\|")
     env.filters["num"] = lambda x, nd=0: f"{float(x):,.{nd}f}"
     from blastpay.display_names import display

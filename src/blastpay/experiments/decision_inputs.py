@@ -1,37 +1,54 @@
-"""Gathers the decision model's metrics from the evidence the earlier notebooks wrote.
+"""The decision in the club's units: everything it reads, gathered once, and the decision evaluated under any
+assumptions (the central case the ADR states, each sweep and break-even, and ``blastpay decide``'s re-asks).
 
-Each metric names the evidence file and key it is read from (`PROVENANCE`), so the ADR can say where every
-score comes from. Metrics that depend on parents' email latency are read per latency scenario; the rest are
-the same in every scenario.
+Reads the evidence the earlier notebooks wrote (``failure-modes/parents.csv``, ``latency/summary.json``,
+``webhook-match/summary.json``, ``retry-cohort/decision_metric.json``, ``cost/summary.json``,
+``migration/summary.json``) and the committed inputs (``experiments/club.yaml``, ``likelihood.yaml``, ``effort.yaml``,
+``faults.yaml``, ``call_sites.json`` and the sources registry). Nothing here runs a flow: re-asking takes milliseconds.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping, Optional
 
-from blastpay.evidence.writer import EvidenceError, read_json
+from blastpay.evidence.writer import EvidenceError
+from blastpay.models import effort as effort_model
+from blastpay.models.club_inputs import load_club, load_effort, load_likelihood
+from blastpay.models.decision import OPTION_OF, Decision, Tie, decide, tie
+from blastpay.models.yearly_harm import (HOURS_A_YEAR, CellData, all_cell_parts, Everyday, FaultTiming, Likelihood, Prices, Volumes,
+                                         World, YearlyHarm, read_parents, support_contacts, yearly_harm)
 
-SCENARIOS = ("optimistic", "central", "pessimistic")
+SCENARIO = "central"  # the latency scenario the decision reads; the others are the latency notebook's sensitivity
+TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send
+BASKETBALL_API = "basketball_api"
 
+# Where each everyday figure comes from (the ADR's provenance table quotes this).
 PROVENANCE: dict[str, str] = {
-    "payable_share_of_clickers": "latency/summary.json: by_scenario.<scenario>.<variant>.first_click_payable_share_of_clickers",
-    "stranded_share_of_clickers": "latency/summary.json: reminder_by_scenario.<scenario>.<variant>.stranded_share_of_clickers "
-                                  "(with the policy's 72-hour reminder, as every option runs)",
-    "page_loads_per_payment": "latency/summary.json: by_scenario.<scenario>.<variant>.page_loads_per_payment",
-    "stranded_revenue_per_100_orders_usd": "latency/summary.json reminder_by_scenario stranded_share x 100 x "
-                                           "cost/summary.json tournament_fee_usd",
+    "faults": "failure-modes/parents.csv (every parent of every cell) x experiments/likelihood.yaml",
+    "click_share": "latency/summary.json: by_scenario.central.<variant>.click_share",
+    "first_click_payable_share_of_clickers":
+        "latency/summary.json: by_scenario.central.<variant>.first_click_payable_share_of_clickers",
+    "stranded_share": "latency/summary.json: reminder_by_scenario.central.<variant>.stranded_share",
+    "paid_share": "latency/summary.json: reminder_by_scenario.central.<variant>.paid_share",
+    "sessions_minted_per_order": "latency/summary.json: reminder_by_scenario.central.<variant>.sessions_minted_per_order",
     "webhook_match_rate": "webhook-match/summary.json: by_variant.<variant>.webhook_match_rate",
-    "fault_cells_money_safe_share": "failure-modes/summary.json: by_variant.<variant>.fault_cells_money_safe_share",
-    "fault_error_page_share": "failure-modes/summary.json: by_variant.<variant>.fault_error_page_share",
-    "fault_eventually_pay_share": "failure-modes/summary.json: by_variant.<variant>.eventually_pay_share_by_return_share.<error_return_share>",
-    "fault_excess_parent_hours_without_way_to_pay": "failure-modes/summary.json: by_variant.<variant>.fault_excess_parent_hours_without_way_to_pay",
-    "abandoned_sessions_per_paid_order_retry_cohort": "retry-cohort/decision_metric.json: abandoned_sessions_per_paid_order_retry_cohort.<variant>",
-    "new_moving_parts": "cost/summary.json: by_variant.<variant>.new_moving_parts",
+    "abandoned_sessions_per_paid_order_retry_cohort":
+        "retry-cohort/decision_metric.json: abandoned_sessions_per_paid_order_retry_cohort.<variant>",
     "stripe_calls_per_paid_order": "cost/summary.json: by_variant.<variant>.stripe_calls_per_paid_order",
-    "reference_flow_lines_of_code": "cost/summary.json: by_variant.<variant>.reference_flow_lines_of_code",
-    "migration_rehearsal_violations": "migration/summary.json: by_variant.<variant>.migration_rehearsal_violations",
+    "build": "cost/summary.json (moving parts against today's flow) + experiments/call_sites.json x experiments/effort.yaml",
 }
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise EvidenceError(f"{path}: evidence file missing (run `blastpay evidence`)") from None
+    except ValueError as exc:
+        raise EvidenceError(f"{path}: not JSON ({exc})") from None
 
 
 def _get(doc: Any, *keys: str, where: str) -> Any:
@@ -42,225 +59,227 @@ def _get(doc: Any, *keys: str, where: str) -> Any:
     return doc
 
 
-def collect(evidence_dir: Path, return_share: str | None = None, without_fault: str | None = None
-            ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, str]]:
-    """metrics_by_scenario[scenario][variant][metric], and the infeasible variants with their evidence.
-    ``return_share`` picks the assumed share of parents who come back after an error page (default: the central
-    value in failure-modes/summary.json). ``without_fault`` reads the failure-mode measures with that fault's
-    cells removed (failure-modes/summary.json: by_fault_removed.<fault>)."""
-    latency = read_json(evidence_dir / "latency" / "summary.json")
-    cost = read_json(evidence_dir / "cost" / "summary.json")
-    match = read_json(evidence_dir / "webhook-match" / "summary.json")
-    faults = read_json(evidence_dir / "failure-modes" / "summary.json")
-    share = return_share if return_share is not None else f"{float(faults['error_return_share']):g}"
-    if without_fault is not None:
-        faults = {"by_variant": _get(faults, "by_fault_removed", without_fault, where="failure-modes/summary.json")}
-    cohort = read_json(evidence_dir / "retry-cohort" / "decision_metric.json")
-    migration = read_json(evidence_dir / "migration" / "summary.json")
+@dataclass(frozen=True)
+class Assumptions:
+    """The inputs a reader re-asks with (``blastpay decide``); the rest stay as committed."""
 
-    infeasible = {v: reason for v, reason in latency["infeasible_reason"].items()}
-    variants = sorted(latency["feasible"])
-    fee = float(cost["tournament_fee_usd"])
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    for scenario in SCENARIOS:
-        rows: dict[str, dict[str, float]] = {}
-        for v in variants:
-            if v in infeasible:
+    availability: float  # basketball-api's availability while parents click
+    blasts_per_year: float
+    orders_per_blast: float
+    fee_usd: float
+    return_share: float  # parents who come back by themselves after an error page
+    response_share: float  # parents who act on a re-sent email
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """Committed inputs moved for a sensitivity check: a factor on a component's downtime or a fault's likelihood,
+    other prices or unit efforts, another retry-cohort share."""
+
+    downtime_factor: Mapping[str, float] = field(default_factory=dict)
+    likelihood_factor: Mapping[str, float] = field(default_factory=dict)
+    prices: Mapping[str, float] = field(default_factory=dict)
+    unit_days: Mapping[str, float] = field(default_factory=dict)
+    retry_cohort_share: Optional[float] = None
+
+
+def scaled(like: Likelihood, factor: float) -> Likelihood:
+    """A fault happening ``factor`` times as often."""
+    if factor == 1.0 or like.baseline:
+        return like
+    return replace(like, share=like.share * factor,
+                   per_year=None if like.per_year is None else like.per_year * factor,
+                   per_order=None if like.per_order is None else min(1.0, like.per_order * factor))
+
+
+class DecisionModel:
+    """The decision's inputs, read once; ``evaluate`` gives the harms and the decision under any assumptions."""
+
+    def __init__(self, evidence_dir: Path, experiments_dir: Path, registry: Any) -> None:
+        from blastpay.experiments.fault_plan import load_plan
+
+        self.evidence_dir, self.experiments_dir = evidence_dir, experiments_dir
+        self.plan = load_plan(experiments_dir / "faults.yaml")
+        self.club = load_club(experiments_dir / "club.yaml")
+        self.like_in = load_likelihood(experiments_dir / "likelihood.yaml", list(self.plan.faults))
+        self.unit_days = load_effort(experiments_dir / "effort.yaml")
+        self.registry = registry
+        self.cells = CellData.from_records(read_parents(evidence_dir / "failure-modes" / "parents.csv"))
+        self.likelihood = {name: Likelihood(fault=name, baseline=f.baseline, share_of=f.share_of, share=f.share or 0.0,
+                                            per_year=f.per_year, per_order=f.per_order, while_down=f.while_,
+                                            counts=tuple(f.counts) if f.counts else None, cell_orders=f.cell_orders,
+                                            why=f.why)
+                           for name, f in self.like_in.faults.items()}
+        self.timing = {name: FaultTiming(start=float(spec["start"]) if "start" in spec else None,
+                                         hours=float(spec["hours"]) if "hours" in spec and "scenario" not in spec
+                                         else None)
+                       for name, spec in self.plan.faults.items()}
+        self.component_availability = {
+            name: (None if c.availability_from == "club" else registry.figure_in(str(c.availability_source), "share"))
+            for name, c in self.like_in.components.items()}
+        from blastpay.models.fees import FeeTable
+
+        self.fee_table = FeeTable.from_registry(registry)
+        self._parts: dict[tuple[float, float], Any] = {}
+        self._read_everyday()
+        self._read_build()
+
+    # -- evidence ------------------------------------------------------------------------------------------------
+
+    def _read_everyday(self) -> None:
+        e = self.evidence_dir
+        latency = _read_json(e / "latency" / "summary.json")
+        match = _read_json(e / "webhook-match" / "summary.json")
+        cohort = _read_json(e / "retry-cohort" / "decision_metric.json")
+        cost = _read_json(e / "cost" / "summary.json")
+        self.infeasible = dict(latency["infeasible_reason"])
+        self.cost_rows = _get(cost, "by_variant", where="cost/summary.json")
+        self.everyday: dict[str, Everyday] = {}
+        for v in sorted(self.cells.variants()):
+            if v in self.infeasible:
                 continue
-            lat = _get(latency, "by_scenario", scenario, v, where="latency/summary.json")
-            # every option runs under the one policy, whose 72-hour reminder reaches every pending order
-            # (experiments/mitigations.yaml): who ends up stranded is read with it; first clicks and page loads are not
-            reminded = _get(latency, "reminder_by_scenario", scenario, v, where="latency/summary.json")
-            rows[v] = {
-                "payable_share_of_clickers": lat["first_click_payable_share_of_clickers"],
-                "stranded_share_of_clickers": reminded["stranded_share_of_clickers"],
-                "page_loads_per_payment": lat["page_loads_per_payment"],
-                "stranded_revenue_per_100_orders_usd": 100 * reminded["stranded_share"] * fee,
-                "webhook_match_rate": _get(match, "by_variant", v, "webhook_match_rate", where="webhook-match/summary.json"),
-                "fault_cells_money_safe_share": _get(faults, "by_variant", v, "fault_cells_money_safe_share",
-                                                     where="failure-modes/summary.json"),
-                "fault_error_page_share": _get(faults, "by_variant", v, "fault_error_page_share",
-                                               where="failure-modes/summary.json"),
-                "fault_eventually_pay_share": _get(faults, "by_variant", v, "eventually_pay_share_by_return_share",
-                                                   share, where="failure-modes/summary.json"),
-                "fault_excess_parent_hours_without_way_to_pay": _get(
-                    faults, "by_variant", v, "fault_excess_parent_hours_without_way_to_pay",
-                    where="failure-modes/summary.json"),
-                "abandoned_sessions_per_paid_order_retry_cohort": _get(
-                    cohort, "abandoned_sessions_per_paid_order_retry_cohort", v, where="retry-cohort/decision_metric.json"),
-                "new_moving_parts": _get(cost, "by_variant", v, "new_moving_parts", where="cost/summary.json"),
-                "stripe_calls_per_paid_order": _get(cost, "by_variant", v, "stripe_calls_per_paid_order",
-                                                    where="cost/summary.json"),
-                "reference_flow_lines_of_code": _get(cost, "by_variant", v, "reference_flow_lines_of_code",
-                                                     where="cost/summary.json"),
-                "migration_rehearsal_violations": _get(migration, "by_variant", v, "migration_rehearsal_violations",
-                                                       where="migration/summary.json"),
-            }
-            missing = [k for k, x in rows[v].items() if x is None]
-            if missing:
-                raise EvidenceError(f"evidence has no value for {v}: {', '.join(missing)}")
-        out[scenario] = rows
-    return out, infeasible
+            lat = _get(latency, "by_scenario", SCENARIO, v, where="latency/summary.json")
+            rem = _get(latency, "reminder_by_scenario", SCENARIO, v, where="latency/summary.json")
+            self.everyday[v] = Everyday(
+                click_share=float(lat["click_share"]),
+                first_click_payable_share_of_clickers=float(lat["first_click_payable_share_of_clickers"]),
+                stranded_share=float(rem["stranded_share"]), paid_share=float(rem["paid_share"]),
+                sessions_minted_per_order=float(rem["sessions_minted_per_order"]),
+                webhook_match_rate=float(_get(match, "by_variant", v, "webhook_match_rate",
+                                              where="webhook-match/summary.json")),
+                abandoned_sessions_per_paid_order_retry_cohort=float(_get(
+                    cohort, "abandoned_sessions_per_paid_order_retry_cohort", v,
+                    where="retry-cohort/decision_metric.json")),
+                stripe_calls_per_paid_order=float(_get(self.cost_rows, v, "stripe_calls_per_paid_order",
+                                                       where="cost/summary.json")))
+
+    def _read_build(self) -> None:
+        from blastpay.scanner import load_inventory, migration_checklist
+
+        inventory = load_inventory(self.experiments_dir / "call_sites.json")
+        migration = _read_json(self.evidence_dir / "migration" / "summary.json")
+        self.safe_order = list(migration["safe_order"])
+        today = self.cost_rows[TODAY]
+        self.steps: dict[str, list[effort_model.Step]] = {}
+        for v in self.everyday:
+            option = OPTION_OF[v]
+            if v == TODAY:
+                items: list[dict] = []
+            elif option == "ttl_30d":  # a 24-hour variant: only its session creates change (the recovery setting)
+                items = [{**i, "change": "Turn on after_expiration.recovery at this session create"}
+                         for i in migration_checklist(inventory, option) if i["kind"] == "session_create"]
+            else:
+                items = migration_checklist(inventory, option, order=self.safe_order)
+            self.steps[v] = effort_model.plan(self.cost_rows[v], today, items, self.unit_days)
+        self.build_days = {v: effort_model.engineer_days(s) for v, s in self.steps.items()}
+
+    # -- assumptions ---------------------------------------------------------------------------------------------
+
+    def central(self) -> Assumptions:
+        vol = self.club.volumes
+        return Assumptions(availability=self.club.basketball_api.availability.central,
+                           blasts_per_year=vol.blasts_per_year, orders_per_blast=vol.orders_per_blast,
+                           fee_usd=vol.fee_usd, return_share=self.plan.error_return_share,
+                           response_share=self.plan.reminder_response_share)
+
+    def world(self, a: Assumptions, knobs: Optional["Knobs"] = None) -> World:
+        knobs = knobs or Knobs()
+        downtime = {name: (1.0 - (a.availability if avail is None else avail)) * knobs.downtime_factor.get(name, 1.0)
+                    for name, avail in self.component_availability.items()}
+        cohort = self.club.retry_cohort_share if knobs.retry_cohort_share is None else knobs.retry_cohort_share
+        return World(volumes=Volumes(a.blasts_per_year, a.orders_per_blast, a.fee_usd), downtime=downtime,
+                     return_share=a.return_share, response_share=a.response_share,
+                     horizon_hours=self.plan.horizon_hours, retry_cohort_share=cohort)
+
+    def prices(self, a: Assumptions, knobs: Optional["Knobs"] = None) -> Prices:
+        from blastpay.models.fees import processing_fee
+
+        p = {**self.club.prices.model_dump(), **(knobs.prices if knobs else {})}
+        refund_fee = processing_fee(a.fee_usd, "card", self.fee_table)  # the refunded card charge's fee, not returned
+        return Prices(support_contact_usd=p["support_contact_minutes"] / 60 * p["staff_hour_usd"],
+                      error_page_contact_share=p["error_page_contact_share"], refund_fee_usd=refund_fee,
+                      engineer_day_usd=p["engineer_day_usd"], horizon_years=p["horizon_years"])
+
+    def harms(self, a: Assumptions, knobs: Optional["Knobs"] = None) -> dict[str, YearlyHarm]:
+        w = self.world(a, knobs)
+        key = (a.return_share, a.response_share)
+        if key not in self._parts:
+            self._parts[key] = all_cell_parts(self.cells, *key)
+        likelihood = self.likelihood if knobs is None or not knobs.likelihood_factor else {
+            f: scaled(like, knobs.likelihood_factor.get(f, 1.0)) for f, like in self.likelihood.items()}
+        return {v: yearly_harm(v, self.cells, likelihood, self.timing, e, w, self._parts[key])
+                for v, e in self.everyday.items()}
+
+    def build(self, knobs: Optional["Knobs"] = None) -> dict[str, float]:
+        """Engineer-days per variant (with ``knobs.unit_days`` replacing some unit efforts)."""
+        if knobs is None or not knobs.unit_days:
+            return self.build_days
+        units = {**self.unit_days, **knobs.unit_days}
+        return {v: sum(units[s.kind] for s in steps) for v, steps in self.steps.items()}
+
+    def evaluate(self, a: Optional[Assumptions] = None,
+                 knobs: Optional["Knobs"] = None) -> tuple[dict[str, YearlyHarm], Decision]:
+        a = a or self.central()
+        harms = self.harms(a, knobs)
+        return harms, decide(harms, self.build(knobs), self.prices(a, knobs), a.fee_usd, self.infeasible)
+
+    # -- what would change the answer ----------------------------------------------------------------------------
+
+    def break_even(self, field_name: str, lo: float, hi: float, a: Optional[Assumptions] = None,
+                   pair: Optional[tuple[str, str]] = None) -> Tie:
+        """Where the two leaders (the central recommendation and runner-up, or ``pair``) cost the same over the
+        horizon as one assumption moves over [lo, hi]."""
+        a = a or self.central()
+        if pair is None:
+            _, d = self.evaluate(a)
+            pair = (d.recommended_variant, d.runner_up_variant)
+        first, second = pair
+
+        def difference(x: float) -> float:
+            _, d = self.evaluate(replace(a, **{field_name: x}))
+            return d.costed[second].horizon_usd - d.costed[first].horizon_usd
+
+        return tie(difference, first, second, lo, hi)
+
+    def harm_break_even(self, harm: str, lo: float, hi: float, pair: tuple[str, str]) -> Tie:
+        """Where two variants suffer the same yearly amount of one harm as basketball-api's availability moves."""
+        a = self.central()
+        first, second = pair
+
+        def difference(x: float) -> float:
+            h = self.harms(replace(a, availability=x))
+            return harm_value(h[second], harm, self.prices(a)) - harm_value(h[first], harm, self.prices(a))
+
+        return tie(difference, first, second, lo, hi)
+
+    def sweep(self, field_name: str, values: Iterable[float]) -> list[dict[str, Any]]:
+        """The decision at each value of one assumption, the rest central."""
+        rows = []
+        for x in values:
+            _, d = self.evaluate(replace(self.central(), **{field_name: float(x)}))
+            rows.append({"assumption": field_name, "value": float(x), "recommended_variant": d.recommended_variant,
+                         "recommended_option": d.recommended_option, "runner_up_variant": d.runner_up_variant,
+                         "margin_usd": d.margin_usd,
+                         "yearly_usd": {v: c.yearly_usd for v, c in d.costed.items()}})
+        return rows
 
 
-def leave_one_fault_out(evidence_dir: Path, dims: list, base: Any, scenario: str = "central") -> dict[str, Any]:
-    """The decision recomputed with each single fault's cells removed from the failure-mode measures (the latency
-    scenario and return assumption as in the base decision). Per fault: the winner, its option, the margin
-    (winner minus the best other option's variant) and ``recommended_lead``: the base recommended variant's score
-    minus the best variant of another option (negative when removing that fault flips the answer). Also the
-    smallest lead, the fault it comes from, and the faults whose removal flips the recommended option."""
-    from blastpay.models.decision import OPTION_OF, decide
-
-    faults = read_json(evidence_dir / "failure-modes" / "summary.json")
-    table: dict[str, dict[str, Any]] = {}
-    rec = base.recommended_variant
-    for fault in faults.get("by_fault_removed", {}):
-        metrics, infeasible = collect(evidence_dir, without_fault=fault)
-        d = decide(metrics[scenario], dims, infeasible)
-        others = [s for v, s in d.scores.items() if OPTION_OF.get(v) != OPTION_OF.get(rec)]
-        table[fault] = {
-            "winner_variant": d.recommended_variant, "winner_option": d.recommended_option,
-            "margin": d.margin, "runner_up_variant": d.runner_up_variant,
-            "recommended_lead": d.scores[rec] - max(others) if others else None,
-            "flips": d.recommended_option != base.recommended_option,
-        }
-    leads = {f: r["recommended_lead"] for f, r in table.items() if r["recommended_lead"] is not None}
-    worst = min(leads, key=lambda f: leads[f]) if leads else None
-    return {"table": table, "min_margin": leads[worst] if worst else None, "min_fault": worst,
-            "flips": [f for f, r in table.items() if r["flips"]]}
+def harm_value(h: YearlyHarm, harm: str, prices: Prices) -> float:
+    if harm == "parents_meeting_an_error_page":
+        return h.parents_meeting_an_error_page
+    if harm == "support_contacts":
+        return support_contacts(h.total, prices)
+    return h.total[harm]
 
 
-def dimension_verdicts(decision: Any, dims: list, tolerance: float = 1e-6) -> dict[str, dict[str, Any]]:
-    """Per dimension, whether the recommended variant "wins", "ties" or "loses" against the runner-up, with the
-    dimension scores and the weighted contribution of the difference to the margin (sums to the margin)."""
-    rec, run = decision.recommended_variant, decision.runner_up_variant
-    total = sum(d.weight for d in dims)
-    out = {}
-    for dim in dims:
-        a, b = decision.dimension_scores[rec][dim.name], decision.dimension_scores[run][dim.name]
-        verdict = "ties" if abs(a - b) <= tolerance else ("wins" if a > b else "loses")
-        contribution = dim.weight * (a - b) / total
-        out[dim.name] = {"verdict": verdict, "recommended_score": a, "runner_up_score": b,
-                         "contribution_to_margin": contribution, "contribution_size": abs(contribution)}
-    return out
+def downtime_hours(availability: float) -> float:
+    """Hours a year a service with this availability is down."""
+    return (1.0 - availability) * HOURS_A_YEAR
 
 
-def return_shares(evidence_dir: Path) -> list[str]:
-    """Every return-behaviour assumption the failure-modes evidence was measured under."""
-    faults = read_json(evidence_dir / "failure-modes" / "summary.json")
-    return [f"{float(r):g}" for r in faults["error_return_sweep"]]
+def load_model(evidence_dir: Path, experiments_dir: Optional[Path] = None) -> DecisionModel:
+    from blastpay import config
+    from blastpay.sources.registry import load_registry
 
-
-def scores_table(decision: Any, dims: list, metrics: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """One row per (variant, metric): the evidence value, its score, and its dimension's weight."""
-    rows = []
-    for v in sorted(decision.scores):
-        for dim in dims:
-            for spec in dim.metrics:
-                rows.append({
-                    "variant": v, "dimension": dim.name, "weight": dim.weight, "metric": spec.name,
-                    "better": spec.better, "scale": spec.scale, "value": metrics[v][spec.name],
-                    "metric_score": decision.metric_scores[v][spec.name],
-                    "dimension_score": decision.dimension_scores[v][dim.name], "total_score": decision.scores[v],
-                })
-    return rows
-
-
-def figure(decision: Any, dims: list):
-    """Each feasible variant's total score, split into the weighted contribution of each dimension."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    variants = sorted(decision.scores, key=lambda v: decision.scores[v])
-    total_weight = sum(d.weight for d in dims)
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    left = [0.0] * len(variants)
-    colours = plt.get_cmap("tab10").colors
-    for i, dim in enumerate(dims):
-        part = [dim.weight * decision.dimension_scores[v][dim.name] / total_weight for v in variants]
-        ax.barh(variants, part, left=left, color=colours[i % 10], label=f"{dim.name} (weight {dim.weight:g})")
-        left = [a + b for a, b in zip(left, part)]
-    for y, v in enumerate(variants):
-        ax.text(left[y] + 0.005, y, f"{decision.scores[v]:.3f}", va="center", fontsize=8)
-    ax.set_xlim(0, 1.08)
-    ax.set_xlabel("weighted score (1 = best on every metric)")
-    ax.set_title(f"Decision model: {decision.recommended_variant} scores highest")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.95)
-    ax.grid(True, axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def robustness_sweep(evidence_dir: Path, dims: list, spec: Any, rng: Any, base: Any) -> dict[str, Any]:
-    """The weight-space sweep: ``spec.samples`` Dirichlet weight vectors plus the one-driver corners, times every
-    latency scenario, times every return-behaviour assumption; the share each option wins, the corner winners,
-    the smallest single-weight change that flips the base recommendation, and the nearest flipping sample."""
-    from blastpay.models.decision import (
-        decide, dimension_matrix, nearest_flip, smallest_weight_flip, weight_samples, weight_space)
-
-    weights, labels = weight_samples(dims, rng, spec.samples, spec.concentration, spec.corner_share)
-    cases = {}
-    for share in return_shares(evidence_dir):
-        metrics, infeasible = collect(evidence_dir, share)
-        for scenario, rows in metrics.items():
-            cases[f"{scenario}, return {share}"] = dimension_matrix(decide(rows, dims, infeasible), dims)
-    space = weight_space(cases, weights, labels)
-    variants, scores = dimension_matrix(base, dims)
-    flips = smallest_weight_flip(base, dims)
-    found = [f for f in flips if f["factor"] is not None]
-    smallest = min(found, key=lambda f: abs(__import__("math").log(max(f["factor"], 1e-9)))) if found else None
-    recommended = base.recommended_option
-    return {
-        **space,
-        "recommended_option": recommended,
-        "recommended_option_win_share": space["option_win_share"].get(recommended, 0.0),
-        "single_weight_flips": flips,
-        "smallest_flip": smallest,
-        "nearest_flipping_sample": nearest_flip(weights[: spec.samples], labels[: spec.samples], variants, scores,
-                                                dims, recommended),
-        "samples": spec.samples, "concentration": spec.concentration, "corner_share": spec.corner_share,
-    }
-
-
-def flip_sentence(robust: dict[str, Any], titles: dict[str, str]) -> str:
-    """The smallest change that flips the recommendation, in one sentence."""
-    f = robust.get("smallest_flip")
-    if not f:
-        return "no change of a single weight (x0 to x100) flips the recommendation"
-    return (f"{titles.get(f['new_winner_option'], f['new_winner_option'])} win if the weight of "
-            f"{f['dimension'].replace('_', ' ')} goes from {f['stated_weight']:g} to {f['flipped_weight']:g} "
-            f"(x{f['factor']:g}), the others as stated")
-
-
-def win_share_figure(robust: dict[str, Any], titles: dict[str, str]):
-    """Share of the swept weight space each option wins, per latency scenario and return assumption."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cases = list(robust["option_win_share_by_case"])
-    options = sorted({o for c in cases for o in robust["option_win_share_by_case"][c]} | set(robust["option_win_share"]))
-    fig, ax = plt.subplots(figsize=(9.5, 0.45 * len(cases) + 2.2))
-    left = [0.0] * (len(cases) + 1)
-    labels = ["all cases"] + cases
-    colours = {"payment_links": "#2e86c1", "lazy_mint": "#28b463", "ttl_30d": "#f5b041"}
-    for o in options:
-        part = [robust["option_win_share"].get(o, 0.0)] + [robust["option_win_share_by_case"][c].get(o, 0.0)
-                                                           for c in cases]
-        # the 30-day variant is infeasible and never scored: what wins for this option is its 24-hour variants
-        label = "Keep Checkout Sessions (24-hour variants; Stripe refuses 30 days)" if o == "ttl_30d" else titles.get(o, o)
-        ax.barh(labels, part, left=left, color=colours.get(o, "#aaaaaa"), label=label)
-        for y, (l, p) in enumerate(zip(left, part)):
-            if p >= 0.06:
-                ax.text(l + p / 2, y, f"{p:.0%}", ha="center", va="center", fontsize=7)
-        left = [a + b for a, b in zip(left, part)]
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel(f"share of {robust['samples']} Dirichlet weight samples (+ one-driver corners) each option wins")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
-    ax.set_title("Robustness: who wins across the weight space, latency scenarios and return behaviour", fontsize=9)
-    fig.tight_layout()
-    return fig
+    experiments_dir = experiments_dir or config.EXPERIMENTS_DIR
+    return DecisionModel(evidence_dir, experiments_dir, load_registry(experiments_dir / "sources"))

@@ -151,6 +151,10 @@ def table(orders: int, seed: int, variants=harness.VARIANTS) -> pd.DataFrame:
         new_kinds = sorted(set(m["stripe_kinds"]) - set(today["stripe_kinds"]))
         new_workers = sorted(set(m["workers"]) - set(today["workers"]))
         new_jobs = sorted(set(m["scheduled_jobs"]) - set(today["scheduled_jobs"]))
+        # what the variant no longer needs that today's flow runs (lazy-mint drops the clean-up task table and worker)
+        removed = [sorted(set(today[k]) - set(m[k])) for k in ("routes", "tables", "stripe_kinds", "workers",
+                                                              "scheduled_jobs", "secrets")]
+        added = len(new_routes) + len(new_tables) + len(new_kinds) + len(m["secrets"]) + len(new_workers) + len(new_jobs)
         lines = sum(m["lines_executed"].values())
         rows.append({
             "variant": v,
@@ -168,11 +172,26 @@ def table(orders: int, seed: int, variants=harness.VARIANTS) -> pd.DataFrame:
             "routes": " ".join(m["routes"]),
             "stripe_object_kinds": " ".join(m["stripe_kinds"]),
             "secrets": " ".join(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] + m["secrets"]),
-            "new_moving_parts": len(new_routes) + len(new_tables) + len(new_kinds) + len(m["secrets"])
-            + len(new_workers) + len(new_jobs),
+            "new_moving_parts": added,
+            "removed_moving_parts": "; ".join(name for part in removed for name in part),
+            # the net change against today's flow: what the variant adds minus what it lets go
+            "net_moving_parts": added - sum(len(part) for part in removed),
             "stripe_calls_per_paid_order": (m["stripe_calls"] / m["paid"]) if m["paid"] else None,
             "paid_orders": m["paid"],
             "reference_flow_lines_of_code": lines,
             "flow_modules": " ".join(f"{k}:{n}" for k, n in m["lines_executed"].items()),
         })
     return pd.DataFrame(rows)
+
+
+SUMMARY_COLUMNS = ("stripe_calls_per_paid_order", "new_routes", "new_tables", "new_stripe_object_kinds", "new_secrets",
+                   "new_workers", "new_scheduled_jobs", "removed_moving_parts", "routes", "tables", "workers",
+                   "scheduled_jobs", "secrets", "stripe_object_kinds")
+
+
+def by_variant(eng: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """cost/summary.json's per-variant block: counts as integers, the rest as the table states it."""
+    return {r["variant"]: {"new_moving_parts": int(r["new_moving_parts"]), "net_moving_parts": int(r["net_moving_parts"]),
+                           "reference_flow_lines_of_code": int(r["reference_flow_lines_of_code"]),
+                           **{k: r[k] for k in SUMMARY_COLUMNS}}
+            for r in eng.to_dict("records")}

@@ -1,12 +1,10 @@
-"""The failure-mode summary (failure-modes/summary.json): per variant over the fault cells, and the same with each
-single fault's cells removed (the leave-one-fault-out input of the decision)."""
+"""The failure-mode summary (failure-modes/summary.json): per variant over the fault cells."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from blastpay.flows.invariants import DOUBLE_CHARGE_REPORTED
 
 if TYPE_CHECKING:
     from blastpay.experiments.failure_modes import Cell, FaultPlan
@@ -14,14 +12,10 @@ if TYPE_CHECKING:
 
 def summary(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
     """Per variant, over the fault cells (the baseline excluded): the shares of cells money-safe and fully ok, and
-    the means of the time-weighted measures; ``eventually_pay_share_by_return_share`` for every swept assumption."""
-    by_variant = _by_variant(cells, plan)
-    faults = [f for f in dict.fromkeys(c.fault for c in cells) if f != "none"]
-    # leave-one-fault-out: the same per-variant measures with one fault's cells removed, for every fault, so the
-    # decision can be recomputed without each single cell (decision_inputs.leave_one_fault_out)
-    by_fault_removed = {f: _by_variant([c for c in cells if c.fault != f], plan) for f in faults} if len(faults) > 1 else {}
-    return {"by_variant": by_variant, "faults": list(dict.fromkeys(c.fault for c in cells)),
-            "by_fault_removed": by_fault_removed,
+    the means of the time-weighted measures; ``eventually_pay_share_by_return_share`` for every swept assumption.
+    These count every fault equally and describe the matrix; the decision weights each fault by how often it happens
+    (failure-modes/parents.csv and experiments/likelihood.yaml)."""
+    return {"by_variant": _by_variant(cells, plan), "faults": list(dict.fromkeys(c.fault for c in cells)),
             "error_return_share": plan.error_return_share, "error_return_sweep": list(plan.error_return_sweep),
             "reminder_response_share": plan.reminder_response_share,
             "policy": cells[0].policy if cells else ""}
@@ -34,6 +28,7 @@ def _by_variant(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
         n = len(mine)
         by_variant[variant] = {
             "cells": n,
+            "parents_per_cell": mine[0].orders if mine else 0,
             "fault_cells_money_safe_share": sum(c.money_safe for c in mine) / n,
             "fault_cells_ok_share": sum(short_label(c) == "ok" for c in mine) / n,
             "fault_error_page_share": sum(c.error_page_share for c in mine) / n,
@@ -46,19 +41,18 @@ def _by_variant(cells: list[Cell], plan: FaultPlan) -> dict[str, Any]:
             "no_way_to_pay_faults": [c.fault for c in mine if not c.parent_can_pay],
             "fault_paid_orders_still_payable_share": sum(c.paid_orders_still_payable_share for c in mine) / n,
             "paid_still_payable_faults": [c.fault for c in mine if c.paid_orders_still_payable_share > 0],
-            "double_charge_faults": [c.fault for c in mine
-                                     if any(v.startswith(DOUBLE_CHARGE_REPORTED) for v in c.violations)],
+            "double_charge_faults": [c.fault for c in mine if c.double_charges > 0],
         }
     return by_variant
 
 
 def short_label(cell: Cell) -> str:
+    if cell.double_charges:
+        return "charged twice\n(refund)"
     if not cell.money_safe:
         return "money\nwrong"
     if cell.eventually_pay_share < 1e-9 and cell.orders_paid == 0:
         return "no way\nto pay"
-    if any(v.startswith(DOUBLE_CHARGE_REPORTED) for v in cell.violations):
-        return "refund\n(flagged)"
     if cell.error_page_share > 0:
         return f"error page\n{cell.error_page_share:.0%}"
     if cell.excess_parent_hours > 0.05 or cell.eventually_pay_share < 1 - 1e-9:

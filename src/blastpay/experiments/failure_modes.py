@@ -27,12 +27,13 @@ from typing import Any, Optional
 
 from sqlalchemy import delete, select
 
-from blastpay.config import ConfigError
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
-from blastpay.flows.invariants import (StripeSnapshot, invariant_violations, live_ways_for_paid, money_safe,
-                                       ways_to_pay)
+from blastpay.flows.invariants import (DOUBLE_CHARGE_REPORTED, DOUBLE_CHARGE_UNREPORTED, StripeSnapshot,
+                                       invariant_violations, live_ways_for_paid, money_safe, ways_to_pay)
 from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
+from blastpay.experiments.fault_cell import Cell, ParentRow, matrix_table, parents_table  # noqa: F401 (re-exported)
+from blastpay.experiments.fault_plan import FaultPlan, load_plan, shows_error_pages  # noqa: F401 (re-exported)
 from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
                                         send_reminders)
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, Order, OrderSpec, OutboundEmail, PayToken, StripeObject
@@ -57,87 +58,16 @@ from blastpay.flows.simulation import (
 )
 from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.models.fees import EXPERIMENT_FEE_TYPE, order_amount_cents
-from blastpay.sources.inputs import read_mapping
 
 AMOUNT = order_amount_cents(EXPERIMENT_FEE_TYPE)  # one order amount per fee type, from experiments/fees.yaml
 WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
+DOUBLE_CHARGES = (DOUBLE_CHARGE_REPORTED, DOUBLE_CHARGE_UNREPORTED)
+# Pages that tell a parent whose order still wants their money that the link no longer works: a support contact.
+DEAD_LINK_PAGES = frozenset({"expired", "inactive", "not_found"})
 
 
 class FailureModeError(ValueError):
     """A cell that cannot be run (unknown fault or variant)."""
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    first_click_hours: tuple[float, ...]
-    horizon_hours: float
-    probe_every_hours: float
-    error_return_after_hours: float
-    reminder_click_after_hours: float
-    error_return_share: float
-    error_return_sweep: tuple[float, ...]
-    reminder_response_share: float
-    faults: dict[str, dict[str, Any]]
-
-    @classmethod
-    def from_mapping(cls, d: dict[str, Any], where: str = "faults") -> "FaultPlan":
-        try:
-            plan = cls(
-                first_click_hours=tuple(float(h) for h in d["first_click_hours"]),
-                horizon_hours=float(d["horizon_hours"]),
-                probe_every_hours=float(d["probe_every_hours"]),
-                error_return_after_hours=float(d["error_return_after_hours"]),
-                reminder_click_after_hours=float(d["reminder_click_after_hours"]),
-                error_return_share=float(d["error_return_share"]["central"]),
-                error_return_sweep=tuple(float(x) for x in d["error_return_share"]["sweep"]),
-                reminder_response_share=float(d["reminder_response_share"]),
-                faults={str(k): dict(v or {}) for k, v in d["faults"].items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc!r}") from exc
-        if "none" not in plan.faults:
-            raise ConfigError(f"{where}: the fault list needs the `none` baseline")
-        return plan
-
-
-def load_plan(path: Path) -> FaultPlan:
-    return FaultPlan.from_mapping(read_mapping(path, ConfigError, "fault list"), str(path))
-
-
-@dataclass(frozen=True)
-class Cell:
-    fault: str
-    variant: str
-    parent_sees: str
-    money_safe: bool
-    parent_can_pay: bool
-    error_page_share: float
-    parent_hours_without_way_to_pay: float
-    eventually_pay_share_if_returning: float  # the parents who come back by themselves after an error
-    eventually_pay_share_if_not: float  # the parents who only come back through the reminder
-    eventually_pay_share: float  # at the central error_return_share
-    recovers: str
-    violations: tuple[str, ...]
-    orders: int
-    orders_paid: int
-    anomalies: str
-    blast_attempts: int
-    policy: str
-    fault_spec: str
-    excess_parent_hours: float = 0.0
-    # share of the parents who paid that, at some look after paying (every probe tick and right after the reminder),
-    # still had a live way to pay the same order again (an open session, an active link, a /pay/ link our store
-    # still shows pending): a second-charge risk, e.g. a reminder sent because a lost webhook left the order pending
-    paid_orders_still_payable_share: float = 0.0
-
-    def row(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["violations"] = " | ".join(self.violations)
-        return d
-
-    def eventually_pay_at(self, return_share: float) -> float:
-        return return_share * self.eventually_pay_share_if_returning + \
-            (1 - return_share) * self.eventually_pay_share_if_not
 
 
 @dataclass
@@ -147,9 +77,14 @@ class _Parent:
     click_after_h: float
     pages: list[str] = field(default_factory=list)
     met_error: bool = False
+    met_dead_link: bool = False
     paid_at: Optional[int] = None
-    paid_via_reminder: bool = False
+    paid_via_email: bool = False  # paid from a re-sent email (the reminder or the re-send after an incident)
     returned: bool = False
+    return_due: bool = False  # will come back by themselves (a returner after an error) and has not yet
+    first_click_at: Optional[int] = None
+    unpayable_s: int = 0  # while unpaid and the order open: seconds in which a click would not have paid
+    unpayable_after_click_s: int = 0  # the part of it after the parent's first click
 
 
 class _Cell:
@@ -183,6 +118,7 @@ class _Cell:
         self.notes: list[str] = []
         self.good_key = getattr(self.flow.lazy, "binding", None)
         self.paid_still_payable: dict[int, str] = {}
+        self.fault_window: list[Optional[int]] = [None, None]  # simulated times the fault went on and off
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -210,21 +146,25 @@ class _Cell:
                 self.after(int(p.click_after_h * HOUR), "first_click", p.order_id)
 
     def _resend_after_incident(self) -> None:
-        """The policy's step when an incident ends: a working link to every pending order that lacks one."""
+        """The policy's step when an incident ends (``flows.mitigations.resend_after_incident``): after one that could
+        have shown a parent an error page, a working link to every pending order; after lost rows, to every pending
+        order that lacks one. A parent who already clicked and has not paid opens it as they would a reminder."""
         if not self.policy.resend_after_incident:
             return
         with observing():
             pending = [o.id for o in self.orders if self.flow.store.get_order(o.id).status == PENDING]
-        sent = resend_after_incident(self.flow, self.job, pending)
+        sent = resend_after_incident(self.flow, self.job, pending, error_pages=shows_error_pages(self.spec))
         if sent:
             self.notes.append("after the incident: " + _counts(sent.values()))
-        for order_id, result in sent.items():  # a parent who already clicked opens it as they would a reminder
-            if result == "fresh" and self.parents[order_id].pages and self.parents[order_id].paid_at is None:
+        for order_id, result in sent.items():
+            if result != "failed" and self.parents[order_id].pages and self.parents[order_id].paid_at is None:
                 self.after(int(self.plan.reminder_click_after_hours * HOUR), "resend_click", order_id)
         self._schedule_first_clicks()
 
     def _set_fault(self, on: bool) -> None:
         spec = self.spec
+        if "hours" in spec and self.fault_window[0 if on else 1] is None:
+            self.fault_window[0 if on else 1] = self.emu.now()
         if "stripe_api" in spec:
             self.api_error = spec["stripe_api"] if on else None
             self._apply_api_fault()
@@ -271,20 +211,23 @@ class _Cell:
 
         return _Lift()
 
-    def click(self, p: _Parent, url: Optional[str] = None, via_reminder: bool = False, pay: bool = True) -> str:
+    def click(self, p: _Parent, url: Optional[str] = None, via_email: bool = False, pay: bool = True) -> str:
         if p.paid_at is not None:
             return "paid"
         with self._observe():
             pending = self._status(p.order_id) == PENDING
             url = url if url is not None else newest_url(self.flow, p.order_id)
         view = open_url(self.flow, p.order_id, url, self.server, stripe=self.pages)
+        self._clicked(p)
         p.pages.append(view.page)
         if pending and view.page in ERROR_PAGES:
             p.met_error = True
+            p.met_dead_link = p.met_dead_link or view.page in DEAD_LINK_PAGES
         if pay and view.page == "checkout":
             done = pay_if_checkout(self.flow, view)
             if done.page == "success":
-                p.paid_at, p.paid_via_reminder = self.emu.now(), via_reminder
+                # a parent who would come back by themselves anyway pays for sure, whichever comes first
+                p.paid_at, p.paid_via_email = self.emu.now(), via_email and not p.return_due
             elif done.page in ERROR_PAGES and pending:
                 p.met_error = True
         return view.page
@@ -294,6 +237,7 @@ class _Cell:
         scenario = self.spec.get("scenario")
         target = order_id == self.orders[0].id
         if scenario == "two_tabs" and target:
+            self._clicked(p)
             a = open_url(self.flow, order_id, newest_url(self.flow, order_id), self.server, stripe=self.pages)
             b = open_url(self.flow, order_id, newest_url(self.flow, order_id), self.server, stripe=self.pages)
             p.pages += [a.page, b.page]
@@ -318,7 +262,7 @@ class _Cell:
         page = self.click(p)
         self.first_views.append(page)
         if p.paid_at is None and p.met_error and p.returns and not p.returned:
-            p.returned = True
+            p.returned = p.return_due = True
             self.after(int(self.plan.error_return_after_hours * HOUR), "return_click", order_id)
         if scenario == "second_visit" and target and p.paid_at is not None:
             self.after(24 * HOUR, "second_visit", order_id)
@@ -331,8 +275,11 @@ class _Cell:
             self._resend_after_incident()
         elif kind == "first_click":
             self.on_first_click(payload)
-        elif kind in ("return_click", "resend_click"):
+        elif kind == "return_click":
+            self.parents[payload].return_due = False
             self.click(self.parents[payload])
+        elif kind == "resend_click":  # answered like any re-sent email: at the reminder's response share
+            self.click(self.parents[payload], via_email=True)
         elif kind == "reminder":
             # production only knows its own order store: an order paid in Stripe whose webhook was lost still looks
             # pending and gets the reminder (with whatever link the policy sends), as every other pending order
@@ -350,7 +297,7 @@ class _Cell:
         elif kind == "reminder_click":
             p = self.parents[payload]
             if p.pages:  # a parent who never had an email has their first click scheduled from the reminder
-                self.click(p, via_reminder=True)
+                self.click(p, via_email=True)
         elif kind == "second_visit":
             p = self.parents[payload]
             view = open_url(self.flow, payload, newest_url(self.flow, payload), self.server, stripe=self.pages)
@@ -431,7 +378,7 @@ class _Cell:
             if t > self.emu.now():
                 self.emu.advance(t - self.emu.now())
             # what held since the last look held until now (piecewise constant between events and ticks)
-            self.unpayable_seconds += self._unpayable * (self.emu.now() - self._state_at)
+            self._accrue(self.emu.now() - self._state_at)
             # one look at Stripe serves both probes of a tick when nothing acts between them (probes only read)
             view: list[StripeSnapshot] = []
             if t >= next_tick:
@@ -468,16 +415,29 @@ class _Cell:
             if ways:
                 self.paid_still_payable.setdefault(order_id, ways[0])
 
-    def _probe(self, shared: list[StripeSnapshot]) -> int:
-        """How many parents who still have to pay could not pay with a click right now."""
+    def _probe(self, shared: list[StripeSnapshot]) -> list[int]:
+        """The parents who still have to pay and could not pay with a click right now."""
         unpaid = [o.id for o in self.orders if self.parents[o.id].paid_at is None]
         with observing(), self.flow.store.transaction() as db:
             status = dict(db.execute(select(Order.id, Order.status).where(Order.id.in_(unpaid))).all())
         open_orders = [o for o in unpaid if status.get(o) != CANCELED]
         if not open_orders:
-            return 0
+            return []
         payable = self.payable_now(open_orders, self._snapshot(shared))
-        return sum(not ok for ok in payable.values())
+        return [o for o, ok in payable.items() if not ok]
+
+    def _accrue(self, seconds: int) -> None:
+        """What the last probe found held for ``seconds``: each parent it found unable to pay accrues them."""
+        self.unpayable_seconds += len(self._unpayable) * seconds
+        for order_id in self._unpayable:
+            p = self.parents[order_id]
+            p.unpayable_s += seconds
+            if p.first_click_at is not None and p.first_click_at <= self._state_at:
+                p.unpayable_after_click_s += seconds
+
+    def _clicked(self, p: _Parent) -> None:
+        if p.first_click_at is None:
+            p.first_click_at = self.emu.now()
 
     def _finish(self) -> Cell:
         self._set_fault(False)
@@ -500,7 +460,7 @@ class _Cell:
         def pay_weight(p: _Parent) -> float:
             if p.paid_at is None or status[p.order_id] == CANCELED:
                 return 0.0
-            return self.plan.reminder_response_share if p.paid_via_reminder else 1.0
+            return self.plan.reminder_response_share if p.paid_via_email else 1.0
 
         returners = [p for p in counted if p.returns]
         others = [p for p in counted if not p.returns]
@@ -511,6 +471,7 @@ class _Cell:
         if self.notes:
             sees += "; " + "; ".join(self.notes)
         paid = sum(s == PAID for s in status.values())
+        charged_twice = {v.order_id for v in violations if v.kind in DOUBLE_CHARGES}
         cell = Cell(
             fault=self.fault, variant=self.variant, parent_sees=sees, money_safe=money_safe(violations),
             parent_can_pay=can_pay,
@@ -525,8 +486,28 @@ class _Cell:
             blast_attempts=len(self.job.log), policy=_policy_text(self.policy), fault_spec=_spec_text(self.spec),
             paid_orders_still_payable_share=len(self.paid_still_payable) / max(
                 1, sum(p.paid_at is not None for p in self.parents.values())),
+            double_charges=len(charged_twice), parents=self._parent_rows(status, charged_twice),
         )
         return replace(cell, recovers=recovery_text(cell, kinds))
+
+    def _parent_rows(self, status: dict[int, str], charged_twice: set[Optional[int]]) -> tuple[ParentRow, ...]:
+        on, off = self.fault_window
+        rows = []
+        for i, o in enumerate(self.orders):
+            p = self.parents[o.id]
+            in_fault = (on is not None and p.first_click_at is not None and on <= p.first_click_at
+                        and (off is None or p.first_click_at < off))
+            paid = p.paid_at is not None and status[o.id] != CANCELED
+            rows.append(ParentRow(
+                fault=self.fault, variant=self.variant, parent=i, returns=p.returns,
+                first_click_h=None if p.first_click_at is None else (p.first_click_at - self.t0) / HOUR,
+                first_click_in_fault=in_fault, met_error=p.met_error, met_dead_link=p.met_dead_link,
+                paid_via=("email" if p.paid_via_email else "click") if paid else "none",
+                order_open=status[o.id] != CANCELED or p.paid_at is not None,
+                hours_without_way_to_pay=p.unpayable_s / HOUR,
+                hours_without_way_to_pay_after_first_click=p.unpayable_after_click_s / HOUR,
+                paid_still_payable=o.id in self.paid_still_payable, double_charged=o.id in charged_twice))
+        return tuple(rows)
 
     def close(self) -> None:
         self.flow.close()
@@ -592,9 +573,3 @@ def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str
                   for f in faults]
     order = {f: i for i, f in enumerate(faults)}
     return sorted(cells, key=lambda c: (order[c.fault], VARIANTS.index(c.variant)))
-
-
-def matrix_table(cells: list[Cell]):
-    import pandas as pd
-
-    return pd.DataFrame([c.row() for c in cells])

@@ -3,7 +3,8 @@
 - ``BlastJob``: mints and emails each order's link through the variant's own blast, with the backend's
   Stripe client retrying as production configures it, an Idempotency-Key per order and attempt, and a queue
   that re-tries every transiently failed order after a back-off (``run_due`` as simulated time passes).
-- ``resend_after_incident``: when an incident ends, a fresh link to every pending order whose link stopped working.
+- ``resend_after_incident``: when an incident ends, a working link to every pending order (after one that could have
+  shown an error page) or to every pending order whose link is no longer on record (after lost rows).
 - ``send_reminders``: a reminder to every pending order carrying a working link (the same one when our record
   of it and Stripe's answer say it still takes money, else a fresh one minted through the job).
 - ``cancel_order`` / ``change_amount``: retire what the emailed link points at and, on an amount change,
@@ -24,6 +25,7 @@ from blastpay.sources.inputs import read_mapping
 
 TRANSIENT = ("APIError", "RateLimitError", "APIConnectionError", "Timeout")
 REMINDER = "reminder"
+RESEND = "resend"  # the re-send when an incident ends
 
 
 @dataclass(frozen=True)
@@ -122,24 +124,29 @@ class BlastJob:
         return len(due)
 
 
-def send_reminders(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int, str]:
+def send_reminders(flow: Flow, job: BlastJob, order_ids: list[int], kind: str = REMINDER) -> dict[int, str]:
     """A reminder to every pending order: ``resent`` (the same link still takes money) or ``fresh`` (a new
     link minted through the job) or ``failed`` (the job could not mint; re-queued if transient)."""
     out = {}
     for order, email in _pending_with_newest_email(flow, order_ids):
         if email is not None and link_still_takes_money(flow, order, email.url):
-            send_link(flow.store, order.id, email.url, now=flow.clock(), kind=REMINDER)
+            send_link(flow.store, order.id, email.url, now=flow.clock(), kind=kind)
             out[order.id] = "resent"
         else:
             out[order.id] = "fresh" if job._attempt(order.id) else "failed"
     return out
 
 
-def resend_after_incident(flow: Flow, job: BlastJob, order_ids: list[int]) -> dict[int, str]:
-    """After an incident: a fresh link, through the job, to every pending order our own records say lacks one
-    (``fresh`` or ``failed``): no email went out, the mint's failure is recorded on the order, or the emailed link is
-    no longer in our records (a token or link row lost). Asks Stripe nothing, so an order whose payment webhook is
-    merely late (its link recorded, Stripe showing it used) is never sent a second link."""
+def resend_after_incident(flow: Flow, job: BlastJob, order_ids: list[int], *, error_pages: bool) -> dict[int, str]:
+    """When an incident ends. After one that could have shown a parent an error page (``error_pages``: our server or
+    database down, Stripe's API or hosted pages down, a wrong key), every pending order is sent a working link the way
+    the reminder sends it, whatever the variant: no option's records say which parents met Stripe's own error page, so
+    none is re-sent by what it happened to record. After any other incident (the blast's rows restored from a backup),
+    a fresh link, through the job, to every pending order our own records say lacks one: no email went out, the mint's
+    failure is recorded on the order, or the emailed link is no longer in our records (a token or link row lost).
+    Neither asks Stripe whether an order was paid, so an order whose payment webhook is late may be sent a link."""
+    if error_pages:
+        return send_reminders(flow, job, order_ids, kind=RESEND)
     out = {}
     for order, email in _pending_with_newest_email(flow, order_ids):
         if email is None or order.pending_reason or not _link_on_record(flow, order, email.url):

@@ -1,19 +1,21 @@
-"""The decision model: evidence metrics and committed weights in, one recommendation out.
+"""The decision: each variant's expected yearly harms priced in dollars, plus its build cost, over a stated horizon;
+the cheapest feasible variant is recommended, and its option is the answer.
 
-Pure functions over plain dicts so that the scoring is testable and every number it uses can be traced
-to an evidence file. The weights file (experiments/weights.yaml) states and comments every choice.
+    horizon cost = horizon_years x (what a year's harms cost the club) + engineer-days x day rate
+
+Pure functions over plain data: the harms come from ``models.yearly_harm``, the engineer-days from ``models.effort``,
+the prices and the horizon from ``experiments/club.yaml``. ``tie`` finds where two variants cost the same as one
+input moves (every cost is affine in each input, so two evaluations and one division find it; a third checks it).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from typing import Callable, Mapping, Optional
 
-
-from blastpay.config import ConfigError
 from blastpay import display_names
-from blastpay.sources.inputs import read_mapping
+from blastpay.models.yearly_harm import Prices, YearlyHarm, yearly_usd
 
 # Which spike option each implemented variant belongs to.
 OPTION_OF: dict[str, str] = {
@@ -29,326 +31,105 @@ OPTION_OF: dict[str, str] = {
 OPTION_TITLES: dict[str, str] = display_names.OPTIONS
 VARIANT_TITLES: dict[str, str] = display_names.VARIANTS
 
-
-@dataclass(frozen=True)
-class MetricSpec:
-    name: str
-    better: str  # "higher" | "lower"
-    scale: float
+TIE_USD = 1e-6  # costs within a millionth of a dollar are equal: the cheaper name does not win by accident
 
 
 @dataclass(frozen=True)
-class Dimension:
-    name: str
-    weight: float
-    why: str
-    metrics: tuple[MetricSpec, ...]
+class Costed:
+    """One variant's dollars: what a year of its harms costs (by harm and in all), and its build."""
+
+    variant: str
+    yearly_usd_by_harm: dict[str, float]
+    yearly_usd: float
+    build_days: float
+    build_usd: float
+    horizon_usd: float
 
 
 @dataclass
 class Decision:
-    scores: dict[str, float]  # variant -> total score (feasible only)
-    dimension_scores: dict[str, dict[str, float]]  # variant -> dimension -> score
-    metric_scores: dict[str, dict[str, float]]  # variant -> metric -> score
-    infeasible: dict[str, str]  # variant -> reason (evidence)
+    costed: dict[str, Costed]  # feasible variants only
+    infeasible: dict[str, str]
     recommended_variant: str
     recommended_option: str
-    runner_up_variant: str
-    margin: float  # recommended total minus runner-up total
+    runner_up_variant: str  # the cheapest variant of another option
     best_of_option: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def margin_usd(self) -> float:
+        """What the runner-up would cost more over the horizon (0 on a tie)."""
+        return self.costed[self.runner_up_variant].horizon_usd - self.costed[self.recommended_variant].horizon_usd
 
-def load_weights(path: Path) -> list[Dimension]:
-    data = read_mapping(path, ConfigError, "weights file")
-    dims = data.get("dimensions")
-    if not isinstance(dims, dict) or not dims:
-        raise ConfigError(f"{path}: expected a `dimensions` mapping")
-    out = []
-    for name, spec in dims.items():
-        where = f"{path}: dimension {name!r}"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        weight = spec.get("weight")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise ConfigError(f"{where}: weight must be a non-negative number, got {weight!r}")
-        metrics = []
-        for m in spec.get("metrics") or []:
-            if not isinstance(m, dict) or not isinstance(m.get("name"), str):
-                raise ConfigError(f"{where}: each metric needs a name")
-            if m.get("better") not in ("higher", "lower"):
-                raise ConfigError(f"{where}: metric {m['name']!r}: better must be higher or lower")
-            scale = m.get("scale")
-            if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-                raise ConfigError(f"{where}: metric {m['name']!r}: scale must be a positive number")
-            metrics.append(MetricSpec(m["name"], m["better"], float(scale)))
-        if not metrics:
-            raise ConfigError(f"{where}: no metrics")
-        out.append(Dimension(name, float(weight), str(spec.get("why", "")), tuple(metrics)))
-    if sum(d.weight for d in out) <= 0:
-        raise ConfigError(f"{path}: all weights are zero")
-    return out
+    @property
+    def yearly_margin_usd(self) -> float:
+        return self.costed[self.runner_up_variant].yearly_usd - self.costed[self.recommended_variant].yearly_usd
 
 
-def metric_score(value: float, best: float, spec: MetricSpec) -> float:
-    """1 at the best value, falling linearly to 0 at `scale` away from it."""
-    gap = (best - value) if spec.better == "higher" else (value - best)
-    return max(0.0, min(1.0, 1.0 - max(gap, 0.0) / spec.scale))
+def cost(harm: YearlyHarm, build_days: float, prices: Prices, fee_usd: float) -> Costed:
+    by_harm = yearly_usd(harm.total, prices, fee_usd)
+    yearly = sum(by_harm.values())
+    build = build_days * prices.engineer_day_usd
+    return Costed(variant=harm.variant, yearly_usd_by_harm=by_harm, yearly_usd=yearly, build_days=build_days,
+                  build_usd=build, horizon_usd=prices.horizon_years * yearly + build)
 
 
-def decide(
-    metrics: dict[str, dict[str, float]], dims: list[Dimension], infeasible: dict[str, str] | None = None
-) -> Decision:
-    """Score every feasible variant; the recommendation is the top total score."""
+def decide(harms: Mapping[str, YearlyHarm], build_days: Mapping[str, float], prices: Prices, fee_usd: float,
+           infeasible: Optional[Mapping[str, str]] = None) -> Decision:
+    """The feasible variant with the lowest horizon cost is recommended (a tie goes to neither by name: the variants
+    within TIE_USD of the cheapest rank by their yearly harm, then by build, then by name); the runner-up is the
+    cheapest variant of another option."""
     infeasible = dict(infeasible or {})
-    feasible = sorted(v for v in metrics if v not in infeasible)
-    if len(feasible) < 1:
+    feasible = sorted(v for v in harms if v not in infeasible)
+    if not feasible:
         raise ValueError("no feasible variant to recommend")
-    metric_scores: dict[str, dict[str, float]] = {v: {} for v in feasible}
-    dim_scores: dict[str, dict[str, float]] = {v: {} for v in feasible}
-    for dim in dims:
-        for spec in dim.metrics:
-            missing = [v for v in feasible if spec.name not in metrics[v]]
-            if missing:
-                raise ValueError(f"metric {spec.name!r} missing for {', '.join(missing)}")
-            values = {v: float(metrics[v][spec.name]) for v in feasible}
-            best = max(values.values()) if spec.better == "higher" else min(values.values())
-            for v in feasible:
-                metric_scores[v][spec.name] = metric_score(values[v], best, spec)
-        for v in feasible:
-            dim_scores[v][dim.name] = sum(metric_scores[v][m.name] for m in dim.metrics) / len(dim.metrics)
-    total_weight = sum(d.weight for d in dims)
-    scores = {v: sum(d.weight * dim_scores[v][d.name] for d in dims) / total_weight for v in feasible}
-    # Ties break on the variant name so the outcome never depends on dict order.
-    ranked = sorted(feasible, key=lambda v: (-round(scores[v], 12), v))
+    missing = [v for v in feasible if v not in build_days]
+    if missing:
+        raise ValueError(f"no build estimate for {', '.join(missing)}")
+    costed = {v: cost(harms[v], build_days[v], prices, fee_usd) for v in feasible}
+    ranked = sorted(feasible, key=lambda v: (round(costed[v].horizon_usd / TIE_USD), costed[v].yearly_usd,
+                                             costed[v].build_usd, v))
     best_of_option: dict[str, str] = {}
     for v in ranked:
         best_of_option.setdefault(OPTION_OF.get(v, v), v)
     winner = ranked[0]
-    runner_up = next((v for v in ranked[1:] if OPTION_OF.get(v) != OPTION_OF.get(winner)), ranked[-1])
-    return Decision(
-        scores=scores,
-        dimension_scores=dim_scores,
-        metric_scores=metric_scores,
-        infeasible=infeasible,
-        recommended_variant=winner,
-        recommended_option=OPTION_OF.get(winner, winner),
-        runner_up_variant=runner_up,
-        margin=scores[winner] - scores[runner_up],
-        best_of_option=best_of_option,
-    )
-
-
-def perturbed_weights(dims: list[Dimension]) -> list[tuple[str, list[Dimension]]]:
-    """Each weight halved and doubled, one at a time."""
-    out = []
-    for i, dim in enumerate(dims):
-        for label, factor in (("halved", 0.5), ("doubled", 2.0)):
-            changed = list(dims)
-            changed[i] = Dimension(dim.name, dim.weight * factor, dim.why, dim.metrics)
-            out.append((f"{dim.name} {label}", changed))
-    return out
-
-
-def robustness(
-    metrics_by_scenario: dict[str, dict[str, dict[str, float]]],
-    dims: list[Dimension],
-    infeasible: dict[str, str],
-    base_scenario: str = "central",
-) -> list[dict[str, Any]]:
-    """How often the recommendation stays the same over latency scenarios and weight perturbations."""
-    base = decide(metrics_by_scenario[base_scenario], dims, infeasible)
-    rows: list[dict[str, Any]] = []
-    for scenario, metrics in sorted(metrics_by_scenario.items()):
-        d = decide(metrics, dims, infeasible)
-        rows.append(_row("latency scenario", scenario, d, base))
-    for label, changed in perturbed_weights(dims):
-        d = decide(metrics_by_scenario[base_scenario], changed, infeasible)
-        rows.append(_row("weights", label, d, base))
-    return rows
-
-
-def _row(kind: str, label: str, d: Decision, base: Decision) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "case": label,
-        "recommended_variant": d.recommended_variant,
-        "recommended_option": d.recommended_option,
-        "same_option_as_base": d.recommended_option == base.recommended_option,
-        "margin": round(d.margin, 6),
-    }
-
-
-# -- robustness that can fail: a sweep of the weight space -------------------------------------------------
-
-
-def dimension_matrix(decision: Decision, dims: list[Dimension]) -> tuple[list[str], "Any"]:
-    """(variants, scores[variant, dimension]) of a decision, in the order of ``dims``."""
-    import numpy as np
-
-    variants = sorted(decision.scores)
-    return variants, np.array([[decision.dimension_scores[v][d.name] for d in dims] for v in variants])
-
-
-def weight_samples(dims: list[Dimension], rng: Any, samples: int, concentration: float,
-                   corner_share: float) -> tuple["Any", list[str]]:
-    """``samples`` Dirichlet draws around the stated weights (alpha = concentration x stated share), then the
-    corners where one driver dominates: that dimension alone, and that dimension at ``corner_share`` with the
-    rest keeping their stated proportions. Rows are normalised weights; labels name each row's kind."""
-    import numpy as np
-
-    w = np.array([d.weight for d in dims], dtype=float)
-    share = w / w.sum()
-    draws = rng.dirichlet(np.maximum(concentration * share, 1e-6), size=samples)
-    corners, labels = [], ["dirichlet"] * samples
-    for i, d in enumerate(dims):
-        alone = np.zeros(len(dims))
-        alone[i] = 1.0
-        rest = share.copy()
-        rest[i] = 0.0
-        rest = rest / rest.sum() * (1 - corner_share) if rest.sum() > 0 else rest
-        rest[i] = corner_share
-        corners += [alone, rest]
-        labels += [f"{d.name} alone", f"{d.name} at {corner_share:.0%}"]
-    return np.vstack([draws, np.array(corners)]), labels
-
-
-TIE_DIGITS = 9  # totals equal to this many decimals are a tie: evidence states values to 6 significant digits
-
-
-def tied_winners(weights: "Any", variants: list[str], scores: "Any") -> list[tuple[str, ...]]:
-    """The winning variants per weight row: every variant whose weighted total is the highest (ties kept, in
-    name order), so no option wins a tie by the accident of its name."""
-    import numpy as np
-
-    totals = np.round(weights @ scores.T, TIE_DIGITS)  # rows sum to 1: the weighted mean
-    best = totals.max(axis=1, keepdims=True)
-    return [tuple(sorted(v for v, hit in zip(variants, row) if hit)) for row in totals == best]
-
-
-def _options(tie: tuple[str, ...]) -> list[str]:
-    return sorted({OPTION_OF.get(v, v) for v in tie})
-
-
-def _flipped(tie: tuple[str, ...], base_option: str) -> Optional[str]:
-    """The variant that beats `base_option` in this row, or None when the base option wins or ties."""
-    if base_option in _options(tie):
-        return None
-    return tie[0]
-
-
-def weight_space(cases: dict[str, tuple[list[str], "Any"]], weights: "Any", labels: list[str]) -> dict[str, Any]:
-    """Share of (weight row x case) in which each option and variant wins; every case counts equally, and a
-    row where k variants tie credits each with 1/k of it."""
-    option_wins: dict[str, float] = {}
-    variant_wins: dict[str, float] = {}
-    by_case: dict[str, dict[str, float]] = {}
-    corners: dict[str, dict[str, str]] = {}
-    n = len(weights) * len(cases)
-    ties = 0
-    for case, (variants, scores) in cases.items():
-        won = tied_winners(weights, variants, scores)
-        mine: dict[str, float] = {}
-        for tie in won:
-            ties += len(_options(tie)) > 1
-            for v in tie:
-                o = OPTION_OF.get(v, v)
-                option_wins[o] = option_wins.get(o, 0) + 1 / n / len(tie)
-                variant_wins[v] = variant_wins.get(v, 0) + 1 / n / len(tie)
-                mine[o] = mine.get(o, 0) + 1 / len(won) / len(tie)
-        by_case[case] = dict(sorted(mine.items()))
-        corners[case] = {label: " = ".join(_options(tie)) for label, tie in zip(labels, won) if label != "dirichlet"}
-    return {"option_win_share": dict(sorted(option_wins.items())), "variant_win_share": dict(sorted(variant_wins.items())),
-            "option_win_share_by_case": by_case, "corner_winners": corners, "rows": len(weights), "cases": len(cases),
-            "rows_tied_between_options": ties}
-
-
-def smallest_weight_flip(decision: Decision, dims: list[Dimension]) -> list[dict[str, Any]]:
-    """For each dimension: the factor on its stated weight (others fixed) at which another option first wins,
-    searched from x1 outwards on a fine log grid up to x100 and down to x0 (None: no factor flips it)."""
-    import numpy as np
-
-    variants, scores = dimension_matrix(decision, dims)
-    w = np.array([d.weight for d in dims], dtype=float)
-    base_option = decision.recommended_option
-    ups = np.exp(np.linspace(0, np.log(100), 2001))[1:]
-    downs = np.concatenate([np.exp(np.linspace(0, np.log(0.01), 2001))[1:], [0.0]])
-    out = []
-    for i, d in enumerate(dims):
-        found = None
-        for grid in (ups, downs):
-            rows = np.repeat(w[None, :], len(grid), axis=0)
-            rows[:, i] = w[i] * grid
-            rows = rows / rows.sum(axis=1, keepdims=True)
-            won = tied_winners(rows, variants, scores)
-            for f, tie in zip(grid, won):
-                v = _flipped(tie, base_option)
-                if v is not None:
-                    if found is None or abs(np.log(max(f, 1e-9))) < abs(np.log(max(found[0], 1e-9))):
-                        found = (float(f), v)
-                    break
-        out.append({"dimension": d.name, "stated_weight": d.weight,
-                    "factor": None if found is None else round(found[0], 3),
-                    "flipped_weight": None if found is None else round(found[0] * d.weight, 3),
-                    "new_winner_variant": None if found is None else found[1],
-                    "new_winner_option": None if found is None else OPTION_OF.get(found[1], found[1])})
-    return out
-
-
-def nearest_flip(weights: "Any", labels: list[str], variants: list[str], scores: "Any", dims: list[Dimension],
-                 base_option: str) -> Optional[dict[str, Any]]:
-    """The sampled weight vector closest (L1 on normalised weights) to the stated one at which another option wins."""
-    import numpy as np
-
-    w = np.array([d.weight for d in dims], dtype=float)
-    w = w / w.sum()
-    won = [_flipped(tie, base_option) for tie in tied_winners(weights, variants, scores)]
-    flips = [i for i, v in enumerate(won) if v is not None]
-    if not flips:
-        return None
-    dist = np.abs(weights[flips] - w).sum(axis=1)
-    j = flips[int(np.argmin(dist))]
-    return {"l1_distance": round(float(dist.min()), 4), "winner_variant": won[j],
-            "winner_option": OPTION_OF.get(won[j], won[j]), "label": labels[j],
-            "weights": {d.name: round(float(x), 4) for d, x in zip(dims, weights[j])}}
+    others = [v for v in ranked if OPTION_OF.get(v) != OPTION_OF.get(winner)]
+    runner_up = others[0] if others else (ranked[1] if len(ranked) > 1 else winner)
+    return Decision(costed=costed, infeasible=infeasible, recommended_variant=winner,
+                    recommended_option=OPTION_OF.get(winner, winner), runner_up_variant=runner_up,
+                    best_of_option=best_of_option)
 
 
 @dataclass(frozen=True)
-class SweepSpec:
-    samples: int
-    concentration: float
-    corner_share: float
+class Tie:
+    """Where two variants cost the same as one input moves: ``at`` (None when they never tie inside the range),
+    and which variant is cheaper below and above it."""
+
+    at: Optional[float]
+    cheaper_below: str
+    cheaper_above: str
 
 
-def load_sweep(path: Path) -> SweepSpec:
-    data = read_mapping(path, ConfigError, "weights file").get("sweep")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a `sweep` mapping (samples, concentration, corner_share)")
-    try:
-        spec = SweepSpec(int(data["samples"]), float(data["concentration"]), float(data["corner_share"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: sweep: {exc!r}") from exc
-    if spec.samples < 1 or spec.concentration <= 0 or not 0 < spec.corner_share < 1:
-        raise ConfigError(f"{path}: sweep: samples >= 1, concentration > 0, 0 < corner_share < 1")
-    return spec
+def tie(difference: Callable[[float], float], a: str, b: str, lo: float, hi: float) -> Tie:
+    """``difference(x)`` is cost(b) - cost(a) at input value x, affine in x. Returns where it crosses 0 within
+    [lo, hi] and which of a, b is cheaper on each side (at the range's ends when there is no crossing)."""
+    d_lo, d_hi = difference(lo), difference(hi)
 
+    def cheaper(d: float) -> str:
+        return a if d > 0 else b
 
-def scale_flips(metrics: dict[str, dict[str, float]], dims: list[Dimension], infeasible: dict[str, str] | None = None,
-                factors: tuple[float, ...] = (0.5, 2.0)) -> list[dict[str, Any]]:
-    """Each metric's `scale` (the gap judged to matter fully) multiplied by each of `factors`, the rest as stated:
-    the changes that hand the recommendation to another option, in weights-file order."""
-    from dataclasses import replace
-
-    base = decide(metrics, dims, infeasible).recommended_option
-    out = []
-    for i, dim in enumerate(dims):
-        for j, spec in enumerate(dim.metrics):
-            for factor in factors:
-                changed = list(dims)
-                changed[i] = replace(dim, metrics=dim.metrics[:j] + (replace(spec, scale=spec.scale * factor),)
-                                     + dim.metrics[j + 1:])
-                d = decide(metrics, changed, infeasible)
-                if d.recommended_option != base:
-                    out.append({"dimension": dim.name, "metric": spec.name, "stated_scale": spec.scale,
-                                "factor": factor, "new_winner_option": d.recommended_option,
-                                "new_winner_variant": d.recommended_variant})
-    return out
+    if d_lo == d_hi or (d_lo > 0) == (d_hi > 0) and d_lo != 0 and d_hi != 0:
+        side = a if d_lo + d_hi > 0 else b
+        return Tie(at=None, cheaper_below=side, cheaper_above=side)
+    x = lo + (hi - lo) * d_lo / (d_lo - d_hi)
+    check = difference(x)
+    scale = max(abs(d_lo), abs(d_hi), 1.0)
+    if not math.isfinite(x) or abs(check) > 1e-6 * scale:  # not affine after all: bisect
+        left, right = lo, hi
+        for _ in range(200):
+            mid = (left + right) / 2
+            if (difference(mid) > 0) == (d_lo > 0):
+                left = mid
+            else:
+                right = mid
+        x = (left + right) / 2
+    return Tie(at=x, cheaper_below=cheaper(d_lo), cheaper_above=cheaper(d_hi))

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is built, so the fee arithmetic alone loads fast
+    import pandas as pd
+
 from blastpay.sources.registry import SourcesError
 from blastpay.sources.inputs import read_mapping
 
@@ -168,6 +170,8 @@ def stranded_revenue(orders: float, stranded_share: float, amount: float) -> flo
 
 def surcharge_evidence(registry: Any) -> pd.DataFrame:
     """The quotes behind each option's surcharge: shows Payment Links and Checkout cost the same to process."""
+    import pandas as pd
+
     rows = []
     for option, ids in SURCHARGE_SOURCE_IDS.items():
         for sid in ids:
@@ -220,6 +224,8 @@ def order_amount_cents(fee_type: str = EXPERIMENT_FEE_TYPE, params: Mapping[str,
 
 def fee_table(registry: Any, params: Mapping[str, Any], options: Iterable[str] = OPTIONS) -> pd.DataFrame:
     """One row per (fee kind, option, method): the breakdown of Stripe's fees on one paid order."""
+    import pandas as pd
+
     table = FeeTable.from_registry(registry)
     rows = []
     for kind, amount in params["amounts_usd"].items():
@@ -238,6 +244,8 @@ def fee_table(registry: Any, params: Mapping[str, Any], options: Iterable[str] =
 
 def stranded_revenue_table(blast_metrics: Iterable[Mapping[str, Any]], params: Mapping[str, Any]) -> pd.DataFrame:
     """Stranded revenue per blast for every (scenario, variant) metrics dict from blast_model.simulate."""
+    import pandas as pd
+
     rows = []
     orders = params["orders_per_blast"]
     for m in blast_metrics:

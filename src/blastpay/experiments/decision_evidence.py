@@ -1,0 +1,207 @@
+"""The decision's evidence files (notebook 10): the record the ADR quotes, its tables and its figure.
+
+``decision/decision.json`` holds everything the ADR's first screen states (expected yearly harms per variant at the
+central assumptions, the size of each change, the break-even conditions), so the document computes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from datetime import date
+from typing import Any
+
+from blastpay.experiments.decision_inputs import BASKETBALL_API, PROVENANCE, DecisionModel, downtime_hours, harm_value
+from blastpay.models.decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES, Decision, Tie
+from blastpay.models.yearly_harm import HARMS, YearlyHarm, support_contacts
+
+# The harms the ADR names, in its order, with the reader's words.
+HEADLINE_HARMS = {
+    "parents_meeting_an_error_page": "parents meeting an error page",
+    "parents_stranded": "parents stranded (never pay)",
+    "hours_locked_out": "hours parents who clicked could not pay",
+    "double_charges": "double charges to refund",
+    "support_contacts": "support contacts",
+    "paid_still_payable": "paid orders left payable a second time",
+    "checkout_sessions": "Checkout Sessions created",
+    "abandoned_sessions": "sessions abandoned by parents who press Back",
+    "stripe_calls": "Stripe API calls",
+}
+AVAILABILITY_RANGE = (0.95, 1.0)
+
+
+def _tie(t: Tie, hours: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"at": t.at, "cheaper_below": t.cheaper_below, "cheaper_above": t.cheaper_above}
+    if hours:
+        out["downtime_hours_a_year"] = None if t.at is None else downtime_hours(t.at)
+    return out
+
+
+def variant_record(model: DecisionModel, harm: YearlyHarm, d: Decision) -> dict[str, Any]:
+    c = d.costed[harm.variant]
+    prices = model.prices(model.central())
+    return {
+        "option": OPTION_OF[harm.variant], "title": VARIANT_TITLES[harm.variant],
+        "yearly": {**harm.total, "parents_meeting_an_error_page": harm.parents_meeting_an_error_page,
+                   "support_contacts": support_contacts(harm.total, prices)},
+        "everyday": harm.everyday,
+        "yearly_usd_by_harm": c.yearly_usd_by_harm, "yearly_usd": c.yearly_usd,
+        "build_days": c.build_days, "build_usd": c.build_usd, "horizon_usd": c.horizon_usd,
+        "build_steps": len(model.steps[harm.variant]),
+    }
+
+
+def break_even(model: DecisionModel, d: Decision) -> dict[str, Any]:
+    """Where the two leaders tie: over the horizon and per year as basketball-api's availability moves, on each harm,
+    and on each volume and behaviour assumption (over a hundredfold range either way)."""
+    rec, run = d.recommended_variant, d.runner_up_variant
+    a = model.central()
+    lo, hi = AVAILABILITY_RANGE
+
+    def yearly_difference(x: float) -> float:
+        _, dd = model.evaluate(replace(a, availability=x))
+        return dd.costed[run].yearly_usd - dd.costed[rec].yearly_usd
+
+    from blastpay.models.decision import tie
+
+    _, never_down = model.evaluate(replace(a, availability=1.0))
+    out: dict[str, Any] = {
+        "pair": [rec, run],
+        # what the runner-up's harms would save a year if basketball-api were never down (negative: it saves nothing)
+        "yearly_saving_at_no_downtime": never_down.costed[rec].yearly_usd - never_down.costed[run].yearly_usd,
+        "availability_range": list(AVAILABILITY_RANGE),
+        "availability_horizon": _tie(model.break_even("availability", lo, hi)),
+        "availability_yearly": _tie(tie(yearly_difference, rec, run, lo, hi)),
+        "availability_by_harm": {h: _tie(model.harm_break_even(h, lo, hi, (rec, run))) for h in HEADLINE_HARMS},
+    }
+    for name, value in (("blasts_per_year", a.blasts_per_year), ("orders_per_blast", a.orders_per_blast),
+                        ("fee_usd", a.fee_usd)):
+        out[name] = _tie(model.break_even(name, value / 100, value * 100), hours=False)
+    for name in ("return_share", "response_share"):
+        out[name] = _tie(model.break_even(name, 0.0, 1.0), hours=False)
+    return out
+
+
+def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decision, ties: dict[str, Any],
+                    sensitivity: list[dict[str, Any]], policy: str, as_of: "date") -> dict[str, Any]:
+    a = model.central()
+    prices = model.prices(a)
+    rec, run = d.recommended_variant, d.runner_up_variant
+    flips = sorted((r for r in sensitivity if r["flips_at"] is not None),
+                   key=lambda r: abs(__import__("math").log(r["factor"])) if r["factor"] else float("inf"))
+    return {
+        "recommended_variant": rec, "recommended_option": d.recommended_option,
+        "recommended_variant_title": VARIANT_TITLES[rec], "recommended_option_title": OPTION_TITLES[d.recommended_option],
+        "runner_up_variant": run, "runner_up_option": OPTION_OF[run],
+        "runner_up_variant_title": VARIANT_TITLES[run], "runner_up_option_title": OPTION_TITLES[OPTION_OF[run]],
+        "best_of_option": d.best_of_option, "infeasible": d.infeasible,
+        "margin_usd": d.margin_usd, "yearly_margin_usd": d.yearly_margin_usd,
+        "build_days_difference": d.costed[run].build_days - d.costed[rec].build_days,
+        "build_usd_difference": d.costed[run].build_usd - d.costed[rec].build_usd,
+        "central": {**asdict(a), "basketball_api_downtime_hours_a_year": downtime_hours(a.availability),
+                    "orders_per_year": a.blasts_per_year * a.orders_per_blast,
+                    "support_contact_usd": prices.support_contact_usd,
+                    "error_page_contact_share": prices.error_page_contact_share,
+                    "refund_fee_usd": prices.refund_fee_usd, "card_fee_usd": prices.refund_fee_usd,
+                    "engineer_day_usd": prices.engineer_day_usd,
+                    "horizon_years": prices.horizon_years, "retry_cohort_share": model.club.retry_cohort_share,
+                    "availability_sweep": list(model.club.basketball_api.availability.sweep),
+                    "component_availability": {k: v for k, v in model.component_availability.items() if v is not None}},
+        "variants": {v: variant_record(model, harms[v], d) for v in d.costed},
+        "headline_harms": HEADLINE_HARMS,
+        "break_even": ties,
+        "flips": flips, "levers": len(sensitivity), "levers_that_flip": len(flips),
+        "provenance": PROVENANCE, "mitigation_policy": policy,
+        "schedule": schedule(d.costed[rec].build_days, as_of),
+    }
+
+
+def schedule(build_days: float, as_of: "date") -> dict[str, Any]:
+    """Whether the build fits the quarter the record is dated in: working days (Monday to Friday) left in it after
+    the record's date, against the build's engineer-days (one engineer)."""
+    from datetime import date, timedelta
+
+    quarter_end_month = ((as_of.month - 1) // 3 + 1) * 3
+    end = (date(as_of.year + (quarter_end_month == 12), 1 if quarter_end_month == 12 else quarter_end_month + 1, 1)
+           - timedelta(days=1))
+    left = sum(1 for n in range(1, (end - as_of).days + 1) if (as_of + timedelta(days=n)).weekday() < 5)
+    return {"quarter_ends": end.isoformat(), "working_days_left": left, "build_days": build_days,
+            "fits_this_quarter": build_days <= left}
+
+
+def yearly_table(harms: dict[str, YearlyHarm], d: Decision, model: DecisionModel) -> list[dict[str, Any]]:
+    """One row per (variant, harm): the expected amount a year and what it costs the club."""
+    prices = model.prices(model.central())
+    rows = []
+    for v, c in d.costed.items():
+        h = harms[v]
+        for harm in list(HARMS) + ["parents_meeting_an_error_page", "support_contacts"]:
+            rows.append({"variant": v, "harm": harm, "per_year": harm_value(h, harm, prices),
+                         "usd_per_year": c.yearly_usd_by_harm.get(harm)})
+    return rows
+
+
+def by_fault_table(model: DecisionModel, harms: dict[str, YearlyHarm]) -> list[dict[str, Any]]:
+    """One row per (variant, fault): each weighted harm a year, with how often the fault is taken to happen and why:
+    the decision's arithmetic, fault by fault."""
+    rows = []
+    for v, h in harms.items():
+        for fault, part in h.by_fault.items():
+            like = model.likelihood[fault]
+            rows.append({"variant": v, "fault": fault, "why": like.why,
+                         "share_of": like.share_of, "share": like.share if like.share_of else None,
+                         "per_year": like.per_year, "per_order": like.per_order, "while": like.while_down,
+                         **{k: part.get(k, 0.0) for k in ("temporary_error_pages", "dead_link_pages", "parents_stranded",
+                                                            "hours_locked_out", "double_charges", "paid_still_payable")}})
+        rows.append({"variant": v, "fault": "(everyday: no fault)", "why": "latency, webhook-match, retry-cohort and "
+                     "cost evidence", **{k: h.everyday.get(k, 0.0) for k in HARMS}})
+    return rows
+
+
+def availability_sweep(model: DecisionModel, values: list[float]) -> list[dict[str, Any]]:
+    rows = []
+    for x in values:
+        _, d = model.evaluate(replace(model.central(), availability=x))
+        for v, c in d.costed.items():
+            rows.append({"availability": x, "downtime_hours_a_year": downtime_hours(x), "variant": v,
+                         "yearly_usd": c.yearly_usd, "horizon_usd": c.horizon_usd,
+                         "recommended": v == d.recommended_variant})
+    return rows
+
+
+def build_steps_table(model: DecisionModel) -> list[dict[str, Any]]:
+    return [{"variant": v, "step": i + 1, "kind": s.kind, "site": s.site, "what": s.what, "file": s.file, "days": s.days,
+             "test": s.test, "rollback": s.rollback}
+            for v, steps in model.steps.items() for i, s in enumerate(steps)]
+
+
+def figure(model: DecisionModel, d: Decision):
+    """Each leader's cost over the horizon (build + years of harm) against basketball-api's downtime, with the
+    assumed downtime marked: where the lines cross is the break-even."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    leaders = [d.recommended_variant, d.runner_up_variant] + [
+        v for v in (d.best_of_option.get(o) for o in sorted(d.best_of_option))
+        if v not in (d.recommended_variant, d.runner_up_variant) and OPTION_OF.get(v) != "ttl_30d"]
+    hours = [h / 4 for h in range(0, 4 * 90 + 1)]
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    central = model.central()
+    for v in leaders:
+        ys = []
+        for h in hours:
+            _, dd = model.evaluate(replace(central, availability=1 - h / 8760))
+            ys.append(dd.costed[v].horizon_usd)
+        ax.plot(hours, ys, label=VARIANT_TITLES[v], lw=2 if v == d.recommended_variant else 1.4)
+    assumed = downtime_hours(central.availability)
+    ax.axvline(assumed, color="grey", ls="--", lw=1)
+    ax.text(assumed, ax.get_ylim()[1], f" assumed: {assumed:.1f} h a year", va="top", fontsize=8, color="grey")
+    ax.set_xlabel(f"{BASKETBALL_API.replace('_', '-')} downtime while parents pay (hours a year)")
+    ax.set_ylabel(f"cost over {model.club.prices.horizon_years:g} years ($): build + harms")
+    ax.set_title("Each option's cost to the club against our own downtime (placeholder volumes)", fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
