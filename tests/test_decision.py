@@ -1,196 +1,125 @@
-from pathlib import Path
+"""The decision as its reader uses it: the committed figures add up, `blastpay decide` re-asks the question with the
+club's own numbers from the committed cells, each break-even and flip holds when recomputed on either side, and a bad
+value or a missing input is one line naming it."""
+
+import csv
+import json
+import subprocess
+import sys
+from dataclasses import replace
 
 import pytest
 
-from blastpay.config import ConfigError
-from blastpay.models.decision import Dimension, MetricSpec, decide, load_weights, metric_score, robustness
+from blastpay import config
+from blastpay.experiments.decision_inputs import load_model
+from blastpay.experiments.decision_sensitivity import nearest_flip
+from blastpay.models.decision import OPTION_OF
 
-UX = Dimension("parent_ux", 3, "", (MetricSpec("payable", "higher", 0.1),))
-OPS = Dimension("ops", 1, "", (MetricSpec("moving_parts", "lower", 4),))
-
-
-def test_metric_score_is_one_at_best_and_zero_a_scale_away():
-    spec = MetricSpec("x", "higher", 0.1)
-    assert metric_score(0.9, 0.9, spec) == 1.0
-    assert metric_score(0.85, 0.9, spec) == pytest.approx(0.5)
-    assert metric_score(0.5, 0.9, spec) == 0.0
-    assert metric_score(3, 1, MetricSpec("y", "lower", 4)) == pytest.approx(0.5)
+EVIDENCE = config.ROOT / "evidence"
 
 
-def test_the_top_weighted_score_wins_and_weights_can_flip_it():
-    metrics = {
-        "lazy_mint_hmac": {"payable": 1.0, "moving_parts": 5},
-        "payment_link_per_order": {"payable": 0.9, "moving_parts": 1},
-    }
-    d = decide(metrics, [UX, OPS])
-    assert d.recommended_option == "lazy_mint"
-    assert d.runner_up_variant == "payment_link_per_order"
-    heavy_ops = Dimension("ops", 10, "", OPS.metrics)
-    assert decide(metrics, [UX, heavy_ops]).recommended_option == "payment_links"
+@pytest.fixture(scope="module")
+def record():
+    return json.loads((EVIDENCE / "decision" / "decision.json").read_text())
 
 
-def test_an_infeasible_variant_is_reported_not_scored_even_if_its_numbers_look_best():
-    metrics = {
-        "ttl_30d": {"payable": 1.0, "moving_parts": 0},
-        "ttl_24h": {"payable": 0.8, "moving_parts": 0},
-        "lazy_mint_db": {"payable": 0.99, "moving_parts": 5},
-    }
-    d = decide(metrics, [UX, OPS], infeasible={"ttl_30d": "Stripe refuses expires_at beyond 24 hours"})
-    assert "ttl_30d" not in d.scores
-    assert d.infeasible == {"ttl_30d": "Stripe refuses expires_at beyond 24 hours"}
-    assert d.recommended_variant == "lazy_mint_db"
+@pytest.fixture(scope="module")
+def model():
+    return load_model(EVIDENCE)
 
 
-def test_a_missing_metric_is_an_error_naming_it():
-    with pytest.raises(ValueError, match="metric 'payable' missing for a"):
-        decide({"a": {"moving_parts": 1}, "b": {"payable": 1, "moving_parts": 1}}, [UX, OPS])
+def _decide(*args):
+    return subprocess.run([sys.executable, "-m", "blastpay.cli", "decide", *args], capture_output=True, text=True,
+                          cwd=config.ROOT, timeout=120)
 
 
-def test_robustness_counts_halved_and_doubled_weights_and_every_scenario():
-    by_scenario = {
-        s: {"lazy_mint_hmac": {"payable": 1.0, "moving_parts": 5}, "payment_link_per_order": {"payable": p, "moving_parts": 1}}
-        for s, p in (("optimistic", 0.99), ("central", 0.9), ("pessimistic", 0.85))
-    }
-    rows = robustness(by_scenario, [UX, OPS], {})
-    assert len(rows) == 3 + 4
-    flipped = [r["case"] for r in rows if not r["same_option_as_base"]]
-    assert flipped == ["optimistic"]  # a one-point gap in payable share no longer outweighs four more moving parts
+def test_each_variants_cost_is_its_build_plus_the_horizon_times_its_priced_harms(record):
+    years = record["central"]["horizon_years"]
+    for v, r in record["variants"].items():
+        assert r["yearly_usd"] == pytest.approx(sum(r["yearly_usd_by_harm"].values()), rel=1e-5), v
+        assert r["horizon_usd"] == pytest.approx(years * r["yearly_usd"] + r["build_usd"], rel=1e-5), v
+    cheapest = min(record["variants"], key=lambda v: record["variants"][v]["horizon_usd"])
+    assert record["recommended_variant"] == cheapest
+    assert OPTION_OF[record["runner_up_variant"]] != OPTION_OF[cheapest]
 
 
-def test_committed_weights_file_loads(repo_root):
-    dims = load_weights(repo_root / "experiments" / "weights.yaml")
-    assert {d.name for d in dims} >= {
-        "parent_ux", "fulfillment_tracking", "failure_modes", "operational_complexity", "cost", "migration_path"
-    }
+def test_the_yearly_harms_are_the_sum_of_each_faults_weighted_part_and_the_everyday_part(record):
+    with (EVIDENCE / "decision" / "harms_by_fault.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    for v, r in record["variants"].items():
+        mine = [row for row in rows if row["variant"] == v]
+        for harm in ("parents_stranded", "hours_locked_out", "double_charges", "dead_link_pages"):
+            total = sum(float(row[harm] or 0) for row in mine)
+            assert total == pytest.approx(r["yearly"][harm], rel=1e-4, abs=1e-6), (v, harm)
 
 
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("dimensions: {a: {weight: -1, metrics: [{name: m, better: higher, scale: 1}]}}", "weight must be a non-negative"),
-        ("dimensions: {a: {weight: 1, metrics: [{name: m, better: up, scale: 1}]}}", "better must be higher or lower"),
-        ("dimensions: {a: {weight: 1, metrics: [{name: m, better: lower, scale: 0}]}}", "scale must be a positive"),
-        ("dimensions: [", "malformed YAML"),
-    ],
-)
-def test_malformed_weights_are_refused_with_the_problem(tmp_path: Path, text, message):
-    path = tmp_path / "w.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError, match=message):
-        load_weights(path)
+def test_decide_without_options_states_the_adrs_central_case(record):
+    out = _decide("--json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["recommended_variant"] == record["recommended_variant"]
+    for v, figures in r["variants"].items():
+        assert figures["horizon_usd"] == pytest.approx(record["variants"][v]["horizon_usd"], rel=1e-5)
+    text = _decide()
+    assert text.returncode == 0 and "Recommendation:" in text.stdout and text.stderr == ""
 
 
-# -- the weight-space sweep can fail --------------------------------------------------------------------------
-
-def _close_call():
-    """Two options a hair apart: a wins on 'a_dim' (weight 3), b on 'b_dim' (weight 1)."""
-    from blastpay.models.decision import Dimension, MetricSpec
-
-    dims = [Dimension("a_dim", 3.0, "", (MetricSpec("ma", "higher", 1.0),)),
-            Dimension("b_dim", 1.0, "", (MetricSpec("mb", "higher", 1.0),))]
-    metrics = {"lazy_mint_db": {"ma": 1.0, "mb": 0.0}, "payment_link_per_order": {"ma": 0.6, "mb": 1.0}}
-    return dims, metrics
-
-
-def test_smallest_flip_names_the_weight_change_that_hands_the_win_to_the_other_option():
-    from blastpay.models.decision import decide, smallest_weight_flip
-
-    dims, metrics = _close_call()
-    d = decide(metrics, dims)
-    assert d.recommended_option == "lazy_mint"  # 3*1 + 0 = 3 > 3*0.6 + 1 = 2.8
-    flips = {f["dimension"]: f for f in smallest_weight_flip(d, dims)}
-    # b_dim at weight w wins once 0.6*3 + w > 3, i.e. w > 1.2: a factor just above 1.2
-    assert flips["b_dim"]["new_winner_option"] == "payment_links"
-    assert 1.2 < flips["b_dim"]["factor"] < 1.21
-    # a_dim: cutting it below 2.5 (factor < 0.834) flips it too
-    assert 0.82 < flips["a_dim"]["factor"] < 0.84
+def test_decide_re_asks_with_the_clubs_numbers_and_every_harm_scales_with_the_volume(record):
+    base = json.loads(_decide("--json").stdout)
+    doubled = json.loads(_decide("--json", "--blasts-per-year", str(2 * record["central"]["blasts_per_year"])).stdout)
+    for v in base["variants"]:
+        b, d = base["variants"][v], doubled["variants"][v]
+        assert d["yearly_usd"] == pytest.approx(2 * b["yearly_usd"], rel=1e-5)
+        assert d["build_days"] == b["build_days"]
+    worse = json.loads(_decide("--json", "--availability", "99").stdout)
+    lazy = record["runner_up_variant"]
+    assert worse["variants"][lazy]["per_year"]["parents_meeting_an_error_page"] > \
+        base["variants"][lazy]["per_year"]["parents_meeting_an_error_page"]
 
 
-def test_a_dominant_winner_has_no_flip_and_wins_the_whole_space():
-    import numpy as np
-
-    from blastpay.models.decision import (decide, dimension_matrix, smallest_weight_flip, weight_samples,
-                                          weight_space)
-
-    dims, metrics = _close_call()
-    metrics["payment_link_per_order"] = {"ma": 0.5, "mb": 0.0}  # worse on everything
-    d = decide(metrics, dims)
-    assert all(f["factor"] is None for f in smallest_weight_flip(d, dims))
-    weights, labels = weight_samples(dims, np.random.default_rng(0), 500, 4.0, 0.7)
-    space = weight_space({"only": dimension_matrix(d, dims)}, weights, labels)
-    # Everywhere but one corner lazy-mint wins outright. With b_dim alone both score 0 on mb: a tie, split
-    # evenly and named as a tie, not handed to whichever option's name sorts first.
-    assert space["corner_winners"]["only"]["b_dim alone"] == "lazy_mint = payment_links"
-    assert space["rows_tied_between_options"] == 1
-    assert space["option_win_share"]["payment_links"] == pytest.approx(0.5 / len(weights))
-    assert space["option_win_share"]["lazy_mint"] == pytest.approx(1 - 0.5 / len(weights))
+@pytest.mark.parametrize("args, named", [
+    (["--availability", "nan"], "--availability"), (["--availability", "0"], "--availability"),
+    (["--availability", "100.5"], "--availability"), (["--fee", "-3"], "--fee"),
+    (["--blasts-per-year", "many"], "--blasts-per-year"), (["--orders-per-blast", "inf"], "--orders-per-blast"),
+    (["--return-share", "1.5"], "--return-share"), (["--evidence", "/nonexistent/evidence"], "/nonexistent/evidence"),
+])
+def test_a_bad_value_is_one_line_naming_it_and_exit_2(args, named):
+    out = _decide(*args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and named in out.stderr
 
 
-def test_the_sweep_splits_the_space_when_the_call_is_close():
-    import numpy as np
-
-    from blastpay.models.decision import decide, dimension_matrix, weight_samples, weight_space
-
-    dims, metrics = _close_call()
-    d = decide(metrics, dims)
-    weights, labels = weight_samples(dims, np.random.default_rng(1), 4000, 4.0, 0.7)
-    assert weights.shape == (4000 + 2 * len(dims), 2) and np.allclose(weights.sum(axis=1), 1)
-    space = weight_space({"only": dimension_matrix(d, dims)}, weights, labels)
-    shares = space["option_win_share"]
-    assert 0.05 < shares["payment_links"] < 0.95 and sum(shares.values()) == pytest.approx(1.0)
-    # a_dim at 70%: lazy 0.7 against 0.7*0.6 + 0.3 = 0.72 for the link
-    assert space["corner_winners"]["only"] == {"a_dim alone": "lazy_mint", "a_dim at 70%": "payment_links",
-                                              "b_dim alone": "payment_links", "b_dim at 70%": "payment_links"}
+def test_the_yearly_break_even_holds_on_either_side_of_it(record, model):
+    tie = record["break_even"]["availability_yearly"]
+    rec, run = record["break_even"]["pair"]
+    lo, hi = record["break_even"]["availability_range"]
+    points = ((lo, tie["cheaper_below"]), (hi, tie["cheaper_above"])) if tie["at"] is None else \
+        ((tie["at"] - 1e-4, tie["cheaper_below"]), (min(hi, tie["at"] + 1e-4), tie["cheaper_above"]))
+    for availability, cheaper in points:
+        _, d = model.evaluate(replace(model.central(), availability=availability))
+        other = run if cheaper == rec else rec
+        assert d.costed[cheaper].yearly_usd < d.costed[other].yearly_usd, availability
 
 
+def test_every_listed_flip_hands_the_answer_over_just_past_it_and_not_before(record, model):
+    from blastpay.experiments.decision_sensitivity import levers
 
-def test_leave_one_fault_out_recomputes_the_decision_without_each_fault(tmp_path):
-    """The decision is recomputed from by_fault_removed: an unchanged fault-removed summary gives the base margin, one
-    that makes the recommended variant worse on every fault measure narrows its lead, and the minimum names it."""
-    import copy
-    import json
-    import shutil
-
-    from blastpay import config
-    from blastpay.experiments import decision_inputs
-    from blastpay.models.decision import decide, load_weights
-
-    if not (config.EVIDENCE_DIR / "failure-modes" / "summary.json").exists():
-        pytest.skip("no evidence to read")
-    root = tmp_path / "ev"
-    shutil.copytree(config.EVIDENCE_DIR, root)
-    path = root / "failure-modes" / "summary.json"
-    summary = json.loads(path.read_text())
-    dims = load_weights(config.EXPERIMENTS_DIR / "weights.yaml")
-    metrics, infeasible = decision_inputs.collect(root)
-    base = decide(metrics["central"], dims, infeasible)
-    rec = base.recommended_variant
-    worse = copy.deepcopy(summary["by_variant"])
-    worse[rec].update(fault_cells_money_safe_share=0.0, fault_error_page_share=1.0,
-                      fault_excess_parent_hours_without_way_to_pay=96.0,
-                      eventually_pay_share_by_return_share={k: 0.0 for k in worse[rec]["eventually_pay_share_by_return_share"]})
-    summary["by_fault_removed"] = {"same": summary["by_variant"], "hurts_recommended": worse}
-    path.write_text(json.dumps(summary))
-    out = decision_inputs.leave_one_fault_out(root, dims, base)
-    assert abs(out["table"]["same"]["recommended_lead"] - base.margin) < 1e-9
-    assert not out["table"]["same"]["flips"]
-    assert out["table"]["hurts_recommended"]["recommended_lead"] < base.margin
-    assert out["min_fault"] == "hurts_recommended"
-    assert out["flips"] == [f for f, r in out["table"].items() if r["recommended_lead"] < 0]
-    verdicts = decision_inputs.dimension_verdicts(base, dims)
-    assert abs(sum(v["contribution_to_margin"] for v in verdicts.values()) - base.margin) < 1e-9
-    assert {v["verdict"] for v in verdicts.values()} <= {"wins", "ties", "loses"}
+    by_name = {lever.name: lever for lever in levers(model)}
+    assert len(by_name) == record["levers"]
+    for f in record["flips"]:
+        lever = by_name[f["lever"]]
+        x = f["flips_at"]
+        past = x * 1.001 if x > lever.stated else x * 0.999
+        before = lever.stated + (x - lever.stated) * 0.98
+        for value, expect_other in ((past, True), (before, False)):
+            a, knobs = lever.inputs(value)
+            _, d = model.evaluate(a, knobs)
+            assert (d.recommended_option != record["recommended_option"]) is expect_other, (f["lever"], value)
 
 
-def test_scale_flips_names_the_metric_whose_halved_or_doubled_scale_hands_the_win_over():
-    from blastpay.models.decision import scale_flips
-
-    dims = [Dimension("d", 1, "", (MetricSpec("x", "higher", 0.1), MetricSpec("y", "higher", 0.1),
-                                   MetricSpec("z", "lower", 1.0)))]
-    metrics = {"payment_link_per_order": {"x": 0.10, "y": 0.0, "z": 0.0},
-               "lazy_mint_db": {"x": 0.0, "y": 0.08, "z": 0.01}}
-    # as stated: links (1 + 0.2 + 1) / 3 = 0.733 against lazy-mint (0 + 1 + 0.99) / 3 = 0.663
-    assert decide(metrics, dims).recommended_option == "payment_links"
-    # x's scale doubled softens lazy-mint's loss on x to 0.5: 0.83 against 0.733; every other change keeps links
-    flips = scale_flips(metrics, dims)
-    assert [(f["metric"], f["factor"], f["new_winner_option"]) for f in flips] == [("x", 2.0, "lazy_mint")]
+def test_nearest_flip_finds_the_closest_crossing_in_either_direction():
+    def costs(x):  # b overtakes a at 3 going up; c overtakes a at 0.5 going down
+        return {"payment_link_per_order": 10.0, "lazy_mint_db": 16.0 - 2 * x, "ttl_24h": 10.0 + 10 * (x - 0.5)}
+    found = nearest_flip(costs, stated=1.0, lo=0.0, hi=10.0)
+    assert found is not None and found[1] == "ttl_24h" and found[0] == pytest.approx(0.5)
+    assert nearest_flip(lambda x: {"payment_link_per_order": 1.0, "lazy_mint_db": 2.0 + x}, 1.0, 0.0, 10.0) is None

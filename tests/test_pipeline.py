@@ -161,15 +161,23 @@ def test_a_malformed_fee_file_names_its_line(scratch_repo):
     assert "malformed YAML" in line
 
 
-def test_an_unknown_metric_in_the_weights_names_its_line_and_the_known_metrics(scratch_repo):
-    path = scratch_repo / "experiments" / "weights.yaml"
+@pytest.mark.parametrize("file, old, new, message", [
+    ("club.yaml", "fee_usd: 200.00", "fee_usd: .nan", "volumes.fee_usd: Input should be a finite number"),
+    ("club.yaml", "  blasts_per_year: 16", "  blasts_per_yr: 16", "volumes.blasts_per_yr: unknown key"),
+    ("club.yaml", "  horizon_years: 3", "  horizon_years: -3", "prices.horizon_years: Input should be greater than 0"),
+    ("likelihood.yaml", "server_down_30m:        {share_of: basketball_api, share: 0.2,",
+     "server_down_30m:        {share_of: basketball_api, share: 0.3,", "shares of component 'basketball_api' add up to 1.1"),
+    ("likelihood.yaml", "  paid_twice_second_visit:", "  paid_twice_third_visit:",
+     "no entry for fault(s) paid_twice_second_visit"),
+    ("effort.yaml", "  route_added: 2.0", "  route_added: lots", "unit_days.route_added: Input should be a valid number"),
+])
+def test_a_bad_decision_input_names_its_file_line_and_key(scratch_repo, file, old, new, message):
+    path = scratch_repo / "experiments" / file
     text = path.read_text()
-    first_metric = text.index("- name: ") + len("- name: ")
-    name = text[first_metric:].split()[0]
-    path.write_text(text[:first_metric] + "payable_shaer" + text[first_metric + len(name):])
-    expected_line = text[:first_metric].count("\n") + 1
-    line = _refused(scratch_repo, f"weights.yaml:{expected_line}")
-    assert "unknown metric 'payable_shaer'" in line and name in line
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    line = _refused(scratch_repo, file)
+    assert message in line, line
 
 
 def test_a_renamed_latency_scenario_is_named(scratch_repo):

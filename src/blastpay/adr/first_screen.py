@@ -1,73 +1,12 @@
-"""Values the ADR's first screen states, derived from evidence in plain comparisons (never a typed number).
-
-- where the margin comes from: per driver, whether the recommended variant wins, ties or loses against the runner-up
-  (``decision.json`` ``dimension_scores``);
-- how much is verified: live-verified rules, assumptions, whether basketball-api was scanned, placeholder fees;
-- what the chosen option needs built (``cost/engineering.csv``): tables, workers, jobs, secrets, Stripe object kinds,
-  reference-flow size;
-- whether halving or doubling any single weight keeps the answer (``decision/robustness.csv``);
-- counts the prose states (faults without the baseline, money-safe fault cells).
-"""
+"""Values the ADR's first screen states, derived from evidence in plain comparisons (never a typed number):
+how much is verified (live-verified rules, assumptions, whether basketball-api was scanned), the load benchmark's
+verdict on lazy-mint's route, and the stop-gap's figures (today's sessions with our own reminder, Stripe's recovery
+email at the assumed consent)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from blastpay import display_names
-
-TIE = 1e-6
-
-
-def margin_story(detail: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
-    """Where the margin comes from (``decision.json`` ``dimension_verdicts_detail``): the drivers (reader's names)
-    on which the recommended variant gains on the runner-up and gives back, each with the size of its weighted
-    contribution to the margin, largest first, and the drivers where the two tie."""
-    out: dict[str, list[Any]] = {"gains": [], "gives": [], "ties": []}
-    for dim, d in sorted(detail.items(), key=lambda kv: (-float(kv[1]["contribution_size"]), kv[0])):
-        name = display_names.display("driver", dim)
-        name = name[:1].lower() + name[1:]
-        if d["verdict"] == "ties":
-            out["ties"].append(name)
-        else:
-            out["gains" if d["verdict"] == "wins" else "gives"].append({"name": name, "size": d["contribution_size"]})
-    return out
-
-
-def build_of(engineering: list[dict[str, str]], variant: str) -> dict[str, Any]:
-    """What the reference flow of ``variant`` runs on, from ``cost/engineering.csv``."""
-    row = next((r for r in engineering if r["variant"] == variant), None)
-    if row is None:
-        return {}
-    return {
-        "tables": row.get("tables", "").split(),
-        "new_tables": row.get("new_tables", "").split(),
-        "workers": [w.strip() for w in row.get("workers", "").split(";") if w.strip()],
-        "jobs": [j.strip() for j in row.get("scheduled_jobs", "").split(";") if j.strip()],
-        "routes": row.get("new_routes", "").split(),
-        "secrets": row.get("new_secrets", "").split(),
-        "stripe_object_kinds": row.get("new_stripe_object_kinds", "").split(),
-        "lines": int(row["reference_flow_lines_of_code"]) if row.get("reference_flow_lines_of_code") else None,
-    }
-
-
-def weights_robust(robustness: list[dict[str, str]]) -> bool | None:
-    """True when every halved-or-doubled single weight keeps the recommended option; None when not measured."""
-    rows = [r for r in robustness if r.get("kind") == "weights"]
-    if not rows:
-        return None
-    return all(r.get("same_option_as_base") == "True" for r in rows)
-
-
-def weight_flips(robustness: list[dict[str, str]]) -> list[str]:
-    """The halved-or-doubled single weights that change the recommended option, in the reader's words
-    ("failure modes halved")."""
-    out = []
-    for r in robustness:
-        if r.get("kind") == "weights" and r.get("same_option_as_base") != "True":
-            dim, _, change = r["case"].rpartition(" ")
-            name = display_names.display("driver", dim)
-            out.append(f"{name[:1].lower() + name[1:]} {change}")
-    return out
 
 
 def verified(rules: dict[str, Any], checklist: dict[str, Any]) -> dict[str, Any]:
@@ -78,22 +17,6 @@ def verified(rules: dict[str, Any], checklist: dict[str, Any]) -> dict[str, Any]
         "assumptions": rules["assumptions"] if isinstance(rules.get("assumptions"), int) else len(rules.get("assumptions", [])),
         "scanned": "not yet scanned" not in str(checklist.get("inventory_status", "")),
     }
-
-
-def fault_counts(faults: dict[str, Any], variant: str) -> dict[str, int]:
-    names = [f for f in faults["faults"] if f != "none"]
-    fv = faults["by_variant"][variant]
-    cells = int(fv.get("cells", len(names)))
-    return {"faults": len(names), "baseline": len(faults["faults"]) - len(names), "cells": cells,
-            "money_safe_cells": round(float(fv["fault_cells_money_safe_share"]) * cells)}
-
-
-def money_safe_cells(faults: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    out = {}
-    for v, fv in faults["by_variant"].items():
-        cells = int(fv.get("cells", len(faults["faults"]) - 1))
-        out[v] = (cells - round(float(fv["fault_cells_money_safe_share"]) * cells), cells)
-    return out
 
 
 def load_verdict(load: dict[str, Any] | None) -> dict[str, Any] | None:

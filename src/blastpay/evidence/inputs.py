@@ -56,18 +56,16 @@ def check_latency_scenarios(path: Path, registry: Any) -> None:
                                  f"{share}, expected between 0 and 1")
 
 
-def check_weights(path: Path) -> None:
-    from blastpay.experiments.decision_inputs import PROVENANCE
-    from blastpay.models.decision import load_weights
-    from blastpay.sources.inputs import read_document
+def check_decision_inputs(experiments: Path) -> None:
+    """The decision's inputs: the club's numbers, one likelihood per fault of the fault list, the unit efforts."""
+    from blastpay.experiments.fault_plan import load_plan
+    from blastpay.models.club_inputs import load_club, load_effort, load_likelihood
 
-    dims = _wrap(path, lambda: load_weights(path))
-    doc = read_document(path, InputError, "weights file")
-    for dim in dims:
-        for i, metric in enumerate(dim.metrics):
-            if metric.name not in PROVENANCE:
-                raise InputError(f"{doc.where('dimensions', dim.name, 'metrics', i)}: unknown metric {metric.name!r} in "
-                                 f"dimension {dim.name!r} (known: {', '.join(sorted(PROVENANCE))})")
+    faults_path = experiments / "faults.yaml"
+    plan = _wrap(faults_path, lambda: load_plan(faults_path))
+    load_club(experiments / "club.yaml")
+    load_likelihood(experiments / "likelihood.yaml", list(plan.faults))
+    load_effort(experiments / "effort.yaml")
 
 
 def check_call_sites(path: Path) -> None:
@@ -119,7 +117,7 @@ def validate_inputs(root: Path | None = None) -> None:
     cohort_path = experiments / "cohort.yaml"
     _wrap(cohort_path, lambda: load_cohort(cohort_path, fees_path))
     check_latency_scenarios(experiments / "latency_scenarios.yaml", registry)
-    check_weights(experiments / "weights.yaml")
+    check_decision_inputs(experiments)
     check_call_sites(experiments / "call_sites.json")
     load_policy = _policy_loader()
     policy_path = experiments / "mitigations.yaml"

@@ -147,7 +147,9 @@ def load(path: Path, model: type[BaseModel], what: str) -> Any:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key shows as an unknown key and a missing one: name the unknown one, it says what to fix
+        err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
         loc = tuple(err.get("loc", ()))
         key = ".".join(str(k) for k in loc) or "(top level)"
         message = err.get("msg", "invalid").removeprefix("Value error, ")
