@@ -1,4 +1,4 @@
-"""`blastpay evidence [--full]` and `blastpay check [--quiet]`: regenerate the evidence and the documents, or
+"""`blastpay evidence [--full] [--force]` and `blastpay check [--quiet]`: regenerate the evidence and the documents, or
 check that what is committed is what the code produces."""
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ def evidence_parser() -> argparse.ArgumentParser:
     parser.add_argument("--full", action="store_true",
                         help="run the large sweeps instead (1,000,000 parents per scenario, every browser journey, "
                         "literal replays), with progress bars; written to evidence-full/, not over the committed evidence")
+    parser.add_argument("--force", action="store_true",
+                        help="run every notebook; by default a notebook whose inputs, code and upstream evidence are "
+                        "unchanged since the committed run (the manifest's key) is reused, not run")
     return parser
 
 
@@ -35,7 +38,7 @@ def check_parser() -> argparse.ArgumentParser:
 
 def evidence_main(argv: Sequence[str]) -> int:
     args = evidence_parser().parse_args(list(argv))
-    result = run_evidence(full=args.full)
+    result = run_evidence(full=args.full, force=args.force)
     print(f"evidence and documents regenerated in {result.seconds:.1f} s (wall time)")
     return 0
 

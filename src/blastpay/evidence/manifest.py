@@ -45,10 +45,13 @@ def comparison_rule(rel: str, paths: "set[str] | dict") -> str:
 def package_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in PINNED_PACKAGES}
 
-def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
-    """Merge the writers' records into evidence/manifest.json: each file, its producer, input hash, seed, versions."""
+def write_manifest(evidence_dir: Path, params: config.RunParams, *, notebooks: dict[str, dict] | None = None,
+                   reused: dict[str, dict] | None = None) -> dict:
+    """Merge the writers' records into evidence/manifest.json: each file, its producer, input hash, seed, versions;
+    `notebooks`: each notebook's key (``evidence.reuse``); `reused`: the earlier records of the files of notebooks
+    that were copied from an earlier run instead of run."""
     parts_dir = evidence_dir / MANIFEST_PARTS
-    files: dict[str, dict] = {}
+    files: dict[str, dict] = {rel: {k: v for k, v in r.items() if k != "comparison"} for rel, r in (reused or {}).items()}
     if parts_dir.is_dir():
         for part in sorted(parts_dir.glob("*.json")):
             record = json.loads(part.read_text())
@@ -82,6 +85,8 @@ def write_manifest(evidence_dir: Path, params: config.RunParams) -> dict:
         "code_sha256": digest(code),
         "files": files,
     }
+    if notebooks:
+        manifest["notebooks"] = notebooks
     (evidence_dir / MANIFEST).write_bytes(json_bytes(manifest))
     return manifest
 

@@ -110,7 +110,7 @@ def needs(path: Path) -> list[str]:
 
 def run_notebooks(
     books: list[Path], evidence_dir: Path, env: dict[str, str], progress: Callable[[str], None], workers: int = 2,
-    already_done: frozenset[str] = frozenset(),
+    already_done: frozenset[str] = frozenset(), prepare: Callable[[str], bool] | None = None,
 ) -> None:
     """Run the notebooks, at most `workers` at a time, each only after the notebooks it needs.
 
@@ -118,6 +118,8 @@ def run_notebooks(
     worker instead of queueing behind it; then numbered order. A notebook may only need lower-numbered ones. The first failure stops
     the run (notebooks already running finish; none starts after it). `already_done` names notebooks whose
     evidence is already in `evidence_dir` (copied there), so those that need them may run without them.
+    `prepare(stem)`, called once the notebooks it needs are done, returns True when it has put the notebook's
+    evidence in place itself (reused from an earlier run), so it is not run.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
@@ -144,13 +146,20 @@ def run_notebooks(
         pending = first + [s for s in stems if s not in first]
         while pending or started:
             if failure is None:
-                for stem in list(pending):
-                    if len(started) >= workers:
-                        break
-                    if all(d in done for d in deps[stem]):
-                        pending.remove(stem)
-                        progress(f"[{stems.index(stem) + 1}/{len(stems)}] notebooks/{stem}.ipynb ...")
-                        started[pool.submit(run, stem)] = stem
+                progressed = True
+                while progressed:  # a reused notebook may make others ready at once
+                    progressed = False
+                    for stem in list(pending):
+                        if len(started) >= workers:
+                            break
+                        if all(d in done for d in deps[stem]):
+                            pending.remove(stem)
+                            if prepare is not None and prepare(stem):
+                                done.add(stem)
+                                progressed = True
+                                continue
+                            progress(f"[{stems.index(stem) + 1}/{len(stems)}] notebooks/{stem}.ipynb ...")
+                            started[pool.submit(run, stem)] = stem
             else:
                 pending.clear()
             if not started:
@@ -189,10 +198,73 @@ class GenerateResult:
     docs: dict[str, bytes]
 
 
+class _Reuse:
+    """Each notebook's key (``evidence.reuse``), and, given the evidence tree of an earlier run, the notebooks whose
+    key is unchanged copied from it instead of run."""
+
+    def __init__(self, books: list[Path], evidence_dir: Path, full: bool, earlier: Path | None,
+                 progress: Callable[[str], None]) -> None:
+        from blastpay.evidence import reuse
+        from blastpay.evidence.manifest import MANIFEST, package_versions
+
+        self.sources = reuse.notebook_sources(books)
+        self.needs = {b.stem: needs(b) for b in books}
+        self.extra = {"package_versions": package_versions(), "full": full}
+        self.evidence_dir, self.earlier, self.progress = evidence_dir, earlier, progress
+        self.records: dict[str, dict] = {}  # stem -> what the manifest records of its key
+        self.reused_files: dict[str, dict] = {}  # path -> the earlier manifest's record, for reused notebooks
+        self.reused: list[str] = []
+        self.before: dict = {}
+        if earlier is not None and (earlier / MANIFEST).is_file():
+            try:
+                self.before = json.loads((earlier / MANIFEST).read_text())
+            except ValueError:
+                self.before = {}
+
+    def _outputs(self, stem: str) -> dict[str, str]:
+        """The evidence files (path -> sha256) a finished notebook wrote, its executed copy left out."""
+        part = self.evidence_dir / MANIFEST_PARTS / f"{stem}.json"
+        if part.is_file():
+            return dict(json.loads(part.read_text())["files"])
+        producer = f"notebooks/{stem}.ipynb"
+        return {rel: r["sha256"] for rel, r in self.reused_files.items()
+                if r["producer"] == producer and not rel.startswith(f"{EXECUTED_NOTEBOOKS}/")}
+
+    def __call__(self, stem: str) -> bool:
+        from blastpay.evidence import reuse
+        from blastpay.evidence.writer import digest, sha256_bytes
+
+        reads = reuse.hash_sources(self.sources[stem])
+        upstream = {need: digest(self._outputs(need)) for need in self.needs[stem]}
+        key = reuse.notebook_key(reads, upstream, self.extra)
+        self.records[stem] = {"inputs_sha256": key, "reads": reads, "upstream": upstream, "extra": self.extra}
+        if self.earlier is None:
+            return False
+        old = self.before.get("notebooks", {}).get(stem)
+        producer = f"notebooks/{stem}.ipynb"
+        files = {rel: r for rel, r in self.before.get("files", {}).items() if r.get("producer") == producer}
+        executed = f"{EXECUTED_NOTEBOOKS}/{stem}.ipynb"
+        intact = executed in files and all(
+            (self.earlier / rel).is_file() and sha256_bytes((self.earlier / rel).read_bytes()) == r.get("sha256")
+            for rel, r in files.items() if r.get("comparison", "exact") == "exact")
+        if old is None or old.get("inputs_sha256") != key or not intact:
+            why = reuse.why_changed(old, reads, upstream, self.extra) if intact else "its earlier output is missing or edited"
+            self.progress(f"notebooks/{stem}.ipynb runs: {why}")
+            return False
+        for rel in files:
+            (self.evidence_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.earlier / rel, self.evidence_dir / rel)
+        self.reused_files.update(files)
+        self.reused.append(stem)
+        return True
+
+
 def generate(
-    stage: Path, *, full: bool = False, progress: Callable[[str], None] = print, workers: int = 2
+    stage: Path, *, full: bool = False, progress: Callable[[str], None] = print, workers: int = 2,
+    reuse_from: Path | None = None,
 ) -> GenerateResult:
-    """Run every notebook into stage/evidence and render the documents into stage/docs."""
+    """Run every notebook into stage/evidence and render the documents into stage/docs. With `reuse_from` (an
+    evidence tree with its manifest), a notebook whose key is unchanged there is copied from it instead of run."""
     from blastpay.adr.render import RenderError, render_documents
     from blastpay.evidence.inputs import validate_inputs
     from blastpay.sources.registry import SourcesError
@@ -205,8 +277,12 @@ def generate(
     env = params.env()
     if full:
         env["BLASTPAY_FULL"] = "1"
-    run_notebooks(notebooks(), evidence_dir, env, progress, workers=workers)
-    write_manifest(evidence_dir, params)
+    books = notebooks()
+    keys = _Reuse(books, evidence_dir, full, reuse_from, progress)
+    run_notebooks(books, evidence_dir, env, progress, workers=workers, prepare=keys)
+    if keys.reused:
+        progress(f"reused (inputs, code and upstream evidence unchanged): {', '.join(keys.reused)}")
+    write_manifest(evidence_dir, params, notebooks=keys.records, reused=keys.reused_files)
     try:
         docs = render_documents(evidence_dir)
     except (RenderError, SourcesError, EvidenceError) as exc:
@@ -284,13 +360,18 @@ def regenerate_some(
 FULL_DIR = "evidence-full"
 
 
-def run_evidence(*, full: bool = False, progress: Callable[[str], None] = print) -> GenerateResult:
+def run_evidence(*, full: bool = False, force: bool = False, progress: Callable[[str], None] = print) -> GenerateResult:
     """Regenerate into a staging tree and move it into place. The committed evidence is the default run's;
-    `full` (the large sweeps) goes to evidence-full/ (not committed), with the documents rendered from it."""
+    `full` (the large sweeps) goes to evidence-full/ (not committed), with the documents rendered from it.
+
+    The default run reuses each notebook whose key (its inputs, code and upstream evidence) is the one the committed
+    manifest records, copying its evidence instead of running it; `force` runs every notebook. The documents are
+    rendered every time."""
     root = config.ROOT
     stage = Path(tempfile.mkdtemp(prefix=".evidence-stage-", dir=root))
     try:
-        result = generate(stage, full=full, progress=progress)
+        earlier = None if (full or force) else root / "evidence"
+        result = generate(stage, full=full, progress=progress, reuse_from=earlier)
         if full:
             target = root / FULL_DIR
             shutil.rmtree(target, ignore_errors=True)

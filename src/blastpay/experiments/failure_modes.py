@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
@@ -36,7 +36,7 @@ from blastpay.experiments.fault_cell import Cell, ParentRow, matrix_table, paren
 from blastpay.experiments.fault_plan import FaultPlan, load_plan, shows_error_pages  # noqa: F401 (re-exported)
 from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
                                         send_reminders)
-from blastpay.flows.order_models import CANCELED, PAID, PENDING, Order, OrderSpec, OutboundEmail, PayToken, StripeObject
+from blastpay.flows.order_models import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject
 from blastpay.flows.orders import open_checkout_sessions
 from blastpay.flows.simulation import (
     ERROR_PAGES,
@@ -315,10 +315,8 @@ class _Cell:
 
     def _newest_urls(self, order_ids: list[int]) -> dict[int, str]:
         """The link in the newest email for each order (``newest_url`` for many orders, in one query)."""
-        with observing(), self.flow.store.transaction() as db:
-            rows = db.execute(select(OutboundEmail.order_id, OutboundEmail.url)
-                              .where(OutboundEmail.order_id.in_(order_ids)).order_by(OutboundEmail.id)).all()
-        return dict(rows)
+        with observing():
+            return self.flow.store.newest_email_urls(order_ids)
 
     def payable_now(self, order_ids: list[int], view: Optional[StripeSnapshot] = None) -> dict[int, bool]:
         """Would a click pay now? The link takes money (the one checker's test), and whatever serves the click
@@ -418,8 +416,8 @@ class _Cell:
     def _probe(self, shared: list[StripeSnapshot]) -> list[int]:
         """The parents who still have to pay and could not pay with a click right now."""
         unpaid = [o.id for o in self.orders if self.parents[o.id].paid_at is None]
-        with observing(), self.flow.store.transaction() as db:
-            status = dict(db.execute(select(Order.id, Order.status).where(Order.id.in_(unpaid))).all())
+        with observing():
+            status = self.flow.store.order_statuses(unpaid)
         open_orders = [o for o in unpaid if status.get(o) != CANCELED]
         if not open_orders:
             return []

@@ -25,7 +25,7 @@ from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, Anomaly, Order, OutboundEmail, parse_order_reference
 from blastpay.flows.orders import OrderStore, open_checkout_sessions
@@ -353,12 +353,19 @@ def check_invariants(flow: Any) -> list[str]:
     return invariant_report(flow).violations
 
 
-def _orders_and_newest_emails(db: Any, order_ids: list[int]) -> tuple[dict[int, Order], dict[int, OutboundEmail]]:
-    """The orders among ``order_ids`` and the newest email sent for each, in two queries."""
-    orders = {o.id: o for o in db.scalars(select(Order).where(Order.id.in_(order_ids)))}
-    newest: dict[int, OutboundEmail] = {}
-    for email in db.scalars(select(OutboundEmail).where(OutboundEmail.order_id.in_(order_ids))
-                            .order_by(OutboundEmail.id)):
+_ORDERS_IN = select(Order.__table__).where(Order.__table__.c.id.in_(bindparam("ids", expanding=True)))
+_EMAILS_IN = (select(OutboundEmail.__table__)
+              .where(OutboundEmail.__table__.c.order_id.in_(bindparam("ids", expanding=True)))
+              .order_by(OutboundEmail.__table__.c.id))
+
+
+def _orders_and_newest_emails(db: Any, order_ids: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The orders among ``order_ids`` and the newest email sent for each, in two statements (rows whose
+    attributes are the tables' columns, read on the transaction's connection)."""
+    conn = db.connection()
+    orders = {o.id: o for o in conn.execute(_ORDERS_IN, {"ids": list(order_ids)})}
+    newest: dict[int, Any] = {}
+    for email in conn.execute(_EMAILS_IN, {"ids": list(order_ids)}):
         newest[email.order_id] = email
     return orders, newest
 

@@ -16,12 +16,14 @@ a payment is applied exactly once whatever the interleaving.
 from __future__ import annotations
 
 import os
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import (
+    bindparam,
     create_engine,
     event,
     func,
@@ -29,7 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -58,6 +60,34 @@ from blastpay.flows.order_models import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite:///blastpay.db"
+
+# The store's hot reads and its one hot write, built once: each runs as one Core statement on a connection (no ORM
+# session, no statement built per call). A read returns rows whose attributes are the table's columns.
+_ORDERS, _EMAILS, _OBJECTS, _TASKS = (m.__table__ for m in (Order, OutboundEmail, StripeObject, StripeTask))
+_ORDER_BY_ID = select(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
+_LATEST_EMAIL = select(_EMAILS).where(_EMAILS.c.order_id == bindparam("order_id")).order_by(_EMAILS.c.id.desc()).limit(1)
+_LATEST_EMAIL_OF_KIND = (select(_EMAILS).where(_EMAILS.c.order_id == bindparam("order_id"),
+                                               _EMAILS.c.kind == bindparam("kind"))
+                         .order_by(_EMAILS.c.id.desc()).limit(1))
+_OBJECT_BY_URL = select(_OBJECTS).where(_OBJECTS.c.url == bindparam("url")).order_by(_OBJECTS.c.id.desc()).limit(1)
+_PENDING_TASKS = select(_TASKS).where(_TASKS.c.done_at.is_(None)).order_by(_TASKS.c.id)
+_SET_PENDING_REASON = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(
+    pending_reason=bindparam("new_reason"))
+# Writes inside a caller's transaction: plain table statements (an ORM bulk update would also evaluate its
+# WHERE against every order and object loaded in the session; no caller reads a loaded row after these).
+_SET_PENDING_REASON_IF_PENDING = update(_ORDERS).where(
+    _ORDERS.c.id == bindparam("order_id"), _ORDERS.c.status == PENDING).values(pending_reason=bindparam("new_reason"))
+_MARK_PAID = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"), _ORDERS.c.status == PENDING).values(
+    status=PAID, paid_at=bindparam("paid_now"), paid_via=bindparam("paid_by"), pending_reason=None)
+_SET_OBJECT_STATUS = update(_OBJECTS).where(_OBJECTS.c.stripe_id == bindparam("object_id")).values(
+    status=bindparam("new_status"))
+_STATUSES = select(_ORDERS.c.id, _ORDERS.c.status).where(_ORDERS.c.id.in_(bindparam("order_ids", expanding=True)))
+_EMAIL_URLS = (select(_EMAILS.c.order_id, _EMAILS.c.url)
+               .where(_EMAILS.c.order_id.in_(bindparam("order_ids", expanding=True))).order_by(_EMAILS.c.id))
+_OPEN_SESSIONS = (select(_OBJECTS.c.stripe_id, _OBJECTS.c.url, _OBJECTS.c.expires_at)
+                  .where(_OBJECTS.c.order_id == bindparam("order_id"), _OBJECTS.c.kind == CHECKOUT_SESSION,
+                         _OBJECTS.c.status == "open")
+                  .order_by(_OBJECTS.c.id.desc()))
 
 def database_url_from_env(default: str = DEFAULT_DATABASE_URL) -> str:
     return os.environ.get("DATABASE_URL") or default
@@ -111,6 +141,11 @@ class OrderStore:
         with self._sessions() as session, session.begin():
             yield session
 
+    def connection(self) -> "contextlib.AbstractContextManager[Connection]":
+        """A unit of work for Core statements (the hot reads): the same transaction rules as ``transaction``
+        (on SQLite it begins IMMEDIATE), committed on success, rolled back on any exception."""
+        return self.engine.begin()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -130,20 +165,24 @@ class OrderStore:
             return [OrderView.of(r) for r in rows]
 
     def get_order(self, order_id: int) -> OrderView:
-        with self.transaction() as session:
-            row = session.get(Order, order_id)
-            if row is None:
-                raise StoreError(f"no order with id {order_id}")
-            return OrderView.of(row)
+        found = self.find_order(order_id)
+        if found is None:
+            raise StoreError(f"no order with id {order_id}")
+        return found
 
     def find_order(self, order_id: int) -> Optional[OrderView]:
-        with self.transaction() as session:
-            row = session.get(Order, order_id)
-            return OrderView.of(row) if row is not None else None
+        with self.connection() as conn:
+            row = conn.execute(_ORDER_BY_ID, {"order_id": order_id}).first()
+        return OrderView(**row._mapping) if row is not None else None
+
+    def order_statuses(self, order_ids: list[int]) -> dict[int, str]:
+        """Each existing order's status, in one statement."""
+        with self.connection() as conn:
+            return dict(conn.execute(_STATUSES, {"order_ids": list(order_ids)}).all())
 
     def set_pending_reason(self, order_id: int, reason: Optional[str]) -> None:
-        with self.transaction() as session:
-            session.execute(update(Order).where(Order.id == order_id).values(pending_reason=reason))
+        with self.connection() as conn:
+            conn.execute(_SET_PENDING_REASON, {"order_id": order_id, "new_reason": reason})
 
     def cancel_order(self, order_id: int, *, now: int) -> bool:
         """Cancel a pending order; False if it was not pending (already paid or canceled)."""
@@ -191,14 +230,11 @@ class OrderStore:
             session.expunge_all()
             return rows
 
-    def stripe_object_by_url(self, url: str) -> Optional[StripeObject]:
-        """The newest recorded Stripe object whose URL is ``url`` (a session, a Payment Link, a recovery URL)."""
-        with self.transaction() as session:
-            row = session.scalars(select(StripeObject).where(StripeObject.url == url)
-                                  .order_by(StripeObject.id.desc()).limit(1)).first()
-            if row is not None:
-                session.expunge(row)
-            return row
+    def stripe_object_by_url(self, url: str) -> Optional[Row]:
+        """The newest recorded Stripe object whose URL is ``url`` (a session, a Payment Link, a recovery URL):
+        a row with the ``stripe_objects`` columns."""
+        with self.connection() as conn:
+            return conn.execute(_OBJECT_BY_URL, {"url": url}).first()
 
     def forget_checkout_sessions(self, reason: str) -> int:
         """The Stripe account behind the store was replaced by an empty one (``blastpay serve`` starts a fresh
@@ -225,24 +261,25 @@ class OrderStore:
         with self.transaction() as session:
             session.add(OutboundEmail(order_id=order_id, kind=kind, url=url, sent_at=now))
 
-    def latest_email(self, order_id: int, kind: Optional[str] = None) -> Optional[OutboundEmail]:
-        """The newest email sent for the order (of `kind`, "blast" or "recovery", if given)."""
-        with self.transaction() as session:
-            query = select(OutboundEmail).where(OutboundEmail.order_id == order_id)
-            if kind is not None:
-                query = query.where(OutboundEmail.kind == kind)
-            row = session.scalars(query.order_by(OutboundEmail.id.desc()).limit(1)).first()
-            if row is not None:
-                session.expunge(row)
-            return row
+    def latest_email(self, order_id: int, kind: Optional[str] = None) -> Optional[Row]:
+        """The newest email sent for the order (of `kind`, "blast" or "recovery", if given): a row with the
+        ``outbound_emails`` columns."""
+        with self.connection() as conn:
+            if kind is None:
+                return conn.execute(_LATEST_EMAIL, {"order_id": order_id}).first()
+            return conn.execute(_LATEST_EMAIL_OF_KIND, {"order_id": order_id, "kind": kind}).first()
+
+    def newest_email_urls(self, order_ids: list[int]) -> dict[int, str]:
+        """The link in the newest email for each order that has one, in one statement."""
+        with self.connection() as conn:
+            return dict(conn.execute(_EMAIL_URLS, {"order_ids": list(order_ids)}).all())
 
     # -- tasks ----------------------------------------------------------------------------------
 
-    def pending_tasks(self) -> list[StripeTask]:
-        with self.transaction() as session:
-            rows = list(session.scalars(select(StripeTask).where(StripeTask.done_at.is_(None)).order_by(StripeTask.id)))
-            session.expunge_all()
-            return rows
+    def pending_tasks(self) -> list[Row]:
+        """The tasks not yet done, oldest first: rows with the ``stripe_tasks`` columns."""
+        with self.connection() as conn:
+            return list(conn.execute(_PENDING_TASKS).all())
 
     def finish_task(self, task_id: int, *, now: int, error: Optional[str] = None) -> None:
         with self.transaction() as session:
@@ -267,7 +304,7 @@ class OrderStore:
 
 def set_pending_reason(session: Session, order_id: int, reason: Optional[str]) -> None:
     """Inside the caller's transaction: why a pending order has no working way to pay now (None: cleared)."""
-    session.execute(update(Order).where(Order.id == order_id, Order.status == PENDING).values(pending_reason=reason))
+    session.execute(_SET_PENDING_REASON_IF_PENDING, {"order_id": order_id, "new_reason": reason})
 
 
 def lock_order(session: Session, order_id: int) -> Optional[Order]:
@@ -291,15 +328,9 @@ class SessionRow:
     expires_at: Optional[int]
 
 
-def open_checkout_sessions(session: Session, order_id: int) -> list[SessionRow]:
+def open_checkout_sessions(session: "Session | Connection", order_id: int) -> list[SessionRow]:
     """The order's recorded open Checkout Sessions, newest first."""
-    table = StripeObject.__table__
-    rows = session.execute(
-        select(table.c.stripe_id, table.c.url, table.c.expires_at)
-        .where(table.c.order_id == order_id, table.c.kind == CHECKOUT_SESSION, table.c.status == "open")
-        .order_by(table.c.id.desc())
-    ).all()
-    return [SessionRow(*row) for row in rows]
+    return [SessionRow(*row) for row in session.execute(_OPEN_SESSIONS, {"order_id": order_id}).all()]
 
 
 def add_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optional[str], status: str, now: int,
@@ -313,10 +344,7 @@ def add_stripe_object(session: Session, *, kind: str, stripe_id: str, url: Optio
 
 def mark_paid(session: Session, order_id: int, *, stripe_object_id: str, now: int) -> bool:
     """Pending -> paid, exactly once: True only for the one transaction whose conditional update matched."""
-    result = session.execute(
-        update(Order).where(Order.id == order_id, Order.status == PENDING)
-        .values(status=PAID, paid_at=now, paid_via=stripe_object_id, pending_reason=None)
-    )
+    result = session.execute(_MARK_PAID, {"order_id": order_id, "paid_now": now, "paid_by": stripe_object_id})
     return result.rowcount == 1
 
 
@@ -373,7 +401,7 @@ def enqueue_cleanup(session: Session, order_id: int, *, now: int, keep: Optional
 
 
 def set_object_status(session: Session, stripe_id: str, status: str) -> None:
-    session.execute(update(StripeObject).where(StripeObject.stripe_id == stripe_id).values(status=status))
+    session.execute(_SET_OBJECT_STATUS, {"object_id": stripe_id, "new_status": status})
 
 
 # -- checkout attempts (the lazy-mint click path; each helper is one plain statement) --------------

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from blastpay.flows.order_models import PayToken
@@ -108,6 +108,12 @@ class TokenBinding(Protocol):
     def resolve(self, session: Session, token: str) -> Optional[int]: ...
 
 
+# The resolve lookups, built once (every click and every look at a /pay/ link runs one).
+_HMAC_ROW = select(PayToken.order_id, PayToken.kid).where(PayToken.lookup == bindparam("lookup"),
+                                                          PayToken.binding == "hmac")
+_DB_ORDER = select(PayToken.order_id).where(PayToken.lookup == bindparam("lookup"), PayToken.binding == "db")
+
+
 class HmacTokens:
     """Signed tokens with a key id; the nonce row maps to the order and the tag binds the two."""
 
@@ -139,9 +145,7 @@ class HmacTokens:
         nonce = raw[1 + kid_len:1 + kid_len + NONCE_BYTES]
         tag = raw[1 + kid_len + NONCE_BYTES:]
         key = self.keys.keys.get(kid.decode("ascii", errors="replace"))
-        row = session.execute(
-            select(PayToken.order_id, PayToken.kid).where(PayToken.lookup == nonce.hex(), PayToken.binding == self.name)
-        ).first()
+        row = session.execute(_HMAC_ROW, {"lookup": nonce.hex()}).first()
         # Compute a tag whatever happened above, so every failure costs the same work.
         expected = self._tag(key or b"\0" * MIN_KEY_BYTES, kid, nonce, row.order_id if row else 0)
         valid = hmac.compare_digest(expected, tag)
@@ -169,9 +173,7 @@ class DbTokens:
         raw = _b64decode(token)
         if raw is None or len(raw) != DB_TOKEN_BYTES:
             return None
-        return session.scalars(
-            select(PayToken.order_id).where(PayToken.lookup == self._digest(token), PayToken.binding == self.name)
-        ).first()
+        return session.execute(_DB_ORDER, {"lookup": self._digest(token)}).scalar()
 
 
 def make_binding(name: str, keys: Optional[TokenKeys] = None) -> TokenBinding:
