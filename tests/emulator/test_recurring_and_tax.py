@@ -164,6 +164,16 @@ def test_subscription_mode_takes_20_recurring_and_20_one_time_line_items(door, m
         assert caught.value.param == "line_items" and "at most 20" in caught.value.user_message
 
 
+def test_payment_mode_session_takes_at_most_100_line_items(door, jersey):
+    def session(count: int) -> Any:
+        return door.client.v1.checkout.sessions.create({"mode": "payment",
+                                                        "line_items": [{"price": jersey.id, "quantity": 1}] * count})
+    assert session(100).amount_total == 100 * 2500
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        session(101)
+    assert caught.value.param == "line_items" and "at most 100" in caught.value.user_message
+
+
 def test_per_order_link_with_limit_1_deactivates_after_one_subscription(door, monthly):
     link = door.client.v1.payment_links.create({"line_items": [{"price": monthly.id, "quantity": 1}],
                                                 "restrictions": {"completed_sessions": {"limit": 1}},

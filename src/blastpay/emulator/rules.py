@@ -347,6 +347,11 @@ RULES: tuple[Rule, ...] = (
        "https://docs.stripe.com/payments/no-code/collect-addresses",
        "A payment link is considered \"paid for\" when a Checkout Session is complete.",
        "assumption", f"{RECURRING}::test_per_order_link_with_limit_1_deactivates_after_one_subscription"),
+    _r("session.line_items.max_100",
+       "A payment-mode Checkout Session takes at most 100 line items; 101 are refused (the wording is the "
+       "emulator's). Registry: checkout-line-item-limits.",
+       SESSION_PARAMS, "For `payment` mode, there is a maximum of 100 line items",
+       "stripe-docs", f"{RECURRING}::test_payment_mode_session_takes_at_most_100_line_items"),
     # -- tax ---------------------------------------------------------------------------------------
     _r("tax.behavior_required",
        "automatic_tax[enabled]=true on a Checkout Session whose price has tax_behavior unspecified is refused with "
