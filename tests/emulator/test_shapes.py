@@ -28,7 +28,8 @@ def shapes(door: Any) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("kind", ["product", "price", "customer", "checkout.session", "item", "payment_link",
-                                  "payment_intent", "event", "webhook_endpoint"])
+                                  "payment_intent", "event", "webhook_endpoint", "subscription", "invoice",
+                                  "line_item", "tax.registration"])
 def test_every_fixture_key_with_its_json_type(shapes, kind):
     found = shapes[kind]
     assert found["objects"] > 0

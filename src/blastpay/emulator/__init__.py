@@ -7,7 +7,8 @@ fake cloud service, one idea per module:
 - ``sandbox``: ``Emulator``, the in-process door and the control API as plain calls;
 - ``backend``: stores, the simulated clock, ids, idempotency records, listing; with one module per
   resource mixed in: ``products`` (and prices), ``customers``, ``checkout``, ``payment_links``,
-  ``payment_intents``, ``events`` (and webhook endpoints); ``hosted`` (what a parent sees at a URL),
+  ``payment_intents``, ``subscriptions`` (and ``invoices``, renewed by the clock), ``tax`` (registrations,
+  automatic tax), ``events`` (and webhook endpoints); ``hosted`` (what a parent sees at a URL),
   ``delivery`` (webhook queueing, retries, the log);
 - ``shapes``: Stripe's object shapes (templates checked against Stripe's fixtures in ``reference/``);
 - ``schemas`` / ``params`` / ``sdk_params``: what each route accepts, checked against the SDK's classes;

@@ -23,9 +23,12 @@ from blastpay.emulator.hosted import HostedPages
 from blastpay.emulator.payment_intents import PaymentIntents
 from blastpay.emulator.payment_links import PaymentLinks
 from blastpay.emulator.products import Products
+from blastpay.emulator.subscriptions import Subscriptions
+from blastpay.emulator.tax import Tax
 
 
-class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentIntents, Events, Delivery):
+class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentIntents, Subscriptions, Tax, Events,
+              Delivery):
     def __init__(self, seed: int = 0, start: int = 1_767_225_600, base_url: str = "http://stripe.emulator.test") -> None:
         self.lock = threading.RLock()
         self.seed = seed
@@ -51,6 +54,9 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
                 "payment_intent",
                 "event",
                 "webhook_endpoint",
+                "subscription",
+                "invoice",
+                "tax.registration",
             )
         }
         self.line_items: dict[str, list[dict[str, Any]]] = {}
@@ -62,6 +68,10 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
         self.sessions_by_customer: dict[str, Index] = {}
         self.events_by_type: dict[str, Index] = {}
         self.expiry_heap: list[tuple[int, int, str]] = []
+        self.renewal_heap: list[tuple[int, int, str]] = []  # (period end, seq, subscription id)
+        self.subscription_inputs: dict[str, dict[str, Any]] = {}
+        self.subscriptions_by_customer: dict[str, Index] = {}
+        self.invoices_by_subscription: dict[str, Index] = {}
         self.event_bodies: dict[str, bytes] = {}
         self.outbox = Outbox()
         self.held_deliveries: list[tuple[str, str]] = []
@@ -113,7 +123,7 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
         return {"object": "list", "data": [store.objects[i] for i in ids], "has_more": has_more, "url": url}
 
     def next_due(self) -> int | None:
-        times = [t for t in (self.next_expiry(), self.outbox.next_due()) if t is not None]
+        times = [t for t in (self.next_expiry(), self.next_renewal(), self.outbox.next_due()) if t is not None]
         return min(times) if times else None
 
     def advance(self, seconds: int) -> int:
@@ -128,9 +138,11 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
                 if due is None or due > target:
                     self.clock.move_to(target)
                     self.run_expiries()
+                    self.run_renewals()
                     break
                 self.clock.move_to(max(due, self.now()))
                 self.run_expiries()
+                self.run_renewals()
             self.deliver_due()
         self.deliver_due()
         return self.now()

@@ -9,7 +9,8 @@ from blastpay.emulator import errors
 from blastpay.emulator.errors import invalid
 from blastpay.emulator.store import Index
 from blastpay.emulator.shapes import shaped
-from blastpay.emulator.common import DECLINED_MESSAGE, DEFAULT_SESSION_TTL, EXPIRES_AT_TOO_EARLY, EXPIRES_AT_TOO_LATE, MAX_SESSION_TTL, MIN_SESSION_TTL, NO_INVOICE_CREATION, RECOVERY_TTL, SESSION_ECHOED, _fresh_metadata, _merge_metadata
+from blastpay.emulator.tax import session_automatic_tax
+from blastpay.emulator.common import MAX_SUBSCRIPTION_LINES, DECLINED_MESSAGE, DEFAULT_SESSION_TTL, EXPIRES_AT_TOO_EARLY, EXPIRES_AT_TOO_LATE, MAX_SESSION_TTL, MIN_SESSION_TTL, NO_INVOICE_CREATION, RECOVERY_TTL, SESSION_ECHOED, _fresh_metadata, _merge_metadata
 
 
 class Checkout:
@@ -82,6 +83,12 @@ class Checkout:
             raise invalid(
                 "You must provide at least one recurring price in `subscription` mode when using prices.", param="mode"
             )
+        if mode == "subscription":
+            self._check_subscription_items(items)
+        options = {k: p[k] for k in SESSION_ECHOED if k in p}
+        if (p.get("automatic_tax") or {}).get("enabled"):
+            self._require_tax_behavior(items)
+            options["automatic_tax"] = session_automatic_tax(True)
         recovery = (p.get("after_expiration") or {}).get("recovery")
         return self._open_session(
             mode=mode,
@@ -99,8 +106,16 @@ class Checkout:
             payment_link=None,
             recovered_from=None,
             hosted_message=None,
-            options={k: p[k] for k in SESSION_ECHOED if k in p},
+            options=options,
         )
+
+    @staticmethod
+    def _check_subscription_items(items: list[dict[str, Any]]) -> None:
+        recurring = sum(1 for i in items if i["price"]["recurring"])
+        for count, kind in ((recurring, "recurring"), (len(items) - recurring, "one-time")):
+            if count > MAX_SUBSCRIPTION_LINES:
+                raise invalid(f"In `subscription` mode a Checkout Session accepts at most {MAX_SUBSCRIPTION_LINES} line "
+                              f"items with {kind} prices, but you passed {count}.", param="line_items")
 
     def _open_session(self, *, mode, items, expires_at, metadata, client_reference_id, customer, customer_email,
                       success_url, cancel_url, payment_intent_data, subscription_data, recovery, payment_link,
@@ -218,7 +233,8 @@ class Checkout:
         return page
 
     # -- payment (the customer's side) -----------------------------------------------------
-    def pay(self, session_id: str, outcome: str = "succeeded", email: str | None = None) -> dict[str, Any]:
+    def pay(self, session_id: str, outcome: str = "succeeded", email: str | None = None,
+            address: dict[str, Any] | None = None) -> dict[str, Any]:
         if outcome not in ("succeeded", "declined"):
             raise invalid("Invalid outcome: must be one of succeeded or declined", param="outcome")
         session = self._require("checkout.session", session_id, "session")
@@ -235,6 +251,10 @@ class Checkout:
             payer_email = self.stores["customer"].objects[session["customer"]]["email"]
         if payer_email is None:
             payer_email = "customer@example.test"
+        billing_address = None
+        if session["automatic_tax"]["enabled"]:
+            billing_address = self.billing_address(address)
+            self.apply_automatic_tax(session, billing_address)
         if session["mode"] == "subscription" and not session["customer"]:
             session["customer"] = self.create_customer({"email": payer_email})["id"]
         if session["mode"] == "payment":
@@ -257,11 +277,14 @@ class Checkout:
             self.stores["payment_intent"].add(self._next_seq(), intent)
             session["payment_intent"] = intent["id"]
         else:
-            session["subscription"] = self.ids.new("sub")
+            subscription = self._start_subscription(session, billing_address)
+            session["subscription"] = subscription["id"]
+            session["invoice"] = subscription["latest_invoice"]
         session["status"] = "complete"
         session["payment_status"] = "paid" if session["amount_total"] > 0 else "no_payment_required"
         session["url"] = None
-        session["customer_details"] = shaped("checkout.session.customer_details", email=payer_email)
+        session["customer_details"] = shaped("checkout.session.customer_details", email=payer_email,
+                                             address=billing_address)
         self._emit("checkout.session.completed", session)
         if session["payment_link"]:
             self._count_link_completion(session["payment_link"])

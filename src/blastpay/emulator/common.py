@@ -13,6 +13,7 @@ DEFAULT_SESSION_TTL = 24 * 3600
 RECOVERY_TTL = 30 * 24 * 3600
 MAX_WEBHOOK_ENDPOINTS = 16
 MAX_LINK_LINE_ITEMS = 20
+MAX_SUBSCRIPTION_LINES = 20  # per kind (recurring, one-time) in a subscription-mode Checkout Session
 CLIENT_REFERENCE_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EXPIRES_AT_TOO_LATE = "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."

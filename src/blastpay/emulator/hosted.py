@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from blastpay.emulator.errors import invalid
+from blastpay.emulator.tax import session_automatic_tax
 from blastpay.emulator.common import CLIENT_REFERENCE_ID, DEFAULT_INACTIVE_MESSAGE, DEFAULT_SESSION_TTL, EMAIL, EXPIRED_RECOVERY_MESSAGE, EXPIRED_SESSION_MESSAGE, SESSION_ECHOED
 
 
@@ -42,7 +43,8 @@ class HostedPages:
             hosted_message=hosted_message,
             options={k: link[k] for k in ("allow_promotion_codes", "billing_address_collection", "submit_type",
                                           "customer_creation") if link[k] is not None}
-            | {"payment_method_types": link["payment_method_types"] or ["card"]},
+            | {"payment_method_types": link["payment_method_types"] or ["card"],
+               "automatic_tax": session_automatic_tax(link["automatic_tax"]["enabled"])},
         )
 
     # -- the customer's browser ------------------------------------------------------------
@@ -94,7 +96,8 @@ class HostedPages:
             payment_link=original["payment_link"],
             recovered_from=original["id"],
             hosted_message=inputs["hosted_message"],
-            options={k: original[k] for k in SESSION_ECHOED},
+            options={k: original[k] for k in SESSION_ECHOED}
+            | {"automatic_tax": session_automatic_tax(original["automatic_tax"]["enabled"])},
         )
 
     def _session_page(self, session: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,10 @@ class PaymentLinks:
         if mode == "payment" and "subscription_data" in p:
             raise invalid("There must be at least one line item with a recurring price to use `subscription_data`.",
                           param="subscription_data")
+        automatic_tax = {"enabled": False, "liability": None}
+        if (p.get("automatic_tax") or {}).get("enabled"):
+            self._require_tax_behavior(items)
+            automatic_tax = {"enabled": True, "liability": {"account": None, "type": "self"}}
         after_completion = self._after_completion(p.get("after_completion", {"type": "hosted_confirmation"}))
         restrictions = self._restrictions(p.get("restrictions"))
         code = "test_" + self.ids.token(24)
@@ -38,6 +42,7 @@ class PaymentLinks:
             "payment_link",
             id=self.ids.new("plink"),
             after_completion=after_completion,
+            automatic_tax=automatic_tax,
             currency=items[0]["currency"],
             inactive_message=p.get("inactive_message"),
             metadata=_fresh_metadata(p.get("metadata")),

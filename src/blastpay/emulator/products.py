@@ -64,6 +64,7 @@ class Products:
             nickname=p.get("nickname"),
             product=product_id,
             recurring=recurring,
+            tax_behavior=p.get("tax_behavior", "unspecified"),
             type="recurring" if recurring else "one_time",
             unit_amount=p["unit_amount"],
             unit_amount_decimal=str(p["unit_amount"]),

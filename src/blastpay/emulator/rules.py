@@ -21,6 +21,8 @@ URL_PARAMS = "https://docs.stripe.com/payment-links/url-parameters"
 WEBHOOK_DOCS = "https://docs.stripe.com/webhooks"
 SHAPES = "tests/emulator/test_shapes.py"
 LIMITS = "tests/emulator/test_http_limits.py"
+RECURRING = "tests/emulator/test_recurring_and_tax.py"
+SDK = "(stripe 16.1.0, https://pypi.org/project/stripe/16.1.0/)"
 FIXTURES3 = ("stripe/openapi openapi/fixtures3.json at f6c2a48fbac2819d1feba8143d942ffc65e1c0d2 "
              "(https://github.com/stripe/openapi), vendored in src/blastpay/emulator/reference/")
 
@@ -263,6 +265,152 @@ RULES: tuple[Rule, ...] = (
        "Updating a link emits payment_link.updated with previous_attributes.",
        "https://docs.stripe.com/api/events/types", "payment_link.updated: Occurs when a payment link is updated.",
        "stripe-docs", f"{CONFORMANCE}::test_update_emits_payment_link_updated"),
+    # -- subscriptions (a recurring fee) ---------------------------------------------------------
+    _r("subscription.created_on_completion",
+       "Paying a subscription-mode session starts an active Subscription (session.subscription) and its first "
+       "invoice (session.invoice: billing_reason subscription_create, paid, the session's total), emitting "
+       "customer.subscription.created, invoice.created, invoice.finalized, invoice.paid and "
+       "invoice.payment_succeeded before checkout.session.completed (that order is the emulator's; Stripe "
+       "guarantees none). Registry: checkout-session-subscription-and-invoice, invoice-billing-reason.",
+       f"stripe/checkout/_session.py:2552-2555, 2735-2738 {SDK}",
+       "The ID of the Subscription for Checkout Sessions in `subscription` mode. ... ID of the invoice created by the "
+       "Checkout Session, if it exists.",
+       "stripe-docs", f"{RECURRING}::test_paid_subscription_session_starts_a_subscription_with_its_first_invoice"),
+    _r("subscription.metadata_from_subscription_data",
+       "The Subscription carries the session's subscription_data.metadata (and description); the session's own "
+       "metadata is not copied to it. Registry: checkout-subscription-data-metadata.",
+       "https://github.com/pay-rails/pay/issues/734 (Stripe staff)",
+       "That'll put metadata on the Checkout Session, I'm guessing you're looking for the metadata to end up on the "
+       "Subscription. In that case, you can pass in `subscription_data.metadata`",
+       "stripe-docs", f"{RECURRING}::test_subscription_metadata_comes_from_subscription_data_only"),
+    _r("link.subscription_data_metadata",
+       "A Payment Link's subscription_data.metadata reaches every Subscription its sessions start; the link's own "
+       "metadata reaches its sessions (and checkout.session.completed) but not the Subscription or its invoices. "
+       "Registry: payment-link-subscription-data-metadata, payment-link-metadata-copied.",
+       f"stripe/params/_payment_link_create_params.py:1106-1109 {SDK}",
+       "Set of key-value pairs that will declaratively set metadata on Subscriptions generated from this payment "
+       "link.",
+       "stripe-docs",
+       f"{RECURRING}::test_payment_link_subscription_data_metadata_reaches_the_subscription_and_link_metadata_does_not"),
+    _r("invoice.subscription_details_metadata",
+       "A subscription's invoice names it in parent.subscription_details.subscription and carries a snapshot of its "
+       "metadata in parent.subscription_details.metadata; a line billed for a subscription item carries the "
+       "subscription's metadata. Registry: invoice-subscription-details-metadata, invoice-line-subscription-metadata.",
+       f"stripe/_invoice.py:763-773; stripe/_invoice_line_item.py:277-280 {SDK}",
+       "Set of key-value pairs defined as subscription metadata when an invoice is created. Becomes an immutable "
+       "snapshot of the subscription metadata at the time of invoice finalization.",
+       "stripe-docs", f"{RECURRING}::test_invoice_carries_subscription_metadata_in_parent_and_lines_not_its_own"),
+    _r("invoice.own_metadata_empty",
+       "A subscription's invoice has empty metadata of its own, and its one-time lines carry none: nothing copies the "
+       "session's or the subscription's metadata there (Stripe documents no such copy).",
+       "stripe-facts.md, Not found", "Stripe documents metadata copied to subscription_details and subscription lines "
+       "only.",
+       "assumption", f"{RECURRING}::test_invoice_carries_subscription_metadata_in_parent_and_lines_not_its_own"),
+    _r("subscription.renews_on_clock",
+       "When the clock reaches a period's end the subscription renews: a subscription_cycle invoice bills its "
+       "recurring lines (one-time lines were on the first invoice only), latest_invoice moves to it, and "
+       "invoice.created/finalized/paid/payment_succeeded then customer.subscription.updated are emitted; a month "
+       "is a calendar month from the billing cycle anchor. Registry: invoice-billing-reason, "
+       "checkout-subscription-one-time-lines.",
+       f"stripe/params/checkout/_session_create_params.py:266-268; stripe/_invoice.py:1544-1569 {SDK}",
+       "Line items with one-time Prices will be on the initial invoice only. ... `subscription_cycle`: A subscription "
+       "advanced into a new period.",
+       "stripe-docs", f"{RECURRING}::test_subscription_renews_each_month_on_the_clock_billing_recurring_lines_only"),
+    _r("subscription.renewal_paid_at_once",
+       "A renewal invoice is created, finalized and paid by the saved card in one step (Stripe keeps it a draft for "
+       "about an hour first); every renewal in the emulator succeeds.",
+       "stripe-facts.md, Not found", "The emulator does not model the draft hour or failed renewals.",
+       "assumption", f"{RECURRING}::test_subscription_renews_each_month_on_the_clock_billing_recurring_lines_only"),
+    _r("subscription.cancel",
+       "DELETE /v1/subscriptions/{id} cancels at once (status canceled, customer.subscription.deleted); it is not "
+       "billed again; the list leaves canceled subscriptions out unless status says otherwise.",
+       f"stripe/_subscription_service.py:52-53 {SDK}",
+       "Cancels a customer's subscription immediately. The customer won't be charged again for the subscription.",
+       "stripe-docs", f"{RECURRING}::test_canceled_subscription_is_not_billed_again"),
+    _r("subscription.one_per_completed_session",
+       "Every completed subscription-mode session starts its own Subscription: two sessions for one order, both "
+       "paid, bill the parent twice every month. Registry: checkout-session-subscription-and-invoice.",
+       f"stripe/checkout/_session.py:2735-2738 {SDK}",
+       "The ID of the Subscription for Checkout Sessions in `subscription` mode.",
+       "stripe-docs", f"{RECURRING}::test_each_completed_subscription_session_starts_its_own_subscription"),
+    _r("subscription.line_items_20_each",
+       "A subscription-mode session takes at most 20 line items with recurring prices and 20 with one-time prices "
+       "(the refusal's wording is the emulator's). Registry: checkout-subscription-one-time-lines.",
+       SESSION_PARAMS,
+       "For `subscription` mode, there is a maximum of 20 line items with recurring Prices and 20 line items with "
+       "one-time Prices.",
+       "stripe-docs", f"{RECURRING}::test_subscription_mode_takes_20_recurring_and_20_one_time_line_items"),
+    _r("link.limit_subscription_mode",
+       "restrictions.completed_sessions counts completed subscription-mode sessions as it counts payments: a per-order "
+       "link with limit 1 deactivates after the first subscription starts, and a session opened before that can still "
+       "complete (a second subscription). Stripe's docs do not speak of the mode.",
+       "https://docs.stripe.com/payments/no-code/collect-addresses",
+       "A payment link is considered \"paid for\" when a Checkout Session is complete.",
+       "assumption", f"{RECURRING}::test_per_order_link_with_limit_1_deactivates_after_one_subscription"),
+    _r("session.line_items.max_100",
+       "A payment-mode Checkout Session takes at most 100 line items; 101 are refused (the wording is the "
+       "emulator's). Registry: checkout-line-item-limits.",
+       SESSION_PARAMS, "For `payment` mode, there is a maximum of 100 line items",
+       "stripe-docs", f"{RECURRING}::test_payment_mode_session_takes_at_most_100_line_items"),
+    # -- tax ---------------------------------------------------------------------------------------
+    _r("tax.behavior_required",
+       "automatic_tax[enabled]=true on a Checkout Session whose price has tax_behavior unspecified is refused with "
+       "Stripe's message (the emulator's account has no default tax behaviour); price_data may set tax_behavior. "
+       "Registry: tax-behavior-required-error, tax-behavior.",
+       "https://github.com/stripe-samples/firebase-subscription-payments/issues/48 (Stripe's error as reported)",
+       "The price `price_1INgJAHYgolSBA35MeYSHoYE` does not have a `tax_behavior` set which is required for automatic "
+       "tax computation.",
+       "stripe-docs", f"{RECURRING}::test_automatic_tax_refuses_a_price_without_tax_behavior"),
+    _r("tax.behavior_required_link",
+       "A Payment Link with automatic_tax refuses such a price at creation too (the report is of Checkout; the "
+       "emulator assumes the link checks when it is made).",
+       "stripe-facts.md, Not found", "Stripe documents the tax_behavior requirement for Checkout.",
+       "assumption", f"{RECURRING}::test_payment_link_automatic_tax_refuses_a_price_without_tax_behavior"),
+    _r("tax.requires_location",
+       "An open session with automatic tax has automatic_tax.status requires_location_inputs; the parent enters a "
+       "billing address to pay (customer_details.address), and the status becomes complete. Registry: "
+       "checkout-automatic-tax.",
+       f"stripe/params/checkout/_session_create_params.py:453-459 {SDK}",
+       "Enabling this parameter causes Checkout to collect any billing address information necessary for tax "
+       "calculation.",
+       "stripe-docs", f"{RECURRING}::test_open_session_with_automatic_tax_waits_for_the_parents_address"),
+    _r("tax.only_where_registered",
+       "Tax is charged only when an active tax registration covers the billing address (its country and, in the US, "
+       "its state); elsewhere amount_tax is 0. Registry: tax-registration-required.",
+       "https://docs.stripe.com/payments/mobile/checkout-sessions/collect-taxes",
+       "Stripe Tax only collects tax in jurisdictions where you have an active registration.",
+       "stripe-docs", f"{RECURRING}::test_tax_is_charged_only_where_registered"),
+    _r("tax.exclusive_inclusive",
+       "An exclusive price's tax is added to amount_total; an inclusive price's tax is carved out of its amount, "
+       "amount_total unchanged; both show in total_details.amount_tax and the line's amount_tax. Registry: "
+       "tax-behavior.",
+       "https://docs.stripe.com/payments/advanced/tax",
+       "Exclusive: The product price doesn't include tax, which is added as a separate amount. Inclusive: The product "
+       "price includes any tax amount.",
+       "stripe-docs", f"{RECURRING}::test_exclusive_tax_raises_the_total_inclusive_tax_is_carved_out"),
+    _r("tax.emulated_rate",
+       "Where registered, the emulator charges a flat 10% (rounded half up to the cent), a round figure of its own: "
+       "Stripe's rates come from its tax engine per jurisdiction and product tax code.",
+       "stripe-facts.md, Not found", "The emulator has no tax engine.",
+       "assumption", f"{RECURRING}::test_exclusive_tax_raises_the_total_inclusive_tax_is_carved_out"),
+    _r("tax.registrations_api",
+       "POST /v1/tax/registrations (country, country_options[us][state,type], active_from now or a time) records a "
+       "registration, scheduled until active_from; it can be listed and retrieved. Registrations outside the US are "
+       "refused by the emulator. Registry: tax-registrations-api.",
+       "https://docs.stripe.com/api/tax/registrations",
+       "A Tax Registration lets us know that your business is registered to collect tax on payments within a region, "
+       "enabling you to automatically collect tax.",
+       "stripe-docs", f"{RECURRING}::test_tax_registrations_create_list_and_retrieve"),
+    _r("link.automatic_tax",
+       "A Payment Link's automatic_tax reaches every session it opens: the parent enters an address and the tax is "
+       "computed as on any session. Registry: payment-link-automatic-tax.",
+       LINK_PARAMS, "Enabling this parameter causes the payment link to collect any billing address information "
+       "necessary for tax calculation.",
+       "stripe-docs", f"{RECURRING}::test_payment_link_automatic_tax_reaches_its_sessions"),
+    _r("tax.subscription_renewals",
+       "A subscription started with automatic tax taxes each renewal at the billing address given at checkout.",
+       "stripe-facts.md, Not found", "Stripe documents no detail of how renewals find the address.",
+       "assumption", f"{RECURRING}::test_subscription_renewals_are_taxed_at_the_checkout_address"),
     # -- resources -----------------------------------------------------------------------------
     _r("price.types",
        "Prices are one_time, or recurring with an interval; line items accept either through price or price_data.",
@@ -372,7 +520,8 @@ RULES: tuple[Rule, ...] = (
     # -- object shapes and the wire --------------------------------------------------------------
     _r("shape.fixture_keys",
        "Every object returned (product, price, customer, checkout.session and its line items, payment_link, "
-       "payment_intent, event and its data.object, webhook_endpoint) has every key of Stripe's fixture object with "
+       "payment_intent, event and its data.object, webhook_endpoint, subscription, invoice and its lines, "
+       "tax.registration) has every key of Stripe's fixture object with "
        "the same JSON type, or null where the SDK types the field Optional (a feature not in use).",
        FIXTURES3, "one example object for every API resource: the objects stripe-mock serves",
        "stripe-docs", f"{SHAPES}::test_every_fixture_key_with_its_json_type"),

@@ -34,9 +34,11 @@ RETRIEVE = {"expand": EXPAND}
 INTENT_DATA = Obj({"metadata": Metadata(), "description": Str(1000)})
 RECURRING = Obj({"interval": Enum("day", "week", "month", "year"), "interval_count": Int(1, 365)}, required=("interval",))
 PRODUCT_DATA = Obj({"name": Str(250), "description": Str(40000), "metadata": Metadata()}, required=("name",))
+TAX_BEHAVIOR = Enum("exclusive", "inclusive", "unspecified")
+AUTOMATIC_TAX = Obj({"enabled": Bool()}, required=("enabled",))
 PRICE_DATA = Obj(
     {"currency": Currency(), "unit_amount": Int(0, 99_999_999), "product": Str(), "product_data": PRODUCT_DATA,
-     "recurring": RECURRING},
+     "recurring": RECURRING, "tax_behavior": TAX_BEHAVIOR},
     required=("currency", "unit_amount"),
 )
 LINE_ITEM = Obj({"price": Str(), "price_data": PRICE_DATA, "quantity": Int(1, 999_999)})
@@ -45,7 +47,7 @@ PRODUCT_UPDATE = _with(PRODUCT_CREATE, description=Str(40000, unsettable=True))
 PRICE_CREATE = {
     "currency": Currency(), "unit_amount": Int(0, 99_999_999), "product": Str(), "product_data": PRODUCT_DATA,
     "recurring": RECURRING, "metadata": Metadata(), "nickname": Str(), "active": Bool(), "lookup_key": Str(200),
-    "expand": EXPAND,
+    "tax_behavior": TAX_BEHAVIOR, "expand": EXPAND,
 }
 PRICE_UPDATE = {"active": Bool(), "metadata": Metadata(), "nickname": Str(unsettable=True),
                 "lookup_key": Str(200, unsettable=True), "expand": EXPAND}
@@ -74,6 +76,7 @@ SESSION_CREATE = {
     "locale": Str(10),
     "submit_type": Enum("auto", "book", "donate", "pay", "subscribe"),
     "billing_address_collection": Enum("auto", "required"),
+    "automatic_tax": AUTOMATIC_TAX,
     "expand": EXPAND,
 }
 SESSION_UPDATE = {"metadata": Metadata(), "expand": EXPAND}
@@ -97,6 +100,7 @@ LINK_CREATE = {
     "payment_method_types": ListOf(Str(100)),
     "submit_type": Enum("auto", "book", "donate", "pay", "subscribe"),
     "billing_address_collection": Enum("auto", "required"),
+    "automatic_tax": AUTOMATIC_TAX,
     "expand": EXPAND,
 }
 LINK_UPDATE = {
@@ -120,10 +124,27 @@ CUSTOMER_LIST = _with(LIST_PARAMS, email=Str(512))
 PRICE_LIST = _with(LIST_PARAMS, product=Str(), active=Bool(), type=Enum("one_time", "recurring"))
 PRODUCT_LIST = _with(LIST_PARAMS, active=Bool())
 LINK_LIST = _with(LIST_PARAMS, active=Bool())
+SUBSCRIPTION_LIST = _with(LIST_PARAMS, customer=Str(),
+                          status=Enum("active", "all", "canceled", "ended", "incomplete", "incomplete_expired",
+                                      "past_due", "paused", "trialing", "unpaid"))
+INVOICE_LIST = _with(LIST_PARAMS, customer=Str(), subscription=Str(),
+                     status=Enum("draft", "open", "paid", "uncollectible", "void"))
+# Registrations: the emulator models the US shape of country_options (a state's sales tax) only.
+TAX_REGISTRATION_CREATE = {
+    "active_from": Str(20), "country": Str(2), "expires_at": Int(0),
+    "country_options": Obj({"us": Obj({"state": Str(2), "type": Enum("state_sales_tax", "local_amusement_tax",
+                                                                          "local_lease_tax", "state_communications_tax",
+                                                                          "state_retail_delivery_fee")},
+                                      required=("state", "type"))}),
+    "expand": EXPAND,
+}
+TAX_REGISTRATION_LIST = _with(LIST_PARAMS, status=Enum("active", "all", "expired", "scheduled"))
 NONE: dict[str, Spec] = {}
 ADVANCE = {"seconds": Int(0, 10 * 365 * 24 * 3600)}
 VISIT = {"url": Str(10_000)}
-PAY = {"outcome": Enum("succeeded", "declined"), "email": Str(512)}
+PAY = {"outcome": Enum("succeeded", "declined"), "email": Str(512),
+       "address": Obj({"city": Str(200), "country": Str(2), "line1": Str(200), "line2": Str(200),
+                       "postal_code": Str(20), "state": Str(50)}, required=("country",))}
 FAULTS = {
     "route": Str(500), "error": Enum("500", "429", "drop"), "count": Int(1, 1_000_000), "rate": Fraction(),
     "seed": Int(0), "webhook": Enum("delay", "duplicate", "reorder", "drop"), "seconds": Int(1, 30 * 24 * 3600),

@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from blastpay.emulator.billing_shapes import BILLING_TEMPLATES
+
 FIXTURES = Path(__file__).with_name("reference") / "fixtures3-served.json"
 
 _NO_TEXT = {"after_submit": None, "shipping_address": None, "submit": None, "terms_of_service_acceptance": None}
@@ -118,6 +120,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "description": None, "enabled_events": [], "livemode": False, "metadata": {}, "status": "enabled", "url": "",
     },
 }
+
+TEMPLATES.update(BILLING_TEMPLATES)
 
 # A JSON round trip is the quickest deep copy of plain data (about 5x faster than copy.deepcopy).
 _FROZEN = {kind: json.dumps(template) for kind, template in TEMPLATES.items()}
@@ -225,6 +229,9 @@ def sample_objects(client: Any, pay: Any, hook_url: str) -> dict[str, list[dict[
                    subscription_data={"description": "Monthly"}, after_completion={"type": "redirect",
                                                                                    "redirect": {"url": "https://x.test"}})
     _raw(client, "post", f"/v1/payment_links/{link['id']}", active="false")
+    done = _raw(client, "get", f"/v1/checkout/sessions/{subscription['id']}")
+    registration = _raw(client, "post", "/v1/tax/registrations", country="US", active_from="now",
+                        country_options={"us": {"state": "CA", "type": "state_sales_tax"}})
     sessions = _raw(client, "get", "/v1/checkout/sessions", limit=10)
     events = _raw(client, "get", "/v1/events", limit=100)
     objects: dict[str, list[dict[str, Any]]] = {
@@ -238,6 +245,10 @@ def sample_objects(client: Any, pay: Any, hook_url: str) -> dict[str, list[dict[
         "payment_intent": _raw(client, "get", "/v1/payment_intents")["data"],
         "event": events["data"],
         "webhook_endpoint": [hook, _raw(client, "get", f"/v1/webhook_endpoints/{hook['id']}")],
+        "subscription": [_raw(client, "get", f"/v1/subscriptions/{done['subscription']}")],
+        "invoice": [_raw(client, "get", f"/v1/invoices/{done['invoice']}")],
+        "line_item": _raw(client, "get", f"/v1/invoices/{done['invoice']}/lines")["data"],
+        "tax.registration": [registration, _raw(client, "get", f"/v1/tax/registrations/{registration['id']}")],
         "list": [sessions, events, _raw(client, "get", "/v1/customers")],
     }
     for event in events["data"]:  # an event's data.object is compared as the resource it is

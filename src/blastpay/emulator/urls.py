@@ -9,7 +9,7 @@ from blastpay.emulator import pages
 from blastpay.emulator.params import LIST_PARAMS, Spec
 from blastpay.emulator.schemas import (
     ADVANCE, CUSTOMER_CREATE, CUSTOMER_LIST, CUSTOMER_UPDATE, EVENT_LIST, FAULTS, LINK_CREATE, LINK_LIST, LINK_UPDATE,
-    NONE, PAY, PI_LIST, PRICE_CREATE, PRICE_LIST, PRICE_UPDATE, PRODUCT_CREATE, PRODUCT_LIST, PRODUCT_UPDATE, RETRIEVE,
+    INVOICE_LIST, NONE, PAY, PI_LIST, SUBSCRIPTION_LIST, TAX_REGISTRATION_CREATE, TAX_REGISTRATION_LIST, PRICE_CREATE, PRICE_LIST, PRICE_UPDATE, PRODUCT_CREATE, PRODUCT_LIST, PRODUCT_UPDATE, RETRIEVE,
     SESSION_CREATE, SESSION_LIST, SESSION_UPDATE, VISIT, WEBHOOK_CREATE, WEBHOOK_UPDATE,
 )
 from blastpay.emulator.sdk_params import sdk_parameters
@@ -80,6 +80,17 @@ def build_routes(wire: "Wire") -> list[Route]:
           lambda p, i: item_list(b.link_line_items(i), p, f"/v1/payment_links/{i}/line_items")),
         r("GET", r"/v1/payment_intents", PI_LIST, lambda p: b.list_payment_intents(p)),
         r("GET", rf"/v1/payment_intents/{ID}", RETRIEVE, lambda p, i: b._require("payment_intent", i)),
+        r("GET", r"/v1/subscriptions", SUBSCRIPTION_LIST, lambda p: b.list_subscriptions(p)),
+        r("GET", rf"/v1/subscriptions/{ID}", RETRIEVE, lambda p, i: b._require("subscription", i)),
+        r("DELETE", rf"/v1/subscriptions/{ID}", NONE, lambda p, i: b.cancel_subscription(i)),
+        r("GET", r"/v1/invoices", INVOICE_LIST, lambda p: b.list_invoices(p)),
+        r("GET", rf"/v1/invoices/{ID}", RETRIEVE, lambda p, i: b._require("invoice", i)),
+        r("GET", rf"/v1/invoices/{ID}/lines", LIST_PARAMS,
+          lambda p, i: item_list(b.invoice_lines(i), p, f"/v1/invoices/{i}/lines")),
+        r("POST", r"/v1/tax/registrations", TAX_REGISTRATION_CREATE, lambda p: b.create_tax_registration(p),
+          ("active_from", "country", "country_options")),
+        r("GET", r"/v1/tax/registrations", TAX_REGISTRATION_LIST, lambda p: b.list_tax_registrations(p)),
+        r("GET", rf"/v1/tax/registrations/{ID}", RETRIEVE, lambda p, i: b.retrieve_tax_registration(i)),
         r("GET", r"/v1/events", EVENT_LIST, lambda p: b.list_events(p)),
         r("GET", rf"/v1/events/{ID}", RETRIEVE, lambda p, i: b._require("event", i)),
         r("POST", r"/v1/webhook_endpoints", WEBHOOK_CREATE, lambda p: self._create_endpoint(p), ("url", "enabled_events")),
@@ -92,7 +103,8 @@ def build_routes(wire: "Wire") -> list[Route]:
         r("POST", r"/_sandbox/clock/advance", ADVANCE, lambda p: {"now": b.advance(p["seconds"])}, ("seconds",),
           kind="sandbox", locked=False),
         r("POST", r"/_sandbox/visit", VISIT, lambda p: b.visit(p["url"]), ("url",), kind="sandbox"),
-        r("POST", rf"/_sandbox/checkout/{ID}/pay", PAY, lambda p, i: b.pay(i, p.get("outcome", "succeeded"), p.get("email")),
+        r("POST", rf"/_sandbox/checkout/{ID}/pay", PAY,
+          lambda p, i: b.pay(i, p.get("outcome", "succeeded"), p.get("email"), p.get("address")),
           kind="sandbox"),
         r("POST", rf"/_sandbox/checkout/{ID}/cancel", NONE, lambda p, i: b.cancel(i), kind="sandbox"),
         r("POST", r"/_sandbox/faults", FAULTS, lambda p: self.set_faults(**p), kind="sandbox"),
