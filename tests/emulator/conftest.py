@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
-import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -125,8 +124,9 @@ class HttpDoor:
         return None
 
     def _call(self, method: str, path: str, **form: Any) -> Any:
-        data = urllib.parse.urlencode(form).encode() if method == "POST" else None
-        request = urllib.request.Request(self.api_base + path, data=data, method=method)
+        data = json.dumps(form).encode() if method == "POST" else None
+        request = urllib.request.Request(self.api_base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data is not None else {})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.loads(response.read())
@@ -151,7 +151,7 @@ class HttpDoor:
         return self._call("POST", f"/_sandbox/checkout/{session_id}/cancel")
 
     def set_faults(self, **spec: Any) -> None:
-        self._call("POST", "/_sandbox/faults", **{k: (str(v).lower() if isinstance(v, bool) else v) for k, v in spec.items()})
+        self._call("POST", "/_sandbox/faults", **spec)
 
     def deliveries(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_sandbox/deliveries")["data"]

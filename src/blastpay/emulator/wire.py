@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from blastpay.emulator.common import API_VERSION
 from blastpay.emulator.backend import Backend
+from blastpay.emulator.control import control_parameters
 from blastpay.emulator.errors import (
     EmulatorError,
     api_error,
@@ -186,9 +187,12 @@ class Wire:
                 raise rate_limited()
             if fault == "drop":
                 raise ConnectionDropped(f"{method} {path}")
-        raw = decode_form(query) if (method != "POST" or query) else {}
-        if method == "POST" or method == "DELETE":
-            raw.update(decode_form(body))
+        if route.kind == "sandbox" and method == "POST":
+            raw: dict[str, Any] = control_parameters(headers, query, body, self.backend.base_url)
+        else:
+            raw = decode_form(query) if (method != "POST" or query) else {}
+            if method == "POST" or method == "DELETE":
+                raw.update(decode_form(body))
         if route.kind == "page":
             return self._page(route, groups, raw)
         if route.sdk:
