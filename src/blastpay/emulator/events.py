@@ -38,7 +38,10 @@ class Events:
 
     @staticmethod
     def _check_endpoint_url(url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise invalid(f"Invalid URL: {url[:200]}. URLs must be absolute http or https URLs.", param="url")
 
