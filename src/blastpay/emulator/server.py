@@ -124,7 +124,8 @@ def _bind(host: str, port: int) -> socket.socket:
 class ServerHandle:
     """A running server (uvicorn on its own thread). ``base_url``; ``close()``; a context manager."""
 
-    def __init__(self, wire: Any, host: str, port: int) -> None:
+    def __init__(self, wire: Any, host: str, port: int, on_close: Any = None) -> None:
+        self._on_close = on_close
         self._sock = _bind(host, port)
         bound_host, bound_port = self._sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
@@ -153,6 +154,9 @@ class ServerHandle:
         self._thread.join(timeout=10)
         self._app.pool.shutdown(wait=False, cancel_futures=True)
         self._sock.close()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close(self)
 
     def __enter__(self) -> "ServerHandle":
         return self
@@ -180,7 +184,7 @@ def quiet_full_collections() -> None:
 
 
 def serve_main(argv: list[str]) -> int:
-    """``blastpay sandbox serve --host 127.0.0.1 --port N [--seed S] [--start UNIX]``."""
+    """``blastpay sandbox serve --host 127.0.0.1 --port N [--seed S] [--start UNIX] [--allow-webhook-host NAME]``."""
     from blastpay.emulator import Emulator
 
     parser = argparse.ArgumentParser(prog="blastpay sandbox serve", description="Serve the Stripe emulator over HTTP.")
@@ -188,12 +192,14 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=0, help="seed for generated ids")
     parser.add_argument("--start", type=int, default=1_767_225_600, help="simulated start time, unix seconds")
+    parser.add_argument("--allow-webhook-host", action="append", default=[], metavar="NAME",
+                        help="a host name webhook endpoints may point at besides loopback (repeatable)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be 0..65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        emulator = Emulator(seed=args.seed, start=args.start)
+        emulator = Emulator(seed=args.seed, start=args.start, allow_webhook_hosts=args.allow_webhook_host)
         handle = emulator.serve(args.host, args.port)
     except (OSError, ValueError) as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
