@@ -39,6 +39,7 @@ from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_b
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH
 from blastpay.flows.webhook_registration import register_endpoint
 from blastpay.http_limits import Limits, uvicorn_config
+from blastpay.redaction import redact_url
 
 log = logging.getLogger("blastpay.serve")
 
@@ -271,13 +272,14 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         sock.close()
         return 2
     except stripe.StripeError as exc:
-        print(f"blastpay serve: cannot register the webhook endpoint at {args.stripe_base or 'the embedded emulator'}: "
-              f"{stripe_error_text(exc)}", file=sys.stderr)
+        where = redact_url(args.stripe_base) if args.stripe_base else "the embedded emulator"
+        print(f"blastpay serve: cannot register the webhook endpoint at {where}: {stripe_error_text(exc)}",
+              file=sys.stderr)
         sock.close()
         return 2
     for note in demo.notes:
         print(f"blastpay serve: {note}", file=sys.stderr, flush=True)
-    print(f"serving {base_url} (stripe: {demo.stripe_base})", flush=True)
+    print(f"serving {base_url} (stripe: {redact_url(demo.stripe_base)})", flush=True)
     for order_id, url in demo.links.items():
         print(f"order {order_id}: {url}", flush=True)
     lost: list[str] = []
