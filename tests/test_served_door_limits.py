@@ -169,3 +169,23 @@ def test_the_pay_app_refuses_a_request_line_that_is_not_http(pay_port):
         status, headers, _ = read_answer(sock)
     assert status == 400
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_blastpay_serve_itself_refuses_a_chunked_body_over_its_limit(tmp_path):
+    """The command as a user runs it (uvicorn's own event loop, the embedded emulator, the watched app)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "blastpay.cli", "serve", "--seed", "--port", "0",
+                                "--database-url", f"sqlite:///{tmp_path / 'a.db'}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # "serving http://127.0.0.1:PORT (stripe: ...)"
+        assert line.startswith("serving http://127.0.0.1:"), line
+        port = int(line.split()[1].rsplit(":", 1)[1])
+        status, body, sent = send_chunked(port, "/webhooks/stripe", 40 * PAY_LIMITS.max_body)
+        assert status == 413 and sent < 40 * PAY_LIMITS.max_body
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    assert "Traceback" not in err

@@ -115,8 +115,7 @@ class Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # asyncio's or uvloop's, which is no subclass
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body leave as two writes
@@ -330,6 +329,7 @@ def uvicorn_config(app: ASGIApp, limits: Limits, render: Render, **options: Any)
     protocol = connection_class(limits, render)
     options.setdefault("log_level", "warning")
     options.setdefault("lifespan", "off")
+    options.setdefault("proxy_headers", False)  # served directly: a client's X-Forwarded-For is not believed
     return uvicorn.Config(Guard(app, limits, render, protocol.registry), http=protocol,
                           h11_max_incomplete_event_size=limits.max_head_total + 4096,
                           limit_concurrency=limits.concurrency, timeout_keep_alive=limits.keep_alive, **options)

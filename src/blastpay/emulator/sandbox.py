@@ -110,17 +110,18 @@ class Emulator:
         self._backend.flush_webhooks()
 
     # -- the HTTP door ---------------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
+    def serve(self, host: str = "127.0.0.1", port: int = 0, *, deliver_in_background: bool = True) -> ServerHandle:
         """Serve this emulator over HTTP; URLs it hands out from now on point at the server.
 
         While served, webhook endpoints must be on loopback or a host given as ``allow_webhook_hosts`` (the
         emulator's own safety rule), and deliveries made due by ``/v1`` calls and pages run on a background
         thread (``deliverer.py``); ``advance``, ``flush_webhooks`` and the control API's pay still answer
-        only once what they made due has been attempted."""
+        only once what they made due has been attempted. ``deliver_in_background=False`` keeps delivery
+        inline, as in process (the flows harness walks a parent step by step over one in-memory database)."""
         handle = ServerHandle(self._wire, host, port, on_close=self._server_closed)
         self._backend.base_url = handle.base_url
         self._backend.restrict_webhook_hosts = True
-        if self._backend.deliverer is None:
+        if deliver_in_background and self._backend.deliverer is None:
             self._backend.deliverer = BackgroundDeliverer(self._backend)
         self._servers.append(handle)
         return handle
