@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from blastpay.emulator import Emulator
 from blastpay.flows.harness import EXPERIMENT_TOKEN_KEYS
 from blastpay.flows.lazy_mint import MINT_LEASE_SECONDS, SDK_RETRIES, STRIPE_TIMEOUT_SECONDS
-from blastpay.flows.page_headers import PageHeaders
-from blastpay.flows.serve import ServeError, WatchedApp, demo_stack, serve_main, stripe_call_worst_case
+from blastpay.flows.serve import ServeError, demo_stack, serve_main, served_app, stripe_call_worst_case
 from blastpay.flows.tokens import make_binding, parse_token_keys
 
 BINDING = make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS))
@@ -94,7 +93,7 @@ def test_a_database_deleted_or_replaced_while_serving_stops_the_app(tmp_path, ch
     demo = demo_stack(base_url=BASE, database_url=f"sqlite:///{path}", binding=BINDING, orders=1)
     lost = []
     try:
-        app = WatchedApp(demo.app, demo.watch, lost.append)
+        app = served_app(demo, lost.append)
         with TestClient(app, base_url=BASE) as web:
             assert web.get("/paid").status_code == 200
             if change == "deleted":
@@ -115,7 +114,7 @@ def test_every_page_carries_the_security_headers_and_is_never_cached(tmp_path):
     demo = demo_stack(base_url=BASE, database_url=f"sqlite:///{tmp_path / 'a.db'}", binding=BINDING, orders=1)
     try:
         link = next(iter(demo.links.values()))
-        with TestClient(PageHeaders(WatchedApp(demo.app, demo.watch, lambda _: None)), base_url=BASE) as web:
+        with TestClient(served_app(demo, lambda _: None), base_url=BASE) as web:
             answers = [web.get(link.removeprefix(BASE), follow_redirects=False), web.get("/pay/not-a-token"),
                        web.get("/paid?session_id=cs_x"), web.get("/back"), web.get("/nowhere"),
                        web.post("/webhooks/stripe", content=b"{}")]

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from blastpay.flows.lazy_mint import RETRY_AFTER_SECONDS, LazyMint, LazyMintConfig
 from blastpay.flows.orders import OrderStore
-from blastpay.flows.page_headers import PageHeaders
 from blastpay.flows.tokens import TokenBinding
 from blastpay.flows.webhook_matcher import WebhookMatcher, create_webhook_router
 
@@ -53,7 +52,6 @@ def create_app(*, store: OrderStore, stripe_client: stripe.StripeClient, binding
     import anyio
 
     app = FastAPI(title="blastpay lazy-mint", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(PageHeaders)
     mint = (lazy_mint_class or LazyMint)(store, stripe_client, binding, clock, config, wall_clock=wall_clock)
     app.state.lazy_mint = mint
     app.include_router(create_webhook_router(WebhookMatcher(store, secrets=webhook_secrets, clock=clock)))

@@ -236,6 +236,13 @@ def demo_stack(*, base_url: str, database_url: Optional[str], binding: TokenBind
         raise
 
 
+def served_app(demo: DemoStack, on_lost: Callable[[str], None]) -> Any:
+    """What ``blastpay serve`` hands uvicorn: the demo app behind the database watch, every answer with the
+    security and caching headers (``page_headers``; a serving concern, so the flows' reference code and its
+    traced lines in the evidence are unchanged)."""
+    return PageHeaders(WatchedApp(demo.app, demo.watch or DatabaseWatch(demo.store.database_url), on_lost))
+
+
 def serve_main(argv: Sequence[str] | None = None) -> int:
     """``blastpay serve``: uvicorn on loopback, orders seeded, their email links printed."""
     import uvicorn
@@ -289,7 +296,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
         lost.append(problem)
         server.should_exit = True
 
-    app = PageHeaders(WatchedApp(demo.app, demo.watch or DatabaseWatch(demo.store.database_url), stop))
+    app = served_app(demo, stop)
     server = uvicorn.Server(uvicorn_config(app, PAY_LIMITS, plain_refusal))
     try:
         server.run(sockets=[sock])
