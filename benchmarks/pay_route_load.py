@@ -282,7 +282,7 @@ def stack(orders: int, database_url: str, workers: int, *, design: str = "new", 
         injected_by = "none"
         if latency_ms > 0:
             fault = httpx.post(f"{stripe_base}/_sandbox/faults", timeout=10,
-                               data={"route": "POST /v1/checkout/sessions", "latency_ms": int(latency_ms),
+                               json={"route": "POST /v1/checkout/sessions", "latency_ms": int(latency_ms),
                                      "latency_p99_ms": int(max(latency_p99_ms, latency_ms))})
             if fault.status_code != 200:
                 raise SystemExit(f"pay_route_load: the emulator refused the latency fault: {fault.text[:300]}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -28,8 +29,13 @@ def sha(n: int) -> str:
 
 
 def write_manifest(evidence_dir: Path, files: dict[str, str]) -> None:
+    """Evidence files holding the given text, and a manifest listing their real hashes."""
     evidence_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {"files": {rel: {"sha256": digest, "producer": "notebooks/01-x.ipynb"} for rel, digest in files.items()}}
+    for rel, text in files.items():
+        (evidence_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (evidence_dir / rel).write_text(text)
+    manifest = {"files": {rel: {"sha256": hashlib.sha256(text.encode()).hexdigest(),
+                                "producer": "notebooks/01-x.ipynb"} for rel, text in files.items()}}
     (evidence_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -69,6 +75,51 @@ def repo(tmp_path):
 
 
 # ---------------------------------------------------------------- round trip
+
+
+def _approved_then_edited(repo, edit):
+    repo.approve("Lucas")
+    assert approval_status(repo.evidence_dir, repo.record).accepted
+    edit(repo.evidence_dir)
+
+
+@pytest.mark.parametrize("edit, shown", [
+    (lambda ev: (ev / "ux" / "funnel.csv").write_text("forged,1\n"), "ux/funnel.csv (edited)"),
+    (lambda ev: (ev / "cost" / "summary.json").unlink(), "cost/summary.json (missing)"),
+])
+def test_an_evidence_file_edited_after_approval_makes_the_adr_proposed(repo, edit, shown):
+    """The manifest still lists the approved hashes, but the file no longer has them: not accepted."""
+    _approved_then_edited(repo, edit)
+    st = approval_status(repo.evidence_dir, repo.record)
+    assert st.status == "proposed"
+    assert shown in st.reason and "no longer match the manifest" in st.reason
+
+
+def test_an_edited_evidence_file_refuses_filing_the_followup(repo, forgejo):
+    repo.followup.write_text(FOLLOWUP_TEXT)
+    _approved_then_edited(repo, lambda ev: (ev / "ux" / "funnel.csv").write_text("forged,1\n"))
+    with pytest.raises(ApprovalError, match="nothing filed: the ADR is proposed .*no longer match the manifest"):
+        file(repo, forgejo_env(forgejo.url))
+    assert forgejo.requests == []
+
+
+def test_an_edited_evidence_file_refuses_approval(repo):
+    (repo.evidence_dir / "ux" / "funnel.csv").write_text("forged,1\n")
+    with pytest.raises(ApprovalError, match="do not match the manifest"):
+        repo.approve("Lucas")
+    assert not repo.record.exists() and repo.checks == []
+
+
+def test_a_screenshot_counts_by_its_sidecar_not_its_pixels(repo):
+    write_manifest(repo.evidence_dir, {"ux/a.png": "pixels", "ux/a.page.json": "{}"})
+    manifest = json.loads((repo.evidence_dir / "manifest.json").read_text())
+    manifest["files"]["ux/a.png"]["comparison"] = "screenshot"
+    (repo.evidence_dir / "manifest.json").write_text(json.dumps(manifest))
+    repo.approve("Lucas")
+    (repo.evidence_dir / "ux" / "a.png").write_text("other pixels")  # within the screenshot rule: still accepted
+    assert approval_status(repo.evidence_dir, repo.record).accepted
+    (repo.evidence_dir / "ux" / "a.page.json").write_text('{"text": "forged"}')
+    assert not approval_status(repo.evidence_dir, repo.record).accepted
 
 
 def test_unapproved_adr_is_proposed_awaiting_the_decision_maker(repo):

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from typing import Sequence
+
+from blastpay.redaction import RedactingStream, env_secrets
 
 # word: (module, function, one-line help). Each function takes the words after the command.
 COMMANDS = {
@@ -44,6 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from blastpay.sources.registry import SourcesError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    streams = sys.stdout, sys.stderr
+    secrets = env_secrets()
+    # every line a command prints loses its credentials; a scan's inventory on stdout is data, left as found
+    if argv[:1] != ["scan"]:
+        sys.stdout = RedactingStream(streams[0], secrets)  # type: ignore[assignment]
+    sys.stderr = RedactingStream(streams[1], secrets)  # type: ignore[assignment]
     try:
         args = build_parser().parse_args(argv[:1])  # the command word; its own parser reads the rest
         module, func, _help = COMMANDS[args.command]
@@ -54,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("blastpay: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug: its traceback still goes through the redacting stream
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":

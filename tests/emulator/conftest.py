@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
-import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -24,14 +23,21 @@ from blastpay.emulator.clock import DEFAULT_START as START
 class WebhookSink:
     """Records webhook deliveries and answers with ``status`` (changeable)."""
 
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
+    def __init__(self, settle: Any = None) -> None:
+        self._received: list[tuple[dict[str, str], bytes]] = []
         self.status = 200
         self.lock = threading.Lock()
+        self.settle = settle  # over HTTP: flush, so deliveries a /v1 call made due have been attempted
+
+    @property
+    def received(self) -> list[tuple[dict[str, str], bytes]]:
+        if self.settle is not None:
+            self.settle()
+        return self._received
 
     def accept(self, headers: dict[str, str], body: bytes) -> int:
         with self.lock:
-            self.received.append((headers, body))
+            self._received.append((headers, body))
             return self.status
 
     def events(self) -> list[dict[str, Any]]:
@@ -111,7 +117,7 @@ class HttpDoor:
         self.server = self.emu.serve("127.0.0.1", 0)
         self.api_base = self.server.base_url
         self.client = self.sdk_client("sk_test_conformance")
-        self.sink = WebhookSink()
+        self.sink = WebhookSink(settle=self.flush)
         handler = type("SinkHandler", (_SinkHandler,), {"sink": self.sink})
         self.sink_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.sink_server.daemon_threads = True
@@ -125,8 +131,9 @@ class HttpDoor:
         return None
 
     def _call(self, method: str, path: str, **form: Any) -> Any:
-        data = urllib.parse.urlencode(form).encode() if method == "POST" else None
-        request = urllib.request.Request(self.api_base + path, data=data, method=method)
+        data = json.dumps(form).encode() if method == "POST" else None
+        request = urllib.request.Request(self.api_base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data is not None else {})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.loads(response.read())
@@ -151,9 +158,10 @@ class HttpDoor:
         return self._call("POST", f"/_sandbox/checkout/{session_id}/cancel")
 
     def set_faults(self, **spec: Any) -> None:
-        self._call("POST", "/_sandbox/faults", **{k: (str(v).lower() if isinstance(v, bool) else v) for k, v in spec.items()})
+        self._call("POST", "/_sandbox/faults", **spec)
 
     def deliveries(self) -> list[dict[str, Any]]:
+        self.flush()  # /v1 calls leave their deliveries to the background deliverer; flush waits for them
         return self._call("GET", "/_sandbox/deliveries")["data"]
 
     def flush(self) -> None:

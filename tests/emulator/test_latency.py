@@ -40,7 +40,8 @@ def session_form(price_id: str) -> dict[str, str]:
 
 
 def set_faults(base: str, **form: Any) -> dict[str, Any]:
-    request = urllib.request.Request(base + "/_sandbox/faults", data=urllib.parse.urlencode(form).encode())
+    request = urllib.request.Request(base + "/_sandbox/faults", data=json.dumps(form).encode(),
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

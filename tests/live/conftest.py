@@ -1,8 +1,8 @@
 """Fixtures for the live-probe tests: an emulator on loopback, a record directory, a test key."""
 from __future__ import annotations
 
+import json
 import socket
-import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -20,8 +20,8 @@ class LiveEmulator:
         self.base_url = base_url
 
     def sandbox(self, path: str, **form: object) -> bytes:
-        data = urllib.parse.urlencode({k: str(v) for k, v in form.items()}).encode()
-        request = urllib.request.Request(f"{self.base_url}/_sandbox/{path}", data=data, method="POST")
+        request = urllib.request.Request(f"{self.base_url}/_sandbox/{path}", data=json.dumps(form).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.read()
 

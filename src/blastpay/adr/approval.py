@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 from blastpay import config
 from blastpay.atomic_file import write_atomically as write_atomic
-from blastpay.evidence.manifest import evidence_hash
-from blastpay.evidence.writer import EvidenceError
+from blastpay.evidence.manifest import MANIFEST, evidence_hash
+from blastpay.evidence.writer import EvidenceError, sha256_bytes
 
 APPROVAL_RECORD = "docs/adr-approval.json"
 FOLLOWUP_ISSUE = "docs/follow-up-feature-issue.md"
@@ -143,15 +143,21 @@ class ApprovalStatus:
         return f"{self.status}: {self.reason}"
 
 
-def status_from(record: ApprovalRecord | None, current_hash: str) -> ApprovalStatus:
-    """Pure: the ADR's status given the committed approval (if any) and the current evidence hash."""
+def status_from(record: ApprovalRecord | None, current_hash: str, mismatched: list[str] | None = None) -> ApprovalStatus:
+    """Pure: the ADR's status given the committed approval (if any), the current evidence hash and the evidence
+    files that no longer match the manifest's hashes (``evidence_mismatches``)."""
     if record is None:
         return ApprovalStatus(PROPOSED, None, None, None, current_hash, AWAITING)
     approved = (
         f"approved by {record.approved_by} on {record.approved_on} "
         f"for evidence {record.evidence_sha256[:SHORT]}"
     )
-    if record.evidence_sha256 == current_hash:
+    if record.evidence_sha256 == current_hash and mismatched:
+        shown = ", ".join(mismatched[:3]) + (f" and {len(mismatched) - 3} more" if len(mismatched) > 3 else "")
+        status = PROPOSED
+        reason = (f"{approved}; but {len(mismatched)} evidence file(s) no longer match the manifest ({shown}), so "
+                  "the decision is proposed until the evidence is regenerated (`blastpay evidence`) and re-approved")
+    elif record.evidence_sha256 == current_hash:
         status, reason = ACCEPTED, approved
     else:
         status = PROPOSED
@@ -164,9 +170,39 @@ def status_from(record: ApprovalRecord | None, current_hash: str) -> ApprovalSta
     )
 
 
+def evidence_mismatches(evidence_dir: Path) -> list[str]:
+    """Every evidence file whose bytes no longer hash to what the manifest lists, as "<path> (why)".
+
+    The manifest's comparison rules decide what counts: a screenshot PNG's bytes are informative only, its
+    sidecar (listed and checked as a file of its own) is what the evidence says."""
+    path = evidence_dir / MANIFEST
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        records = sorted((str(rel), str(record["sha256"]), record.get("comparison", "exact"))
+                         for rel, record in files.items())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        raise EvidenceError(f"{path}: evidence manifest missing or malformed (run `make evidence`)") from None
+    mismatched = []
+    for rel, expected, comparison in records:
+        if comparison == "screenshot":
+            continue
+        target = evidence_dir / rel
+        if not target.is_file():
+            mismatched.append(f"{rel} (missing)")
+        elif sha256_bytes(target.read_bytes()) != expected:
+            mismatched.append(f"{rel} (edited)")
+    return mismatched
+
+
 def approval_status(evidence_dir: Path, record_path: Path) -> ApprovalStatus:
-    """Raises EvidenceError if the evidence manifest is missing, ApprovalError if the record is malformed."""
-    return status_from(read_record(record_path), evidence_hash(evidence_dir))
+    """Raises EvidenceError if the evidence manifest is missing, ApprovalError if the record is malformed.
+
+    Accepted only while the record binds the manifest's evidence hash *and* every evidence file still hashes
+    to what the manifest lists (the hash alone is computed from the manifest, which an edit does not touch)."""
+    record = read_record(record_path)
+    current = evidence_hash(evidence_dir)
+    mismatched = evidence_mismatches(evidence_dir) if record is not None and record.evidence_sha256 == current else []
+    return status_from(record, current, mismatched)
 
 
 def approval_context(evidence_dir: Path, record_path: Path | None = None) -> dict[str, Any]:
@@ -225,6 +261,10 @@ def approve(
     except EvidenceError as exc:
         raise ApprovalError(f"cannot approve: {exc}") from None
     read_record(record_path)  # a malformed record stops here, before the slow check
+    mismatched = evidence_mismatches(evidence_dir)
+    if mismatched:
+        raise ApprovalError(f"cannot approve: {len(mismatched)} evidence file(s) do not match the manifest "
+                            f"({', '.join(mismatched[:3])}); run `blastpay evidence`, commit, then approve")
     drift = check()  # the caller turns a failed regeneration into an ApprovalError
     if drift:
         shown = ", ".join(drift[:3]) + (f" and {len(drift) - 3} more" if len(drift) > 3 else "")

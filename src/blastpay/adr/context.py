@@ -87,7 +87,7 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     ctx["screen_caption"] = lambda variant, when, path: adr_tables.screen_caption(ev, journeys, variant, when, path)
     ctx["added_parts"] = lambda variant: adr_tables.added_parts(ctx["cost"]["by_variant"][variant])
     ctx["likelihood_of"] = lambda fault: next(r for r in by_fault if r["fault"] == fault and r["variant"] == chosen)
-    ctx.update(adr_tables.recurring(ev))
+    ctx.update(adr_tables.recurring(ev, ctx["proof"], decision["recommended_option"], OPTION_OF[runner_up]))
     ctx["cohort_cfg"] = read_mapping(config.EXPERIMENTS_DIR / "cohort.yaml", EvidenceError, "retry-cohort file")
     return ctx
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from blastpay.adr.approval import ApprovalError, approval_status
+from blastpay.redaction import redact_url
 
 FORGEJO_TIMEOUT_S = 15.0
 FORGEJO_ENV = ("FORGEJO_URL", "FORGEJO_REPO", "FORGEJO_TOKEN")
@@ -70,7 +71,8 @@ def forgejo_target(env: Mapping[str, str]) -> ForgejoTarget:
         )
     url = env["FORGEJO_URL"].strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
-        raise ApprovalError(f"FORGEJO_URL must be an http(s) base URL like https://forgejo.example.org, got {url!r}")
+        raise ApprovalError("FORGEJO_URL must be an http(s) base URL like https://forgejo.example.org, got "
+                            f"{redact_url(url)!r}")
     repo = env["FORGEJO_REPO"].strip()
     if not _REPO.fullmatch(repo) or repo.split("/")[0] in (".", "..") or repo.split("/")[1] in (".", ".."):
         raise ApprovalError(f"FORGEJO_REPO must be owner/name, got {repo!r}")
@@ -94,7 +96,7 @@ def request_body(issue: FollowupIssue) -> bytes:
 
 def describe_request(target: ForgejoTarget, issue: FollowupIssue) -> str:
     """What `--dry-run` prints: the request as it would go out, token redacted."""
-    lines = [f"POST {target.issues_endpoint}"]
+    lines = [f"POST {redact_url(target.issues_endpoint)}"]
     lines += [f"{k}: {v}" for k, v in request_headers(target, redact=True).items()]
     lines += ["", json.dumps({"title": issue.title, "body": issue.body}, indent=2, ensure_ascii=False)]
     return "\n".join(lines)
@@ -120,7 +122,7 @@ def post_issue(target: ForgejoTarget, issue: FollowupIssue, *, timeout: float = 
         target.issues_endpoint, data=request_body(issue), headers=request_headers(target), method="POST"
     )
     opener = urllib.request.build_opener(_NoRedirect)
-    where = target.issues_endpoint
+    where = redact_url(target.issues_endpoint)
     try:
         with opener.open(request, timeout=timeout) as response:
             status, raw = response.status, response.read()

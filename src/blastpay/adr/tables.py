@@ -140,20 +140,26 @@ def added_parts(row: Mapping[str, Any]) -> str:
     return _words("; ".join(p for p in parts if p))
 
 
-def recurring(ev: Any) -> dict[str, Any]:
-    """The spike's question on subscriptions, tax and line items: from evidence/recurring/summary.json when the
-    experiment ran, else what the sources say (marked as not run). Sources are cited by the template, in order."""
-    if ev.exists("recurring/summary.json"):
-        data = ev("recurring/summary.json")
-        return {"recurring": data, "recurring_answer": data["answer"], "recurring_evidence": data["evidence"],
-                "recurring_sources": data.get("sources", []), "recurring_proof": data["how_known"],
-                "recurring_section": data["section"]}
-    return {
-        "recurring": None,
-        "recurring_answer": ("Both options take recurring prices, automatic tax and several line items; what reaches "
-                             "the subscription and its invoices was not run here."),
-        "recurring_evidence": "Payment Link parameters",
-        "recurring_sources": ["payment-link-subscription-data", "payment-link-automatic-tax", "payment-link-line-items"],
-        "recurring_proof": "Stripe's docs only",
-        "recurring_section": "",
-    }
+RECURRING_OPTIONS = {"payment_links": "payment_link", "lazy_mint": "lazy_mint", "ttl_30d": "checkout_session"}
+CASES = {"monthly_fee": "A monthly fee as a subscription", "tax": "Automatic tax", "multi_line_items": "Several line items"}
+
+
+def recurring(ev: Any, proof: Any, chosen_option: str, runner_up_option: str) -> dict[str, Any]:
+    """The spike's question on subscriptions, tax and line items, from evidence/recurring/summary.json: the answer's
+    one sentence, the cases for the section (each option's quotable sentence), the sources to cite and how it is known."""
+    data = ev("recurring/summary.json")
+    options = data["options"]
+    w, ru = RECURRING_OPTIONS[chosen_option], RECURRING_OPTIONS[runner_up_option]
+    monthly_w, monthly_ru = options[w]["monthly_fee"]["found"], options[ru]["monthly_fee"]["found"]
+    answer = ("The same for both except one: with a monthly fee as a subscription, a second payable session "
+              f"starts a second subscription ({monthly_w['subscriptions_for_one_order_before_cleanup']} for the "
+              f"Payment Link before the clean-up, {monthly_ru['subscriptions_for_one_order_before_cleanup']} for "
+              "lazy-mint); for either, the order id reaches the subscription's invoices only through the subscription's "
+              "metadata, renewals need the invoice events, and automatic tax needs prices marked tax-inclusive.")
+    cases = [{"case": CASES[case], "w": _words(options[w][case]["sentence"]), "ru": _words(options[ru][case]["sentence"])}
+             for case in CASES]
+    rules = sorted({r for o in (w, ru) for c in CASES for r in options[o][c]["rules"]})
+    sources = list(dict.fromkeys(sid for c in CASES for sid in options[w][c]["sources"]))
+    return {"recurring": data, "recurring_answer": answer, "recurring_cases": cases,
+            "recurring_evidence": "Subscription, invoice and tax runs through both options",
+            "recurring_sources": sources[:3], "recurring_all_sources": sources, "recurring_proof": proof(*rules)}

@@ -13,7 +13,7 @@ from blastpay.emulator.clock import SimClock
 from blastpay.emulator.errors import invalid, no_such
 from blastpay.emulator.ids import IdGenerator
 from blastpay.emulator.store import Index, Store
-from blastpay.emulator.webhooks import Outbox, post_over_http
+from blastpay.emulator.webhooks import HttpWebhookTransport, Outbox, WebhookHosts
 from blastpay.emulator.common import Transport
 from blastpay.emulator.checkout import Checkout
 from blastpay.emulator.customers import Customers
@@ -29,12 +29,18 @@ from blastpay.emulator.tax import Tax
 
 class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentIntents, Subscriptions, Tax, Events,
               Delivery):
-    def __init__(self, seed: int = 0, start: int = 1_767_225_600, base_url: str = "http://stripe.emulator.test") -> None:
+    def __init__(self, seed: int = 0, start: int = 1_767_225_600, base_url: str = "http://stripe.emulator.test",
+                 webhook_hosts: WebhookHosts = WebhookHosts()) -> None:
         self.lock = threading.RLock()
+        # held for a whole delivery pass (deliver_due, advance, flush, reset); always taken before ``lock``
+        self.delivery_lock = threading.RLock()
+        self.deliverer: Any = None  # a BackgroundDeliverer while served (deliverer.py); None: deliver inline
         self.seed = seed
         self.start = start
         self.base_url = base_url.rstrip("/")
-        self.webhook_transport: Transport = post_over_http
+        self.webhook_hosts = webhook_hosts
+        self.restrict_webhook_hosts = False  # set while served: endpoints elsewhere are refused at creation
+        self.webhook_transport: Transport = HttpWebhookTransport(webhook_hosts)
         self.wall_clock: Callable[[], float] = time.time
         self._initialise()
 
@@ -83,7 +89,16 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
         self.endpoint_secrets: dict[str, str] = {}
 
     def reset(self) -> None:
-        self._initialise()
+        with self.delivery_lock, self.lock:
+            self._initialise()
+
+    def deliver_soon(self) -> None:
+        """After a call that may have made deliveries due: the background deliverer's job while served,
+        otherwise done now (the in-process door, whose evidence depends on the order of events)."""
+        if self.deliverer is not None:
+            self.deliverer.kick()
+        else:
+            self.deliver_due()
 
     def now(self) -> int:
         return self.clock.now()
@@ -130,19 +145,20 @@ class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentI
         """Move the clock, firing expiries and deliveries in time order. Call WITHOUT the lock."""
         if int(seconds) != seconds or seconds < 0:
             raise invalid(f"seconds must be a non-negative whole number, got {seconds!r}", param="seconds")
-        with self.lock:
-            target = self.now() + int(seconds)
-        while True:
+        with self.delivery_lock:  # a background pass under way finishes first; none starts until we are done
             with self.lock:
-                due = self.next_due()
-                if due is None or due > target:
-                    self.clock.move_to(target)
+                target = self.now() + int(seconds)
+            while True:
+                with self.lock:
+                    due = self.next_due()
+                    if due is None or due > target:
+                        self.clock.move_to(target)
+                        self.run_expiries()
+                        self.run_renewals()
+                        break
+                    self.clock.move_to(max(due, self.now()))
                     self.run_expiries()
                     self.run_renewals()
-                    break
-                self.clock.move_to(max(due, self.now()))
-                self.run_expiries()
-                self.run_renewals()
+                self.deliver_due()
             self.deliver_due()
-        self.deliver_due()
-        return self.now()
+            return self.now()

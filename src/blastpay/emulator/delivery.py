@@ -58,6 +58,10 @@ class Delivery:
 
     def deliver_due(self) -> None:
         """Deliver every delivery due now. Call WITHOUT holding the lock."""
+        with self.delivery_lock:
+            self._deliver_due()
+
+    def _deliver_due(self) -> None:
         while True:
             with self.lock:
                 item = self.outbox.pop_due(self.now())
@@ -94,6 +98,8 @@ class Delivery:
                     self._log(item.event_id, endpoint, item.attempt, status, "failed", None, error)
 
     def flush_webhooks(self) -> None:
-        with self.lock:
-            self.release_held()
-        self.deliver_due()
+        """Release held deliveries and attempt every one due now; returns when they have been attempted."""
+        with self.delivery_lock:
+            with self.lock:
+                self.release_held()
+            self.deliver_due()

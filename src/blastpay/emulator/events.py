@@ -36,11 +36,17 @@ class Events:
         self.endpoint_secrets[endpoint["id"]] = secret
         return dict(endpoint, secret=secret)
 
-    @staticmethod
-    def _check_endpoint_url(url: str) -> None:
-        parts = urlsplit(url)
+    def _check_endpoint_url(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise invalid(f"Invalid URL: {url[:200]}. URLs must be absolute http or https URLs.", param="url")
+        if self.restrict_webhook_hosts:  # served: the emulator's own safety rule (webhooks.WebhookHosts)
+            refusal = self.webhook_hosts.refusal(url)
+            if refusal is not None:
+                raise invalid(f"Invalid URL: {refusal}.", param="url", code="url_invalid")
 
     def update_webhook_endpoint(self, endpoint_id: str, p: dict[str, Any]) -> dict[str, Any]:
         endpoint = self._require("webhook_endpoint", endpoint_id)

@@ -7,9 +7,11 @@ encoding) and leave as ``str``/``int``/``bool``/``dict``/``list``.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
-from blastpay.emulator.errors import EmulatorError, invalid, missing_parameter, unknown_parameter
+from blastpay.emulator.errors import EmulatorError, invalid, missing_parameter, shown_name, unknown_parameter
 
 
 class _Unset:
@@ -68,12 +70,16 @@ class Str(Spec):
         return value
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_INDEX = re.compile(r"[0-9]{1,5}")
+
+
 class Int(Spec):
     def __init__(self, minimum: int | None = None, maximum: int | None = None, unsettable: bool = False) -> None:
         self.minimum, self.maximum, self.unsettable = minimum, maximum, unsettable
 
     def coerce(self, value: Any, path: str) -> int:
-        if not isinstance(value, str) or not value.lstrip("-").isdigit() or len(value) > 19 or not value.isascii():
+        if not isinstance(value, str) or len(value) > 19 or _INTEGER.fullmatch(value) is None:
             raise invalid(f"Invalid integer: {_show(value)}", param=path, code="parameter_invalid_integer")
         number = int(value)
         if self.minimum is not None and number < self.minimum:
@@ -157,7 +163,7 @@ class ListOf(Spec):
 
     def coerce(self, value: Any, path: str) -> list[Any]:
         if isinstance(value, dict):
-            if not all(k.isdigit() and len(k) < 6 for k in value):
+            if not all(_INDEX.fullmatch(k) for k in value):
                 raise invalid(f"Invalid array: {path} must be an array.", param=path)
             items = [(f"{path}[{k}]", value[k]) for k in sorted(value, key=int)]
         elif isinstance(value, list):
@@ -169,6 +175,27 @@ class ListOf(Spec):
                 f"Invalid {path}: you may pass at most {self.max_items} items, but you passed {len(items)}.", param=path
             )
         return [self.item.check(v, p) for p, v in items]
+
+
+class Url(Str):
+    """An absolute http or https URL with a host (and, if given, a port 0..65535)."""
+
+    def __init__(self, max_length: int = 5000) -> None:
+        super().__init__(max_length=max_length)
+
+    def coerce(self, value: Any, path: str) -> str:
+        text = super().coerce(value, path)
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+            host = parts.hostname
+        except ValueError:
+            host = None
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not host:
+            raise invalid(f"Invalid URL: {text[:200]}. URLs must be absolute http or https URLs.", param=path,
+                          code="url_invalid")
+        return text
 
 
 def _show(value: Any) -> str:
@@ -187,7 +214,10 @@ def check_fields(fields: dict[str, Spec], required: tuple[str, ...], values: dic
         spec = fields.get(name)
         if spec is None:
             raise unknown_parameter(path)
-        out[name] = spec.check(value, path)
+        try:
+            out[name] = spec.check(value, path)
+        except (ValueError, TypeError, OverflowError) as exc:  # a parser that is not total yet: still a 400
+            raise invalid(f"Invalid {shown_name(path)}: {str(exc)[:200]}", param=shown_name(path)) from None
     for name in required:
         if name not in out or out[name] is UNSET:
             raise missing_parameter(f"{prefix}[{name}]" if prefix else name)

@@ -21,7 +21,7 @@ URL_PARAMS = "https://docs.stripe.com/payment-links/url-parameters"
 WEBHOOK_DOCS = "https://docs.stripe.com/webhooks"
 SHAPES = "tests/emulator/test_shapes.py"
 LIMITS = "tests/emulator/test_http_limits.py"
-RECURRING = "tests/emulator/test_recurring_and_tax.py"
+RECURRING = "tests/emulator/test_subscription_and_tax_rules.py"
 SDK = "(stripe 16.1.0, https://pypi.org/project/stripe/16.1.0/)"
 FIXTURES3 = ("stripe/openapi openapi/fixtures3.json at f6c2a48fbac2819d1feba8143d942ffc65e1c0d2 "
              "(https://github.com/stripe/openapi), vendored in src/blastpay/emulator/reference/")

@@ -1,11 +1,13 @@
 """``Emulator``: the in-process door to the emulator and its control API as plain calls."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import stripe
 
+from blastpay.emulator.deliverer import BackgroundDeliverer
 from blastpay.emulator.errors import EmulatorError
+from blastpay.emulator.webhooks import WebhookHosts
 from blastpay.emulator.server import ServerHandle
 from blastpay.emulator.state import Backend
 from blastpay.emulator.transport import InProcessHTTPClient
@@ -22,8 +24,10 @@ class Emulator:
     'customer'
     """
 
-    def __init__(self, seed: int = 0, start: int = 1_767_225_600, base_url: str = "http://stripe.emulator.test") -> None:
-        self._backend = Backend(seed=seed, start=start, base_url=base_url)
+    def __init__(self, seed: int = 0, start: int = 1_767_225_600, base_url: str = "http://stripe.emulator.test",
+                 allow_webhook_hosts: Iterable[str] = ()) -> None:
+        hosts = WebhookHosts(frozenset(h.lower() for h in allow_webhook_hosts))
+        self._backend = Backend(seed=seed, start=start, base_url=base_url, webhook_hosts=hosts)
         self._wire = Wire(self._backend)
         self._servers: list[ServerHandle] = []
 
@@ -87,8 +91,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget every object, event, delivery and fault; the clock returns to ``start``."""
-        with self._backend.lock:
-            self._wire.reset()
+        self._wire.reset()
 
     @property
     def webhook_transport(self) -> Callable[[str, dict[str, str], bytes], int]:
@@ -107,9 +110,25 @@ class Emulator:
         self._backend.flush_webhooks()
 
     # -- the HTTP door ---------------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
-        """Serve this emulator over HTTP; URLs it hands out from now on point at the server."""
-        handle = ServerHandle(self._wire, host, port)
+    def serve(self, host: str = "127.0.0.1", port: int = 0, *, deliver_in_background: bool = True) -> ServerHandle:
+        """Serve this emulator over HTTP; URLs it hands out from now on point at the server.
+
+        While served, webhook endpoints must be on loopback or a host given as ``allow_webhook_hosts`` (the
+        emulator's own safety rule), and deliveries made due by ``/v1`` calls and pages run on a background
+        thread (``deliverer.py``); ``advance``, ``flush_webhooks`` and the control API's pay still answer
+        only once what they made due has been attempted. ``deliver_in_background=False`` keeps delivery
+        inline, as in process (the flows harness walks a parent step by step over one in-memory database)."""
+        handle = ServerHandle(self._wire, host, port, on_close=self._server_closed)
         self._backend.base_url = handle.base_url
+        self._backend.restrict_webhook_hosts = True
+        if deliver_in_background and self._backend.deliverer is None:
+            self._backend.deliverer = BackgroundDeliverer(self._backend)
         self._servers.append(handle)
         return handle
+
+    def _server_closed(self, handle: ServerHandle) -> None:
+        if handle in self._servers:
+            self._servers.remove(handle)
+        if not self._servers and self._backend.deliverer is not None:
+            deliverer, self._backend.deliverer = self._backend.deliverer, None
+            deliverer.close()

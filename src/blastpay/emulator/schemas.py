@@ -20,6 +20,7 @@ from blastpay.emulator.params import (
     Obj,
     Spec,
     Str,
+    Url,
 )
 
 
@@ -114,9 +115,9 @@ LINK_UPDATE = {
     "expand": EXPAND,
 }
 EVENT_TYPE = Str(100)
-WEBHOOK_CREATE = {"url": Str(5000), "enabled_events": ListOf(EVENT_TYPE, 300), "description": Str(5000),
+WEBHOOK_CREATE = {"url": Url(5000), "enabled_events": ListOf(EVENT_TYPE, 300), "description": Str(5000),
                   "metadata": Metadata(), "api_version": Str(100), "expand": EXPAND}
-WEBHOOK_UPDATE = {"url": Str(5000), "enabled_events": ListOf(EVENT_TYPE, 300), "description": Str(5000, unsettable=True),
+WEBHOOK_UPDATE = {"url": Url(5000), "enabled_events": ListOf(EVENT_TYPE, 300), "description": Str(5000, unsettable=True),
                   "metadata": Metadata(), "disabled": Bool(), "expand": EXPAND}
 EVENT_LIST = _with(LIST_PARAMS, type=Str(100))
 PI_LIST = _with(LIST_PARAMS, customer=Str())

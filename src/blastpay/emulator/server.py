@@ -1,18 +1,16 @@
-"""The HTTP door: the wire layer served by uvicorn (httptools parser), with limits on every input.
+"""The HTTP door: the wire layer served by uvicorn (h11), with limits on every input.
 
-The parsing of HTTP is uvicorn's and httptools' (llhttp); this module only adds what a
-public-facing fake needs and uvicorn leaves to the application:
+The parsing of HTTP is uvicorn's and h11's; the limits a public-facing fake needs are
+``blastpay.http_limits`` (uvicorn's public configuration, a protocol around uvicorn's own and an ASGI
+layer): request heads (URL, each header, all headers, header count: 431 / 414), bodies (1 MB, counted
+as chunks arrive whether or not a ``Content-Length`` was sent: 413), a head deadline (``HEAD_TIMEOUT``
+from the connection or the previous answer: 408) and body deadlines (a pause over
+``BODY_IDLE_TIMEOUT`` or a body taking over ``BODY_TIMEOUT``: 400). Every refusal is a Stripe-shaped
+JSON error (``{"error": {"type": "invalid_request_error", ...}}``) and closes the connection.
 
-- limits on the request head (URL, each header, all headers, header count): 431 / 414;
-- a limit on the body (``Content-Length`` or the bytes received): 413;
-- time limits: a head must arrive within ``HEAD_TIMEOUT`` seconds of the connection (or of the
-  previous response), and the body may pause for at most ``BODY_IDLE_TIMEOUT`` between chunks and
-  take at most ``BODY_TIMEOUT`` in all: 408;
-
-every refusal is a Stripe-shaped JSON error (``{"error": {"type": "invalid_request_error", ...}}``)
-and closes the connection. The backend runs on a thread pool (a webhook delivery made during a
-call may call back into this server), so the event loop never waits for it; an injected latency
-fault (``POST /_sandbox/faults latency_ms=N``) is an ``asyncio.sleep`` after the backend has
+The backend runs on a thread pool, so the event loop never waits for it; webhooks the call made due
+are delivered by the backend's background deliverer after the answer (``delivery.py``). An injected
+latency fault (``POST /_sandbox/faults latency_ms=N``) is an ``asyncio.sleep`` after the backend has
 answered, so it delays only that response; the request's Idempotency-Key stays in flight until the
 sleep ends (``Response.release``).
 """
@@ -22,19 +20,20 @@ import argparse
 import asyncio
 import gc
 import json
+import logging
 import signal
 import socket
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from http import HTTPStatus
 from typing import Any
 
-import httptools
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from blastpay.emulator.wire import ConnectionDropped
+from blastpay.http_limits import Limits, uvicorn_config
+
+log = logging.getLogger("blastpay.emulator")
 
 MAX_BODY = 1_000_000
 MAX_URL = 16_384
@@ -45,129 +44,22 @@ HEAD_TIMEOUT = 10.0
 BODY_IDLE_TIMEOUT = 0.5
 BODY_TIMEOUT = 10.0
 KEEP_ALIVE = 5
+CONCURRENCY = 1000  # connections at once; uvicorn answers 503 beyond
 WORKERS = 32
-
-_REASONS = {s.value: s.phrase for s in HTTPStatus}
-
-
-def refusal(status: int, message: str) -> bytes:
-    """A complete HTTP response carrying a Stripe-shaped error; the connection closes after it."""
-    body = json.dumps({"error": {"type": "invalid_request_error", "message": message}}).encode()
-    head = (
-        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nstripe-should-retry: false\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
+LIMITS = Limits(max_body=MAX_BODY, max_url=MAX_URL, max_header=MAX_HEADER, max_head=MAX_HEAD,
+                max_headers=MAX_HEADERS, head_timeout=HEAD_TIMEOUT, body_idle_timeout=BODY_IDLE_TIMEOUT,
+                body_timeout=BODY_TIMEOUT, keep_alive=KEEP_ALIVE, concurrency=CONCURRENCY)
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-class EmulatorProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with size and time limits that answer in Stripe's error shape."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # head and body leave as two writes
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._refused: _Refused | None = None
-        self._head_bytes = 0
-        self._arm_head_timer()
-
-    def _arm_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._refuse_now, 408,
-                                                "The request head did not arrive in time.")
-
-    def _cancel_head_timer(self) -> None:
-        timer = getattr(self, "_head_timer", None)
-        if timer is not None:
-            timer.cancel()
-            self._head_timer = None
-
-    def _refuse_now(self, status: int, message: str) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(refusal(status, message))
-            self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        self._unset_keepalive_if_required()
-        try:
-            self.parser.feed_data(data)
-        except _Refused as refused:  # raised outside a parser callback (never by httptools itself)
-            self._refuse_now(refused.status, refused.message)
-        except httptools.HttpParserUpgrade:
-            self._refuse_now(400, "Protocol upgrades are not supported.")
-        except httptools.HttpParserError:
-            refused = self._refused
-            self._refused = None
-            if refused is None:
-                self._refuse_now(400, "Malformed HTTP request.")
-            else:
-                self._refuse_now(refused.status, refused.message)
-
-    def _refuse(self, status: int, message: str) -> None:
-        self._refused = _Refused(status, message)
-        raise self._refused
-
-    # parser callbacks ------------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._head_bytes = 0
-        self.scope["blastpay.protocol"] = self  # type: ignore[typeddict-unknown-key]
-
-    def on_url(self, url: bytes) -> None:
-        if len(self.url) + len(url) > MAX_URL:
-            self._refuse(414, f"The request URL is longer than {MAX_URL} bytes.")
-        self._head_bytes += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        size = len(name) + len(value)
-        self._head_bytes += size + 4
-        if size > MAX_HEADER:
-            self._refuse(431, f"A request header is longer than {MAX_HEADER} bytes.")
-        if self._head_bytes > MAX_HEAD:
-            self._refuse(431, f"The request headers are longer than {MAX_HEAD} bytes in all.")
-        if len(self.headers) >= MAX_HEADERS:
-            self._refuse(431, f"The request has more than {MAX_HEADERS} headers.")
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        self._cancel_head_timer()
-        length = None
-        for name, value in self.headers:
-            if name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    self._refuse(400, "Invalid Content-Length.")
-        if length is not None and length > MAX_BODY:
-            self._refuse(413, f"The request body is larger than {MAX_BODY} bytes.")
-        super().on_headers_complete()
-
-    def on_body(self, body: bytes) -> None:
-        if self.cycle is not None and len(self.cycle.body) + len(body) > MAX_BODY:
-            self._refuse(413, f"The request body is larger than {MAX_BODY} bytes.")
-        super().on_body(body)
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_head_timer()
+def stripe_refusal(status: int, message: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The door's refusal: a Stripe-shaped JSON error that the SDK raises as InvalidRequestError."""
+    error_type = "api_error" if status >= 500 else "invalid_request_error"
+    body = json.dumps({"error": {"type": error_type, "message": message}}).encode()
+    return [(b"content-type", b"application/json"), (b"stripe-should-retry", b"false")], body
 
 
 class _App:
-    """The ASGI application: read the body under time limits, run the wire on a thread, answer."""
+    """The ASGI application: run the wire on a thread with the whole body, answer."""
 
     def __init__(self, wire: Any, workers: int = WORKERS) -> None:
         self.wire = wire
@@ -177,11 +69,7 @@ class _App:
         if scope["type"] != "http":
             return
         loop = asyncio.get_running_loop()
-        try:
-            body = await self._body(receive, loop)
-        except _Refused as refused:
-            self._drop(scope, refusal(refused.status, refused.message))
-            return
+        body = (await receive()).get("body", b"")  # the whole body: http_limits.Guard has read it
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
         path = scope["raw_path"].decode("latin-1")
         query = scope["query_string"].decode("latin-1")
@@ -189,11 +77,20 @@ class _App:
         try:
             response = await asyncio.shield(future)
         except ConnectionDropped:
-            self._drop(scope, b"")  # the injected fault: close without answering
+            connection = scope.get("blastpay.connection")
+            if connection is not None:
+                await connection.drop()  # the injected fault: close without answering
             return
         except asyncio.CancelledError:  # the server is stopping: the call still ends, and frees its key
             future.add_done_callback(_release_when_done)
             raise
+        except Exception as exc:  # a bug in the emulator: still a Stripe-shaped answer, logged in one line
+            log.error("%s %s failed: %s: %s", scope["method"], path[:200], type(exc).__name__, exc)
+            out, body_out = stripe_refusal(500, "An unknown error occurred in the Stripe emulator.")
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": out + [(b"content-length", str(len(body_out)).encode())]})
+            await send({"type": "http.response.body", "body": body_out})
+            return
         try:
             delay = getattr(response, "delay", 0.0)
             if delay > 0:
@@ -204,33 +101,6 @@ class _App:
         out += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
         await send({"type": "http.response.start", "status": response.status, "headers": out})
         await send({"type": "http.response.body", "body": response.body})
-
-    async def _body(self, receive: Any, loop: asyncio.AbstractEventLoop) -> bytes:
-        chunks: list[bytes] = []
-        deadline = loop.time() + BODY_TIMEOUT
-        while True:
-            wait = min(BODY_IDLE_TIMEOUT, deadline - loop.time())
-            try:
-                message = await asyncio.wait_for(receive(), timeout=max(wait, 0.0))
-            except asyncio.TimeoutError:
-                raise _Refused(400, "The request body did not arrive in time (is Content-Length larger than the "
-                                    "body?).") from None
-            if message["type"] == "http.disconnect":
-                raise _Refused(400, "The client closed the connection before sending the whole body.")
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
-    @staticmethod
-    def _drop(scope: Any, answer: bytes) -> None:
-        protocol = scope.get("blastpay.protocol")
-        if protocol is None:
-            return
-        if protocol.cycle is not None:
-            protocol.cycle.disconnected = True  # tell uvicorn not to add its own 500
-        if answer:
-            protocol.transport.write(answer)
-        protocol.transport.close()
 
 
 def _release_when_done(future: "asyncio.Future[Any]") -> None:
@@ -254,15 +124,16 @@ def _bind(host: str, port: int) -> socket.socket:
 class ServerHandle:
     """A running server (uvicorn on its own thread). ``base_url``; ``close()``; a context manager."""
 
-    def __init__(self, wire: Any, host: str, port: int) -> None:
+    def __init__(self, wire: Any, host: str, port: int, on_close: Any = None) -> None:
+        self._on_close = on_close
         self._sock = _bind(host, port)
         bound_host, bound_port = self._sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         self.base_url = f"http://{shown}:{bound_port}"
         self.port = bound_port
         self._app = _App(wire)
-        config = uvicorn.Config(self._app, http=EmulatorProtocol, lifespan="off", log_level="warning",
-                                access_log=False, timeout_keep_alive=KEEP_ALIVE, server_header=False, date_header=False)
+        config = uvicorn_config(self._app, LIMITS, stripe_refusal, access_log=False, server_header=False,
+                                date_header=False)
         self._server = uvicorn.Server(config)
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="stripe-emulator", daemon=True)
@@ -283,6 +154,9 @@ class ServerHandle:
         self._thread.join(timeout=10)
         self._app.pool.shutdown(wait=False, cancel_futures=True)
         self._sock.close()
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close(self)
 
     def __enter__(self) -> "ServerHandle":
         return self
@@ -310,7 +184,7 @@ def quiet_full_collections() -> None:
 
 
 def serve_main(argv: list[str]) -> int:
-    """``blastpay sandbox serve --host 127.0.0.1 --port N [--seed S] [--start UNIX]``."""
+    """``blastpay sandbox serve --host 127.0.0.1 --port N [--seed S] [--start UNIX] [--allow-webhook-host NAME]``."""
     from blastpay.emulator import Emulator
 
     parser = argparse.ArgumentParser(prog="blastpay sandbox serve", description="Serve the Stripe emulator over HTTP.")
@@ -318,12 +192,14 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     parser.add_argument("--seed", type=int, default=0, help="seed for generated ids")
     parser.add_argument("--start", type=int, default=1_767_225_600, help="simulated start time, unix seconds")
+    parser.add_argument("--allow-webhook-host", action="append", default=[], metavar="NAME",
+                        help="a host name webhook endpoints may point at besides loopback (repeatable)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         print(f"error: --port must be 0..65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        emulator = Emulator(seed=args.seed, start=args.start)
+        emulator = Emulator(seed=args.seed, start=args.start, allow_webhook_hosts=args.allow_webhook_host)
         handle = emulator.serve(args.host, args.port)
     except (OSError, ValueError) as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)

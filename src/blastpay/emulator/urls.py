@@ -108,7 +108,7 @@ def build_routes(wire: "Wire") -> list[Route]:
           kind="sandbox"),
         r("POST", rf"/_sandbox/checkout/{ID}/cancel", NONE, lambda p, i: b.cancel(i), kind="sandbox"),
         r("POST", r"/_sandbox/faults", FAULTS, lambda p: self.set_faults(**p), kind="sandbox"),
-        r("POST", r"/_sandbox/reset", NONE, lambda p: self.reset(), kind="sandbox"),
+        r("POST", r"/_sandbox/reset", NONE, lambda p: self.reset(), kind="sandbox", locked=False),
         r("GET", r"/_sandbox/deliveries", NONE, lambda p: {"object": "list", "data": list(b.deliveries)}, kind="sandbox"),
         r("POST", r"/_sandbox/webhooks/flush", NONE, lambda p: self._flush(), kind="sandbox", locked=False),
         # pages a browser sees

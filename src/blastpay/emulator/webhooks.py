@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
-import urllib.error
-import urllib.request
+import http.client
+import ipaddress
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 # Stripe: "attempts to deliver events to your destination for up to three days with an
 # exponential back off in live mode". The exact intervals are not published; this schedule
@@ -45,14 +46,62 @@ def signature_header(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def post_over_http(url: str, headers: dict[str, str], body: bytes) -> int:
-    """The default webhook transport: a real HTTP POST; returns the status code."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - endpoint URLs are the user's
+WEBHOOK_TIMEOUT = 10.0  # seconds for one delivery attempt (connect, send, read the status line)
+
+
+class WebhookHostRefused(ValueError):
+    """The endpoint's host is not one the emulator may send to."""
+
+
+@dataclass(frozen=True)
+class WebhookHosts:
+    """Where the emulator may send webhooks: loopback addresses (127.0.0.0/8, ::1, ``localhost``) and the host
+    names given with ``--allow-webhook-host``. The emulator's own safety rule, not Stripe behaviour: a fake
+    that anyone can point at a URL must not become a way to reach private networks or cloud metadata."""
+
+    allowed: frozenset[str] = frozenset()
+
+    def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not receive webhooks, or None if it may."""
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            return f"{url[:200]} is not a valid URL"
+        if host in self.allowed or host == "localhost":
+            return None
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                return None
+        except ValueError:
+            pass
+        return (f"the Stripe emulator sends webhooks only to loopback addresses and to hosts named with "
+                f"--allow-webhook-host; {host[:200] or 'no host'} is neither")
+
+
+class HttpWebhookTransport:
+    """The default webhook transport: one HTTP POST to an allowed host, redirects not followed (a 3xx is a
+    failed delivery, retried on the schedule like any other non-2xx); returns the status code."""
+
+    def __init__(self, hosts: WebhookHosts) -> None:
+        self.hosts = hosts
+
+    def __call__(self, url: str, headers: dict[str, str], body: bytes) -> int:
+        refusal = self.hosts.refusal(url)
+        if refusal is not None:
+            raise WebhookHostRefused(refusal)
+        parts = urlsplit(url)
+        connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        connection = connection_class(parts.hostname or "", parts.port, timeout=WEBHOOK_TIMEOUT)
+        try:
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
             return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        finally:
+            connection.close()
+
+
+post_over_http = HttpWebhookTransport(WebhookHosts())
 
 
 @dataclass(order=True)

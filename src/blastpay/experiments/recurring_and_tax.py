@@ -418,6 +418,10 @@ def _yes(value: bool, yes: str, no: str) -> str:
     return yes if value else no
 
 
+def _usd(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
 def sentence(option: str, case: str, f: dict[str, Any]) -> str:
     """The one sentence the ADR can quote for ``option`` in ``case``, built from what was found."""
     name = _NAMES[option]
@@ -442,18 +446,18 @@ def sentence(option: str, case: str, f: dict[str, Any]) -> str:
             f"Automatic tax on {name}: today's inline prices are {f['today_params_with_automatic_tax'][:7]} "
             f"(no tax_behavior); with one, the parent must enter a billing address "
             f"(status {f['unregistered_exclusive_status_before_address']} until then), no tax is added where the club "
-            f"has no registration (total {f['unregistered_exclusive_amount_total']}), and where it has one an exclusive "
-            f"price raises the total to {f['registered_exclusive_amount_total']} so the matcher records "
+            f"has no registration (total {_usd(f['unregistered_exclusive_amount_total'])}), and where it has one an exclusive "
+            f"price raises the total to {_usd(f['registered_exclusive_amount_total'])} so the matcher records "
             f"{f['registered_exclusive_matcher_outcome']} and leaves the order {f['registered_exclusive_order_status']}, "
-            f"while an inclusive price keeps {f['registered_inclusive_amount_total']} (tax "
-            f"{f['registered_inclusive_amount_tax']} inside) and the order is {f['registered_inclusive_order_status']}.")
+            f"while an inclusive price keeps {_usd(f['registered_inclusive_amount_total'])} (tax "
+            f"{_usd(f['registered_inclusive_amount_tax'])} inside) and the order is {f['registered_inclusive_order_status']}.")
     return (
         f"A tournament fee plus a jersey through {name}: {f['line_items_on_session']} line items totalling "
-        f"{f['amount_total']} are attributed by the order's metadata (matcher: {f['matcher_outcome']}, order "
+        f"{_usd(f['amount_total'])} are attributed by the order's metadata (matcher: {f['matcher_outcome']}, order "
         f"{f['order_status']}); up to {f['line_item_limit']} line items are accepted and "
         f"{f['line_item_limit'] + 1} {f['line_item_limit_plus_one'][:7]}; a one-time jersey beside a monthly fee is "
-        f"billed on the first invoice only ({f['monthly_with_jersey_first_invoice_total']} then "
-        f"{f['monthly_with_jersey_renewal_invoice_total']} a month).")
+        f"billed on the first invoice only ({_usd(f['monthly_with_jersey_first_invoice_total'])} then "
+        f"{_usd(f['monthly_with_jersey_renewal_invoice_total'])} a month).")
 
 
 def findings(observations: list[Observation]) -> dict[str, dict[str, dict[str, Any]]]:

@@ -158,7 +158,9 @@ class Flow:
         self._closers: list[Any] = []
         self.stripe_server = None
         if over_http:
-            self.stripe_server = emulator.serve(host="127.0.0.1", port=0)
+            # inline webhook delivery, as in process: each step's webhooks are applied before the next step, and
+            # the in-memory database is never used by the emulator's deliverer and a step at once
+            self.stripe_server = emulator.serve(host="127.0.0.1", port=0, deliver_in_background=False)
             self._closers.append(self.stripe_server.close)
             inner: stripe.HTTPClient = stripe.RequestsClient()
             base = {"api": self.stripe_server.base_url}

@@ -81,10 +81,10 @@ log = logging.getLogger("blastpay.lazy_mint")
 
 REUSE_MARGIN = 30 * 60
 RETRY_AFTER_SECONDS = 60
-MINT_LEASE_SECONDS = 30.0  # longer than the Stripe client's timeout (serve sets 20 s)
+MINT_LEASE_SECONDS = 30.0  # longer than a Stripe call's worst case, retries included (serve.stripe_call_worst_case)
 MINT_WAIT_SECONDS = 10.0  # how long a concurrent click waits for the holder before "try again"
 SDK_RETRIES = 2  # experiments/mitigations.yaml max_network_retries; a test keeps the two equal
-STRIPE_TIMEOUT_SECONDS = 20
+STRIPE_TIMEOUT_SECONDS = 8  # connect and read timeout of one attempt: 3 attempts + back-off = 25.5 s < the lease
 MAX_ROUNDS = 3  # claims per click: the attempt, a resolve of a stale one, a fresh one
 _DB_ERRORS = (OperationalError, InterfaceError)
 

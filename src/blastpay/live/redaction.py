@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-REDACTED = "[redacted]"
+from blastpay.redaction import KEY_PATTERN as _KEY_PATTERN, REDACTED, WHSEC_PATTERN as _WHSEC_PATTERN
 
-_KEY_PATTERN = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9]+")
-_WHSEC_PATTERN = re.compile(r"\bwhsec_[A-Za-z0-9]+")
 _EMAIL_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CHECKOUT_FRAGMENT = re.compile(r"(https://checkout\.stripe\.com/[^\s#\"]*)#[^\s\"]*")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,43 @@ def decode_source(data: bytes, max_bytes: int) -> tuple[str | None, str | None]:
         return None, f"not UTF-8 text (byte {exc.start})"
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"))
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file of ``mode`` is, if it is not a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((f"not a regular file ({name})" for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes | str:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``, else why it was not read.
+
+    Opened without following a symlink and without blocking (a FIFO would otherwise wait for a writer for
+    ever), then checked on the open descriptor, so a file swapped between listing and reading is caught."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        reason = not_regular(info.st_mode)
+        if reason is not None:
+            return reason
+        if info.st_size > max_bytes:
+            return f"file larger than {max_bytes} bytes"
+        chunks = []
+        remaining = max_bytes + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def discover(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[list[SourceFile], list[Skipped]]:
     """Read every Python, template and documentation file under ``root``.
 
@@ -117,14 +155,14 @@ def discover(root: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[
             if kind is None:
                 continue
             try:
-                size = full.stat().st_size
-                if size > max_file_bytes:
-                    skipped.append(Skipped(rel, f"file larger than {max_file_bytes} bytes"))
-                    continue
-                data = full.read_bytes()
+                data_or_reason = read_regular_file(full, max_file_bytes)
             except OSError as exc:
                 skipped.append(Skipped(rel, f"unreadable file ({exc.strerror})"))
                 continue
+            if isinstance(data_or_reason, str):
+                skipped.append(Skipped(rel, data_or_reason))
+                continue
+            data = data_or_reason
             text, reason = decode_source(data, max_file_bytes)
             if text is None:
                 skipped.append(Skipped(rel, reason or "unreadable"))
@@ -147,18 +185,16 @@ def git_commit(root: Path) -> str | None:
     """The commit ``root`` has checked out, read from .git without running git."""
     git = root / ".git"
     if git.is_file():  # worktree or submodule: "gitdir: <path>"
-        try:
-            line = git.read_text(encoding="utf-8").strip()
-        except OSError:
+        line = _small_text(git)
+        if line is None:
             return None
         if not line.startswith("gitdir:"):
             return None
         git = (root / line.split(":", 1)[1].strip()).resolve()
     if not git.is_dir():
         return None
-    try:
-        head = (git / "HEAD").read_text(encoding="utf-8").strip()
-    except OSError:
+    head = _small_text(git / "HEAD")
+    if head is None:
         return None
     if not head.startswith("ref:"):
         return head if _is_sha(head) else None
@@ -166,19 +202,30 @@ def git_commit(root: Path) -> str | None:
     common = git
     commondir = git / "commondir"
     if commondir.is_file():
-        common = (git / commondir.read_text(encoding="utf-8").strip()).resolve()
+        common = (git / (_small_text(commondir) or ".")).resolve()
     for base in (git, common):
         ref_file = base / ref
         if ref_file.is_file():
-            value = ref_file.read_text(encoding="utf-8").strip()
-            return value if _is_sha(value) else None
+            value = _small_text(ref_file)
+            return value if value is not None and _is_sha(value) else None
     packed = common / "packed-refs"
     if packed.is_file():
-        for line in packed.read_text(encoding="utf-8").splitlines():
+        for line in (_small_text(packed, 10_000_000) or "").splitlines():
             parts = line.split()
             if len(parts) == 2 and parts[1] == ref and _is_sha(parts[0]):
                 return parts[0]
     return None
+
+
+def _small_text(path: Path, max_bytes: int = 65_536) -> str | None:
+    """A small regular file's stripped text (a FIFO or device named like a git file is not waited on)."""
+    try:
+        data = read_regular_file(path, max_bytes)
+    except OSError:
+        return None
+    if isinstance(data, str):
+        return None
+    return data.decode("utf-8", "replace").strip()
 
 
 def _is_sha(value: str) -> bool:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import stripe
@@ -42,8 +41,9 @@ def sub_session(door: Any, *prices: Any, **extra: Any) -> Any:
 
 def pay_at(door: Any, session_id: str, **address: str) -> None:
     """Pay, the parent entering ``address`` as billing address (the emulator's default parent when empty)."""
-    form = urlencode({f"address[{k}]": v for k, v in address.items()})
-    response = door.emu._wire.handle("POST", f"/_sandbox/checkout/{session_id}/pay", "", {}, form)
+    body = json.dumps({"address": address} if address else {})
+    response = door.emu._wire.handle("POST", f"/_sandbox/checkout/{session_id}/pay", "",
+                                     {"content-type": "application/json"}, body)
     assert response.status == 200, response.body
     door.emu.flush_webhooks()
 
