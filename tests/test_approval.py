@@ -136,7 +136,8 @@ def test_approve_then_evidence_change_then_reapprove(repo):
     result = repo.approve("Lucas")
 
     record = json.loads(repo.record.read_text())
-    assert record == {"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": first_hash}
+    entry = {"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": first_hash}
+    assert record == {"items": {"decision": entry, "stop-gap": entry}}
     assert result.record.evidence_sha256 == first_hash
     st = approval_status(repo.evidence_dir, repo.record)
     assert st.status == "accepted"
@@ -165,7 +166,7 @@ def test_approval_time_comes_from_the_clock_in_utc(repo):
     with freeze_time("2027-01-05 23:59:58"):
         approve("  Lucas  ", evidence_dir=repo.evidence_dir, record_path=repo.record, docs_root=repo.root,
                 check=repo.check, render=repo.render)
-    record = json.loads(repo.record.read_text())
+    record = json.loads(repo.record.read_text())["items"]["decision"]
     assert record["approved_at"] == "2027-01-05T23:59:58Z"
     assert record["approved_by"] == "Lucas"
 
@@ -266,19 +267,66 @@ def cli_repo(repo, monkeypatch):
 
 def test_cli_approve_and_status(cli_repo, capsys):
     assert approval.main(["status"]) == 0
-    assert capsys.readouterr().out == "proposed: awaiting approval by the decision-maker\n"
-    assert approval.main(["approve", "--by", "Lucas"]) == 0
+    assert capsys.readouterr().out == ("decision: proposed: awaiting approval by the decision-maker\n"
+                                       "stop-gap: proposed: awaiting approval by the decision-maker\n")
+    assert approval.main(["approve", "--by", "Lucas", "--item", "stop-gap"]) == 0
     out = capsys.readouterr().out
-    digest = json.loads(cli_repo.record.read_text())["evidence_sha256"]
-    assert out.count("\n") == 1 and f"Lucas approved evidence {digest}" in out
+    digest = json.loads(cli_repo.record.read_text())["items"]["stop-gap"]["evidence_sha256"]
+    assert out.count("\n") == 1 and f"Lucas approved the stop-gap on evidence {digest}" in out
     assert "docs/adr-approval.json" in out and ADR_REL in out
     assert approval.main(["status"]) == 0
-    assert capsys.readouterr().out.startswith("accepted: approved by Lucas on ")
+    decision, stop_gap = capsys.readouterr().out.splitlines()
+    assert decision.startswith("decision: proposed") and stop_gap.startswith("stop-gap: accepted: approved by Lucas on ")
+    assert approval.main(["approve", "--by", "Lucas", "--item", "decision"]) == 0
+    capsys.readouterr()
+    assert approval.main(["status"]) == 0
+    assert capsys.readouterr().out.startswith("decision: accepted: approved by Lucas on ")
+
+
+def test_cli_approve_names_what_is_approved(cli_repo, capsys):
+    with pytest.raises(SystemExit) as missing:
+        approval.main(["approve", "--by", "Lucas"])
+    assert missing.value.code == 2 and "--item" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        approval.main(["approve", "--by", "Lucas", "--item", "everything"])
+    assert not cli_repo.record.exists()
+
+
+def test_the_stop_gap_is_approved_on_its_own_and_the_follow_up_needs_the_decision(repo):
+    from blastpay.adr.approval import item_status
+
+    repo.approve("Lucas", items=("stop-gap",))
+    assert item_status(repo.evidence_dir, repo.record, "stop-gap").accepted
+    assert not approval_status(repo.evidence_dir, repo.record).accepted  # the decision is still proposed
+    ctx = approval_context(repo.evidence_dir, repo.record)
+    assert ctx["status"] == "proposed" and ctx["stopgap_status_line"].startswith("approved: approved by Lucas")
+    repo.approve("Lucas", items=("decision",), now=lambda: datetime(2026, 11, 28, 9, 0, 0, tzinfo=timezone.utc))
+    record = json.loads(repo.record.read_text())["items"]
+    assert record["stop-gap"]["approved_at"] == "2026-11-27T14:03:12Z"  # kept as it was
+    assert record["decision"]["approved_at"] == "2026-11-28T09:00:00Z"
+    assert approval_status(repo.evidence_dir, repo.record).accepted
+
+
+def test_a_record_in_the_single_approval_form_approved_both_items(repo):
+    from blastpay.adr.approval import item_status
+    from blastpay.evidence.manifest import evidence_hash
+
+    repo.record.write_text(json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z",
+                                       "evidence_sha256": evidence_hash(repo.evidence_dir)}))
+    assert approval_status(repo.evidence_dir, repo.record).accepted
+    assert item_status(repo.evidence_dir, repo.record, "stop-gap").accepted
+
+
+def test_an_unknown_item_in_the_record_is_named(repo):
+    repo.record.write_text(json.dumps({"items": {"everything": {"approved_by": "L", "approved_at": "2026-11-27T14:03:12Z",
+                                                                 "evidence_sha256": sha(1)}}}))
+    with pytest.raises(approval.ApprovalError, match="unknown item.*everything"):
+        approval_status(repo.evidence_dir, repo.record)
 
 
 def test_cli_refusal_is_one_line_and_exit_2(cli_repo, capsys, monkeypatch):
     monkeypatch.setattr(approval, "run_check", lambda progress=print: ["evidence/ux/funnel.csv (differs)"])
-    assert approval.main(["approve", "--by", "Lucas"]) == 2
+    assert approval.main(["approve", "--by", "Lucas", "--item", "decision"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("blastpay adr: error: cannot approve stale evidence")
     assert not cli_repo.record.exists()
@@ -287,7 +335,7 @@ def test_cli_refusal_is_one_line_and_exit_2(cli_repo, capsys, monkeypatch):
 def test_cli_refuses_an_evidence_dir_the_check_does_not_cover(cli_repo, tmp_path_factory, capsys):
     other = tmp_path_factory.mktemp("other") / "evidence"
     write_manifest(other, {"a.json": sha(5)})
-    assert approval.main(["approve", "--by", "Lucas", "--evidence-dir", str(other)]) == 2
+    assert approval.main(["approve", "--by", "Lucas", "--item", "decision", "--evidence-dir", str(other)]) == 2
     assert "approval covers this repository's evidence tree" in capsys.readouterr().err
     assert not cli_repo.record.exists()
 

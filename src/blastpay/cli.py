@@ -22,7 +22,7 @@ COMMANDS = {
     "serve": ("blastpay.flows.cli", "main", "run the lazy-mint /pay/{order_token} app on loopback"),
     "scan": ("blastpay.scanner.cli", "main", "list Checkout Session call sites of a Python repository"),
     "live": ("blastpay.live.cli", "main", "verify the emulator's rules against Stripe test mode (probe | recheck | compare)"),
-    "adr": ("blastpay.adr.cli", "main", "the ADR's approval gate (approve --by NAME | status | file-followup)"),
+    "adr": ("blastpay.adr.cli", "main", "the ADR's approval gate (approve --by NAME --item stop-gap|decision | status | file-followup)"),
 }
 
 

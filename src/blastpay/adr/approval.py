@@ -1,16 +1,19 @@
 """The ADR approval record: who approved which evidence, and whether the ADR is accepted or proposed.
 
-The approval record is a committed file, docs/adr-approval.json:
+The ADR asks for two approvals, each on its own: the stop-gap (stop the 30-day patch, add our own reminder) and the
+decision. The approval record is a committed file, docs/adr-approval.json, with one entry per approved item:
 
-    {"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": "<64 hex>"}
+    {"items": {"stop-gap": {"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": "<64 hex>"},
+               "decision": {...}}}
 
-The ADR is "accepted" while the record's hash equals the current evidence hash (see
+(A record in the earlier single-approval form, the three keys at the top, approved the whole record: both items.)
+The ADR is "accepted" while the decision's entry binds the current evidence hash (see
 `evidence.manifest.evidence_hash`), and "proposed" otherwise: before any approval, and again as soon as any
-evidence file changes after one, with the reason spelled out.
+evidence file changes after one, with the reason spelled out; the stop-gap's approval is stated beside it.
 
-`blastpay adr approve --by NAME` refuses stale evidence (a fresh regeneration must match what is
-committed), writes the record atomically and re-renders the generated documents so the ADR shows
-accepted (the command lives in `adr.cli`; filing the follow-up issue in `adr.forgejo`).
+`blastpay adr approve --by NAME --item stop-gap|decision` refuses stale evidence (a fresh regeneration must match
+what is committed), writes the record atomically and re-renders the generated documents (the command lives in
+`adr.cli`; filing the follow-up issue, which needs the decision approved, in `adr.forgejo`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from blastpay.evidence.manifest import MANIFEST, evidence_hash
 from blastpay.evidence.writer import EvidenceError, sha256_bytes
 
 APPROVAL_RECORD = "docs/adr-approval.json"
+STOP_GAP, DECISION = "stop-gap", "decision"
+ITEMS = (STOP_GAP, DECISION)  # what the ADR asks to approve, each on its own
 FOLLOWUP_ISSUE = "docs/follow-up-feature-issue.md"
 PROPOSED = "proposed"
 ACCEPTED = "accepted"
@@ -84,42 +89,73 @@ def _malformed(path: Path, what: str) -> ApprovalError:
     return ApprovalError(f"{path}: malformed approval record: {what} (re-run `blastpay adr approve --by NAME`)")
 
 
-def parse_record(text: str, path: Path) -> ApprovalRecord:
-    """Validate a record's text; any problem is a one-line error naming the file."""
+def _entry(data: Any, path: Path, where: str) -> ApprovalRecord:
+    if not isinstance(data, dict):
+        raise _malformed(path, f"{where}expected a JSON object")
+    missing = [k for k in ("approved_by", "approved_at", "evidence_sha256") if k not in data]
+    if missing:
+        raise _malformed(path, f"{where}missing {', '.join(missing)}")
+    unknown = sorted(set(data) - {"approved_by", "approved_at", "evidence_sha256"})
+    if unknown:
+        raise _malformed(path, f"{where}unknown key(s) {', '.join(unknown)}")
+    by, at, sha = data["approved_by"], data["approved_at"], data["evidence_sha256"]
+    if not isinstance(by, str) or not by.strip():
+        raise _malformed(path, f"{where}approved_by must be a non-empty name")
+    if not isinstance(at, str):
+        raise _malformed(path, f"{where}approved_at must be an ISO UTC timestamp, got {at!r}")
+    try:
+        datetime.strptime(at, TIMESTAMP_FORMAT)
+    except ValueError:
+        raise _malformed(path, f"{where}approved_at must be an ISO UTC timestamp like 2026-11-27T14:03:12Z, "
+                               f"got {at!r}") from None
+    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
+        raise _malformed(path, f"{where}evidence_sha256 must be 64 lowercase hex digits, got {sha!r}")
+    return ApprovalRecord(approved_by=by.strip(), approved_at=at, evidence_sha256=sha)
+
+
+def parse_approvals(text: str, path: Path) -> dict[str, ApprovalRecord]:
+    """Validate a record's text: item -> its approval. Any problem is a one-line error naming the file."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _malformed(path, f"not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise _malformed(path, "expected a JSON object")
-    missing = [k for k in ("approved_by", "approved_at", "evidence_sha256") if k not in data]
-    if missing:
-        raise _malformed(path, f"missing {', '.join(missing)}")
-    by, at, sha = data["approved_by"], data["approved_at"], data["evidence_sha256"]
-    if not isinstance(by, str) or not by.strip():
-        raise _malformed(path, "approved_by must be a non-empty name")
-    if not isinstance(at, str):
-        raise _malformed(path, f"approved_at must be an ISO UTC timestamp, got {at!r}")
-    try:
-        datetime.strptime(at, TIMESTAMP_FORMAT)
-    except ValueError:
-        raise _malformed(path, f"approved_at must be an ISO UTC timestamp like 2026-11-27T14:03:12Z, got {at!r}") from None
-    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
-        raise _malformed(path, f"evidence_sha256 must be 64 lowercase hex digits, got {sha!r}")
-    return ApprovalRecord(approved_by=by.strip(), approved_at=at, evidence_sha256=sha)
+    if "items" not in data:  # the earlier form: one approval of the whole record
+        entry = _entry(data, path, "")
+        return {item: entry for item in ITEMS}
+    if set(data) != {"items"} or not isinstance(data["items"], dict):
+        raise _malformed(path, "expected {\"items\": {ITEM: {approved_by, approved_at, evidence_sha256}}}")
+    unknown = sorted(set(data["items"]) - set(ITEMS))
+    if unknown:
+        raise _malformed(path, f"unknown item(s) {', '.join(unknown)} (items: {', '.join(ITEMS)})")
+    return {item: _entry(entry, path, f"items.{item}: ") for item, entry in data["items"].items()}
 
 
-def read_record(path: Path) -> ApprovalRecord | None:
-    """The committed approval, or None if nobody has approved yet."""
+def approvals_json(approvals: dict[str, ApprovalRecord]) -> bytes:
+    data = {"items": {item: json.loads(record.to_json()) for item, record in sorted(approvals.items())}}
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def parse_record(text: str, path: Path) -> ApprovalRecord | None:
+    """The decision's approval in a record's text (None when only the stop-gap was approved)."""
+    return parse_approvals(text, path).get(DECISION)
+
+
+def read_approvals(path: Path) -> dict[str, ApprovalRecord]:
+    """Every committed approval, by item; empty if nobody has approved anything yet."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None
+        return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise _malformed(path, f"unreadable ({exc})") from None
-    return parse_record(text, path)
+    return parse_approvals(text, path)
 
 
+def read_record(path: Path) -> ApprovalRecord | None:
+    """The committed approval of the decision, or None if nobody has approved it yet."""
+    return read_approvals(path).get(DECISION)
 
 
 # ---------------------------------------------------------------- status
@@ -205,10 +241,22 @@ def approval_status(evidence_dir: Path, record_path: Path) -> ApprovalStatus:
     return status_from(record, current, mismatched)
 
 
+def item_status(evidence_dir: Path, record_path: Path, item: str) -> ApprovalStatus:
+    """One item's approval status, judged as the decision's is (the same evidence binding)."""
+    record = read_approvals(record_path).get(item)
+    current = evidence_hash(evidence_dir)
+    mismatched = evidence_mismatches(evidence_dir) if record is not None and record.evidence_sha256 == current else []
+    return status_from(record, current, mismatched)
+
+
 def approval_context(evidence_dir: Path, record_path: Path | None = None) -> dict[str, Any]:
-    """What the ADR template needs: status for the front matter, the line to show, and who/when if approved."""
-    st = approval_status(evidence_dir, record_path or default_record_path())
+    """What the ADR template needs: status for the front matter, the line to show, and who/when if approved; the
+    stop-gap's own approval beside the decision's."""
+    path = record_path or default_record_path()
+    st = approval_status(evidence_dir, path)
+    stop_gap = item_status(evidence_dir, path, STOP_GAP)
     return {
+        "stopgap_status_line": stop_gap.status_line.replace(ACCEPTED, "approved", 1),
         "status": st.status,
         "status_line": st.status_line,
         "approved_by": st.approved_by,
@@ -238,11 +286,13 @@ def clean_name(by: str | None) -> str:
 class ApprovalResult:
     record: ApprovalRecord
     written: list[str]  # the record and each re-rendered document, as given paths
+    items: tuple[str, ...] = ITEMS
 
 
 def approve(
     by: str,
     *,
+    items: tuple[str, ...] = ITEMS,
     evidence_dir: Path,
     record_path: Path,
     docs_root: Path | None = None,
@@ -250,17 +300,22 @@ def approve(
     render: Render,
     now: Callable[[], datetime] = _utc_now,
 ) -> ApprovalResult:
-    """Record that `by` approved the current evidence, then re-render the generated documents under docs_root.
+    """Record that `by` approved `items` (the stop-gap, the decision, or both) on the current evidence, then
+    re-render the generated documents under docs_root. Other items' approvals are kept as they were.
 
-    Refuses, writing nothing, for a blank name, a missing or malformed evidence manifest, or evidence that
-    `check()` reports as drifted from a fresh regeneration. If rendering fails, the previous record is restored.
+    Refuses, writing nothing, for a blank name, no or an unknown item, a missing or malformed evidence manifest, or
+    evidence that `check()` reports as drifted from a fresh regeneration. If rendering fails, the previous record is
+    restored.
     """
     name = clean_name(by)
+    unknown = [i for i in items if i not in ITEMS]
+    if not items or unknown:
+        raise ApprovalError(f"approve which item? {', '.join(unknown) or 'none given'} (items: {', '.join(ITEMS)})")
     try:
         current = evidence_hash(evidence_dir)
     except EvidenceError as exc:
         raise ApprovalError(f"cannot approve: {exc}") from None
-    read_record(record_path)  # a malformed record stops here, before the slow check
+    approvals = read_approvals(record_path)  # a malformed record stops here, before the slow check
     mismatched = evidence_mismatches(evidence_dir)
     if mismatched:
         raise ApprovalError(f"cannot approve: {len(mismatched)} evidence file(s) do not match the manifest "
@@ -276,9 +331,10 @@ def approve(
     if stamp.tzinfo is None:
         raise ApprovalError("approval time must be timezone-aware")
     record = ApprovalRecord(name, stamp.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT), current)
+    approvals.update({item: record for item in items})
 
     previous = record_path.read_bytes() if record_path.is_file() else None
-    write_atomic(record_path, record.to_json())
+    write_atomic(record_path, approvals_json(approvals))
     try:
         docs = render(evidence_dir)
     except Exception as exc:
@@ -294,4 +350,4 @@ def approve(
             continue
         write_atomic(root / rel, data)
         written.append(str(root / rel))
-    return ApprovalResult(record=record, written=written)
+    return ApprovalResult(record=record, written=written, items=tuple(items))

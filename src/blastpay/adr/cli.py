@@ -1,4 +1,4 @@
-"""`blastpay adr approve --by NAME | status | file-followup`: the approval gate's command line."""
+"""`blastpay adr approve --by NAME --item stop-gap|decision | status | file-followup`: the approval gate's command line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from blastpay import config
-from blastpay.adr.approval import ApprovalError, approval_status, approve, default_followup_path, default_record_path
+from blastpay.adr.approval import (ITEMS, ApprovalError, approval_status, approve, default_followup_path,
+                                   default_record_path, item_status)
 from blastpay.adr.forgejo import file_followup
 from blastpay.adr.render import render_documents
 from blastpay.evidence.pipeline import PipelineError, run_check
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     ap = sub.add_parser("approve", help="record who approved the current evidence and re-render the ADR as accepted")
     ap.add_argument("--by", required=True, metavar="NAME", help="the decision-maker approving")
+    ap.add_argument("--item", required=True, action="append", choices=ITEMS, dest="items",
+                    help="what is approved, each on its own: the stop-gap or the decision (repeat for both)")
     ap.add_argument("--evidence-dir", type=Path, default=None, metavar="DIR", help="evidence tree (default: evidence/)")
     st = sub.add_parser("status", help="print whether the ADR is proposed or accepted, and why")
     st.add_argument("--evidence-dir", type=Path, default=None, metavar="DIR", help="evidence tree (default: evidence/)")
@@ -57,7 +60,8 @@ def _run(args: argparse.Namespace) -> int:
     evidence_dir = args.evidence_dir or config.EVIDENCE_DIR
     record_path = default_record_path()
     if args.action == "status":
-        print(approval_status(evidence_dir, record_path).status_line)
+        print(f"decision: {approval_status(evidence_dir, record_path).status_line}")
+        print(f"stop-gap: {item_status(evidence_dir, record_path, ITEMS[0]).status_line}")
         return 0
     if args.action == "approve":
         if evidence_dir.resolve() != config.EVIDENCE_DIR.resolve():
@@ -66,12 +70,13 @@ def _run(args: argparse.Namespace) -> int:
                 f"({config.EVIDENCE_DIR}) only, which the freshness check regenerates and the ADR is rendered from; "
                 "set BLASTPAY_ROOT to the checkout that holds the other tree"
             )
-        result = approve(args.by, evidence_dir=evidence_dir, record_path=record_path,
-                         check=freshness_check, render=render_documents)
+        result = approve(args.by, items=tuple(dict.fromkeys(args.items)), evidence_dir=evidence_dir,
+                         record_path=record_path, check=freshness_check, render=render_documents)
         rec = result.record
         docs = ", ".join(_rel(Path(p)) for p in result.written[1:])
         print(
-            f"{rec.approved_by} approved evidence {rec.evidence_sha256} at {rec.approved_at}; "
+            f"{rec.approved_by} approved the {' and the '.join(result.items)} on evidence {rec.evidence_sha256} "
+            f"at {rec.approved_at}; "
             f"recorded in {_rel(record_path)}, re-rendered {docs or 'no documents'}"
         )
         return 0
