@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from datetime import datetime, timezone
@@ -169,12 +170,14 @@ def test_missing_manifest_is_refused_before_the_slow_check(repo):
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("{not json", "not JSON"),
-        ("[]", "expected a JSON object"),
-        (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z"}), "missing evidence_sha256"),
+        ("{not json", "malformed JSON"),
+        ("[]", "must be a mapping"),
+        (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z"}), "evidence_sha256: missing"),
         (json.dumps({"approved_by": " ", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": sha(1)}), "approved_by"),
         (json.dumps({"approved_by": "Lucas", "approved_at": "yesterday", "evidence_sha256": sha(1)}), "approved_at"),
         (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": "abc"}), "evidence_sha256"),
+        (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": sha(1), "x": 1}),
+         "x: unknown key"),
     ],
 )
 def test_malformed_record_is_a_one_line_error_naming_the_file(repo, text, problem):
@@ -182,7 +185,8 @@ def test_malformed_record_is_a_one_line_error_naming_the_file(repo, text, proble
     with pytest.raises(ApprovalError) as err:
         approval_status(repo.evidence_dir, repo.record)
     message = str(err.value)
-    assert message.startswith(f"{repo.record}: malformed approval record") and problem in message
+    assert re.match(rf"{re.escape(str(repo.record))}:\d+: malformed approval record: ", message), message
+    assert problem in message and message.endswith("(re-run `blastpay adr approve --by NAME`)")
     assert "\n" not in message
 
 

@@ -64,20 +64,29 @@ def test_committed_weights_file_loads(repo_root):
     }
 
 
+SWEEP = "sweep: {samples: 10, concentration: 4, corner_share: 0.7}\n"
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("dimensions: {a: {weight: -1, metrics: [{name: m, better: higher, scale: 1}]}}", "weight must be a non-negative"),
-        ("dimensions: {a: {weight: 1, metrics: [{name: m, better: up, scale: 1}]}}", "better must be higher or lower"),
-        ("dimensions: {a: {weight: 1, metrics: [{name: m, better: lower, scale: 0}]}}", "scale must be a positive"),
-        ("dimensions: [", "malformed YAML"),
+        (SWEEP + "dimensions: {a: {weight: -1, why: w, metrics: [{name: m, better: higher, scale: 1}]}}",
+         "w.yaml:2: dimensions.a.weight: must be from 0 to 1000"),
+        (SWEEP + "dimensions: {a: {weight: 1, why: w, metrics: [{name: m, better: up, scale: 1}]}}",
+         "w.yaml:2: dimensions.a.metrics[0].better: must be one of 'higher' or 'lower', got 'up'"),
+        (SWEEP + "dimensions: {a: {weight: 1, why: w, metrics: [{name: m, better: lower, scale: 0}]}}",
+         "w.yaml:2: dimensions.a.metrics[0].scale: must be above 0"),
+        (SWEEP + "dimensions: {a: {weight: 0, why: w, metrics: [{name: m, better: lower, scale: 1}]}}",
+         "w.yaml:2: dimensions: all weights are zero"),
+        ("dimensions: [", "w.yaml:1: malformed YAML"),
     ],
 )
 def test_malformed_weights_are_refused_with_the_problem(tmp_path: Path, text, message):
     path = tmp_path / "w.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError) as refused:
         load_weights(path)
+    assert str(refused.value).startswith(f"{path.parent}/{message}")
 
 
 # -- the weight-space sweep can fail --------------------------------------------------------------------------

@@ -115,7 +115,8 @@ def test_malformed_run_parameters_are_refused_with_one_line(scratch_repo):
     result = _blastpay(scratch_repo, "evidence")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"blastpay: error: {scratch_repo}/experiments/run.yaml: as_of must be an ISO date (YYYY-MM-DD), got 'yesterday'"
+        f"blastpay: error: {scratch_repo}/experiments/run.yaml:1: as_of: must be an ISO date (YYYY-MM-DD) (the date the "
+        "evidence speaks for; the ADR's date and every age are computed from it), got 'yesterday'"
     )
     assert _untouched(scratch_repo)
 

@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from blastpay.config import ConfigError
     from blastpay.evidence.pipeline import PipelineError
     from blastpay.evidence.writer import EvidenceError
+    from blastpay.sources.inputs import InputError
     from blastpay.sources.registry import SourcesError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv[:1])  # the command word; its own parser reads the rest
         module, func, _help = COMMANDS[args.command]
         return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
-    except (PipelineError, SourcesError, EvidenceError, ConfigError) as exc:
+    except (PipelineError, SourcesError, EvidenceError, ConfigError, InputError) as exc:
         print(f"blastpay: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,10 +15,11 @@ def _benchmark(repo_root):
     return module
 
 
-def test_load_figures_absent_then_read(tmp_path):
+def test_load_figures_absent_then_read(tmp_path, repo_root):
     assert load_figures(tmp_path) is None
     (tmp_path / LOAD_FILE).parent.mkdir(parents=True)
-    (tmp_path / LOAD_FILE).write_text(json.dumps({"measured_at": "2026-01-01", "stores": {}}))
+    committed = json.loads((repo_root / LOAD_FILE).read_text())
+    (tmp_path / LOAD_FILE).write_text(json.dumps({**committed, "measured_at": "2026-01-01"}))
     assert load_figures(tmp_path)["measured_at"] == "2026-01-01"
 
 

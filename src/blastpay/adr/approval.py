@@ -26,6 +26,7 @@ from blastpay import config
 from blastpay.atomic_file import write_atomically as write_atomic
 from blastpay.evidence.manifest import evidence_hash
 from blastpay.evidence.writer import EvidenceError
+from blastpay.sources.inputs import InputError
 
 APPROVAL_RECORD = "docs/adr-approval.json"
 FOLLOWUP_ISSUE = "docs/follow-up-feature-issue.md"
@@ -36,14 +37,13 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 SHORT = 8  # hex digits of a hash quoted in status lines
 FORGEJO_TIMEOUT_S = 15.0
 FORGEJO_ENV = ("FORGEJO_URL", "FORGEJO_REPO", "FORGEJO_TOKEN")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 Check = Callable[[], list[str]]
 Render = Callable[[Path], dict[str, bytes]]
 
 
-class ApprovalError(ValueError):
+class ApprovalError(InputError):
     """The approval gate refused an action, or an input it reads is missing or malformed."""
 
 
@@ -85,28 +85,20 @@ def _malformed(path: Path, what: str) -> ApprovalError:
 
 
 def parse_record(text: str, path: Path) -> ApprovalRecord:
-    """Validate a record's text; any problem is a one-line error naming the file."""
+    """Validate a record's text (against `schema.approval.ApprovalInput`); any problem is a one-line error naming
+    file:line and the fix."""
+    from blastpay.sources.inputs import parse_document, validate
+    from blastpay.sources.schema.approval import ApprovalInput
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _malformed(path, f"not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise _malformed(path, "expected a JSON object")
-    missing = [k for k in ("approved_by", "approved_at", "evidence_sha256") if k not in data]
-    if missing:
-        raise _malformed(path, f"missing {', '.join(missing)}")
-    by, at, sha = data["approved_by"], data["approved_at"], data["evidence_sha256"]
-    if not isinstance(by, str) or not by.strip():
-        raise _malformed(path, "approved_by must be a non-empty name")
-    if not isinstance(at, str):
-        raise _malformed(path, f"approved_at must be an ISO UTC timestamp, got {at!r}")
-    try:
-        datetime.strptime(at, TIMESTAMP_FORMAT)
-    except ValueError:
-        raise _malformed(path, f"approved_at must be an ISO UTC timestamp like 2026-11-27T14:03:12Z, got {at!r}") from None
-    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
-        raise _malformed(path, f"evidence_sha256 must be 64 lowercase hex digits, got {sha!r}")
-    return ApprovalRecord(approved_by=by.strip(), approved_at=at, evidence_sha256=sha)
+        record = validate(parse_document(path, text, "approval record", ApprovalError), ApprovalInput, ApprovalError)
+    except ApprovalError as exc:
+        message, head = str(exc), str(path)
+        line, _, problem = (message[len(head):] if message.startswith(head) else ": " + message).partition(": ")
+        raise ApprovalError(f"{head}{line}: malformed approval record: {problem} "
+                            "(re-run `blastpay adr approve --by NAME`)") from None
+    return ApprovalRecord(approved_by=record.approved_by.strip(), approved_at=record.approved_at,
+                          evidence_sha256=record.evidence_sha256)
 
 
 def read_record(path: Path) -> ApprovalRecord | None:
@@ -118,8 +110,6 @@ def read_record(path: Path) -> ApprovalRecord | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise _malformed(path, f"unreadable ({exc})") from None
     return parse_record(text, path)
-
-
 
 
 # ---------------------------------------------------------------- status

@@ -57,7 +57,8 @@ from blastpay.flows.simulation import (
 )
 from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.models.fees import EXPERIMENT_FEE_TYPE, order_amount_cents
-from blastpay.sources.inputs import read_mapping
+from blastpay.sources.inputs import load_input
+from blastpay.sources.schema.faults import FaultPlanInput
 
 AMOUNT = order_amount_cents(EXPERIMENT_FEE_TYPE)  # one order amount per fee type, from experiments/fees.yaml
 WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
@@ -80,28 +81,25 @@ class FaultPlan:
     faults: dict[str, dict[str, Any]]
 
     @classmethod
-    def from_mapping(cls, d: dict[str, Any], where: str = "faults") -> "FaultPlan":
-        try:
-            plan = cls(
-                first_click_hours=tuple(float(h) for h in d["first_click_hours"]),
-                horizon_hours=float(d["horizon_hours"]),
-                probe_every_hours=float(d["probe_every_hours"]),
-                error_return_after_hours=float(d["error_return_after_hours"]),
-                reminder_click_after_hours=float(d["reminder_click_after_hours"]),
-                error_return_share=float(d["error_return_share"]["central"]),
-                error_return_sweep=tuple(float(x) for x in d["error_return_share"]["sweep"]),
-                reminder_response_share=float(d["reminder_response_share"]),
-                faults={str(k): dict(v or {}) for k, v in d["faults"].items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc!r}") from exc
-        if "none" not in plan.faults:
-            raise ConfigError(f"{where}: the fault list needs the `none` baseline")
-        return plan
+    def from_input(cls, plan: FaultPlanInput, raw: dict[str, Any]) -> "FaultPlan":
+        """The validated plan; each fault's spec is its mapping as read (what a cell's fault_spec shows)."""
+        return cls(
+            first_click_hours=tuple(float(h) for h in plan.first_click_hours),
+            horizon_hours=float(plan.horizon_hours),
+            probe_every_hours=float(plan.probe_every_hours),
+            error_return_after_hours=float(plan.error_return_after_hours),
+            reminder_click_after_hours=float(plan.reminder_click_after_hours),
+            error_return_share=float(plan.error_return_share.central),
+            error_return_sweep=tuple(float(x) for x in plan.error_return_share.sweep),
+            reminder_response_share=float(plan.reminder_response_share),
+            faults={str(k): dict(v or {}) for k, v in raw["faults"].items()},
+        )
 
 
 def load_plan(path: Path) -> FaultPlan:
-    return FaultPlan.from_mapping(read_mapping(path, ConfigError, "fault list"), str(path))
+    """experiments/faults.yaml, checked against `schema.faults.FaultPlanInput`."""
+    plan, doc = load_input(path, FaultPlanInput, "fault list", ConfigError)
+    return FaultPlan.from_input(plan, doc.data)
 
 
 @dataclass(frozen=True)

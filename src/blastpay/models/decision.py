@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from blastpay.config import ConfigError
 from blastpay import display_names
-from blastpay.sources.inputs import read_mapping
+from blastpay.sources.inputs import load_input
 
 # Which spike option each implemented variant belongs to.
 OPTION_OF: dict[str, str] = {
@@ -59,34 +59,12 @@ class Decision:
 
 
 def load_weights(path: Path) -> list[Dimension]:
-    data = read_mapping(path, ConfigError, "weights file")
-    dims = data.get("dimensions")
-    if not isinstance(dims, dict) or not dims:
-        raise ConfigError(f"{path}: expected a `dimensions` mapping")
-    out = []
-    for name, spec in dims.items():
-        where = f"{path}: dimension {name!r}"
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        weight = spec.get("weight")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise ConfigError(f"{where}: weight must be a non-negative number, got {weight!r}")
-        metrics = []
-        for m in spec.get("metrics") or []:
-            if not isinstance(m, dict) or not isinstance(m.get("name"), str):
-                raise ConfigError(f"{where}: each metric needs a name")
-            if m.get("better") not in ("higher", "lower"):
-                raise ConfigError(f"{where}: metric {m['name']!r}: better must be higher or lower")
-            scale = m.get("scale")
-            if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
-                raise ConfigError(f"{where}: metric {m['name']!r}: scale must be a positive number")
-            metrics.append(MetricSpec(m["name"], m["better"], float(scale)))
-        if not metrics:
-            raise ConfigError(f"{where}: no metrics")
-        out.append(Dimension(name, float(weight), str(spec.get("why", "")), tuple(metrics)))
-    if sum(d.weight for d in out) <= 0:
-        raise ConfigError(f"{path}: all weights are zero")
-    return out
+    """The dimensions of experiments/weights.yaml, in file order (checked against `schema.weights.Weights`)."""
+    from blastpay.sources.schema.weights import Weights
+
+    weights, _doc = load_input(path, Weights, "weights file", ConfigError)
+    return [Dimension(name, float(d.weight), d.why, tuple(MetricSpec(m.name, m.better, float(m.scale)) for m in d.metrics))
+            for name, d in weights.dimensions.items()]
 
 
 def metric_score(value: float, best: float, spec: MetricSpec) -> float:
@@ -320,16 +298,10 @@ class SweepSpec:
 
 
 def load_sweep(path: Path) -> SweepSpec:
-    data = read_mapping(path, ConfigError, "weights file").get("sweep")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a `sweep` mapping (samples, concentration, corner_share)")
-    try:
-        spec = SweepSpec(int(data["samples"]), float(data["concentration"]), float(data["corner_share"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: sweep: {exc!r}") from exc
-    if spec.samples < 1 or spec.concentration <= 0 or not 0 < spec.corner_share < 1:
-        raise ConfigError(f"{path}: sweep: samples >= 1, concentration > 0, 0 < corner_share < 1")
-    return spec
+    from blastpay.sources.schema.weights import Weights
+
+    sweep = load_input(path, Weights, "weights file", ConfigError)[0].sweep
+    return SweepSpec(sweep.samples, float(sweep.concentration), float(sweep.corner_share))
 
 
 def scale_flips(metrics: dict[str, dict[str, float]], dims: list[Dimension], infeasible: dict[str, str] | None = None,
