@@ -13,6 +13,8 @@ COMMANDS = {
                  "run the notebooks headless, regenerate evidence/ and render the ADR (about 1.5 min)"),
     "check": ("blastpay.evidence.cli", "check_main",
               "fail (exit 1) if committed evidence or documents differ from a regeneration"),
+    "report": ("blastpay.evidence.report", "main",
+               "export the executed notebooks to HTML (figures inline, code hidden) for readers without Jupyter"),
     "sandbox": ("blastpay.emulator.cli", "main", "the Stripe emulator: `blastpay sandbox serve` for the real SDK"),
     "serve": ("blastpay.flows.cli", "main", "run the lazy-mint /pay/{order_token} app on loopback"),
     "scan": ("blastpay.scanner.cli", "main", "list Checkout Session call sites of a Python repository"),

@@ -4,11 +4,11 @@ refuses a file whose changes differ from the derivation."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field
 
-from blastpay.sources.schema.common import InputModel, Text, Whole
+from blastpay.sources.schema.common import Bounds, InputModel, Text
 
 SCHEMA = "blastpay.call_sites/1"
 SiteKind = Literal["session_create", "expires_at", "url_flow", "webhook_handler", "template", "doc", "test"]
@@ -19,7 +19,7 @@ class ScannedAt(InputModel):
     status: Text = Field(description="scanned, or named by the spike and not yet scanned")
     commit: Optional[str] = Field(description="the scanned repository's commit (null outside a git work tree)")
     content_hash: Optional[str] = Field(description="hash of the scanned files' contents")
-    files_scanned: Whole(0, 10_000_000)
+    files_scanned: Annotated[int, Bounds(0, 10_000_000)]
 
 
 class Change(InputModel):
@@ -30,7 +30,7 @@ class Change(InputModel):
 class CallSite(InputModel):
     kind: SiteKind
     file: Optional[str] = Field(description="path in the scanned repository (null when only named)")
-    line: Optional[Whole(1, 10_000_000)] = Field(description="line of the site (null when only named)")
+    line: Optional[Annotated[int, Bounds(1, 10_000_000)]] = Field(description="line of the site (null when only named)")
     symbol: Optional[str] = Field(description="the function or name at the site")
     status: Text = "scanned"
     detail: dict[str, Any] = Field(default_factory=dict, description="what the scanner found at the site")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, ValidationInfo, field_validator
 
-from blastpay.sources.schema.common import InputModel, PositiveHours, Whole
+from blastpay.sources.schema.common import Bounds, InputModel, PositiveHours
 
 MAX_COMBINATIONS = 10_000  # cancel counts ** parents: every combination is replayed through the emulator
 
 
 class CohortParams(InputModel):
-    parents: list[Whole(1, 10**12)] = Field(min_length=1, max_length=10, description="the parents' ids")
-    cancels_min: Whole(0, 20) = Field(description="fewest canceled sessions a parent may have had")
-    cancels_max: Whole(0, 20) = Field(description="most canceled sessions a parent may have had")
+    parents: list[Annotated[int, Bounds(1, 10**12)]] = Field(min_length=1, max_length=10, description="the parents' ids")
+    cancels_min: Annotated[int, Bounds(0, 20)] = Field(description="fewest canceled sessions a parent may have had")
+    cancels_max: Annotated[int, Bounds(0, 20)] = Field(description="most canceled sessions a parent may have had")
     return_after_hours: list[PositiveHours] = Field(
         min_length=1, max_length=20, description="hours after pressing Back when a parent comes back")
     first_click_after_hours: PositiveHours = Field(description="first click, hours after the email went out")

@@ -10,7 +10,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 HOURS_IN_A_YEAR = 24 * 366
 MAX_USD = 1_000_000.0  # no order, fee or figure in US dollars goes near this
-MAX_COUNT = 10_000_000
 
 
 class InputModel(BaseModel):
@@ -40,21 +39,18 @@ def _range_check(low: float | None, high: float | None, low_open: bool, high_ope
     return check
 
 
-def Number(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+def Bounds(low: float | None = None, high: float | None = None, *, low_open: bool = False,
            high_open: bool = False) -> Any:
-    """A finite number (an integer is accepted) in [low, high]; `low_open`/`high_open` exclude the bound."""
-    return Annotated[float, AfterValidator(_range_check(low, high, low_open, high_open))]
+    """The range of a number, as metadata: ``Annotated[float, Bounds(0, 1)]`` is a finite number (an integer is
+    accepted) from 0 to 1, ``Annotated[int, Bounds(1, 10)]`` a whole number (not a boolean); `low_open` and
+    `high_open` exclude the bound."""
+    return AfterValidator(_range_check(low, high, low_open, high_open))
 
 
-def Whole(low: int | None = None, high: int | None = None) -> Any:
-    """A whole number (not a boolean, not a float) in [low, high]."""
-    return Annotated[int, AfterValidator(_range_check(low, high, False, False))]
-
-
-Share = Number(0, 1)
-Hours = Number(0, HOURS_IN_A_YEAR)
-PositiveHours = Number(0, HOURS_IN_A_YEAR, low_open=True)
-Usd = Number(0, MAX_USD, low_open=True)
+Share = Annotated[float, Bounds(0, 1)]
+Hours = Annotated[float, Bounds(0, HOURS_IN_A_YEAR)]
+PositiveHours = Annotated[float, Bounds(0, HOURS_IN_A_YEAR, low_open=True)]
+Usd = Annotated[float, Bounds(0, MAX_USD, low_open=True)]
 
 
 def _not_after_as_of(value: date, info: ValidationInfo) -> date:

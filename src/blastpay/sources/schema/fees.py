@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from blastpay.sources.schema.common import InputModel, Share, Usd, Whole
+from blastpay.sources.schema.common import Bounds, InputModel, Share, Usd
 
 FeeName = str
 Method = Literal["card", "ach_debit"]
@@ -20,7 +20,7 @@ class FeeParams(InputModel):
         min_length=1, description="share of payments by method; must add up to 1")
     stripe_tax: bool = Field(description="whether Stripe Tax is charged (only where the account collects tax)")
     post_payment_invoice: bool = Field(description="whether Checkout / Payment Links create post-payment invoices")
-    orders_per_blast: Whole(1, 1_000_000) = Field(
+    orders_per_blast: Annotated[int, Bounds(1, 1_000_000)] = Field(
         description="orders per blast, to turn stranded shares into money")
 
     @field_validator("recurring")

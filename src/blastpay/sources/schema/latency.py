@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import Discriminator, Field, StringConstraints, Tag, field_validator
 
-from blastpay.sources.schema.common import HOURS_IN_A_YEAR, InputModel, Number, PositiveHours
+from blastpay.sources.schema.common import HOURS_IN_A_YEAR, Bounds, InputModel, PositiveHours
 
 COMPONENTS = ("attentive", "daily_check", "deferred")
 SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -54,17 +54,17 @@ Expression = Annotated[
 for _model in (Mean, Ratio, RestShareOf, RestShare):
     _model.model_rebuild()
 
-Positive = Number(0, 1e6, low_open=True)
+Positive = Annotated[float, Bounds(0, 1e6, low_open=True)]
 
 
 class Component(InputModel):
     prior_median_h: PositiveHours = Field(description="the weak prior on the component's median, in hours")
     median_bounds_h: list[PositiveHours] = Field(min_length=2, max_length=2,
                                                  description="[lowest, highest] median the fit may choose, in hours")
-    prior_sigma: Number(0, 10, low_open=True) = Field(description="the weak prior on the component's log-space spread")
-    sigma_bounds: list[Number(0, 10, low_open=True)] = Field(min_length=2, max_length=2,
+    prior_sigma: Annotated[float, Bounds(0, 10, low_open=True)] = Field(description="the weak prior on the component's log-space spread")
+    sigma_bounds: list[Annotated[float, Bounds(0, 10, low_open=True)]] = Field(min_length=2, max_length=2,
                                                             description="[lowest, highest] spread the fit may choose")
-    start_weight: Number(0, 1, low_open=True, high_open=True) = Field(
+    start_weight: Annotated[float, Bounds(0, 1, low_open=True, high_open=True)] = Field(
         description="the fit's fixed starting weight")
 
     @field_validator("median_bounds_h", "sigma_bounds")
@@ -77,22 +77,22 @@ class Component(InputModel):
 
 class Target(InputModel):
     value: Expression = Field(description="the cumulative share this target gives, from registry figures")
-    at_hours: Optional[Number(0, HOURS_IN_A_YEAR * 2, low_open=True)] = Field(
+    at_hours: Optional[Annotated[float, Bounds(0, HOURS_IN_A_YEAR * 2, low_open=True)]] = Field(
         None, description="hours since send the share refers to (default: the figures' own at_hours)")
-    weight: Optional[Number(0, 100, low_open=True)] = Field(None, description="multiplies the target's say in the fit")
+    weight: Optional[Annotated[float, Bounds(0, 100, low_open=True)]] = Field(None, description="multiplies the target's say in the fit")
 
 
 class Scenario(InputModel):
-    p: Number(0, 1, low_open=True) = Field(description="share of parents who ever click")
+    p: Annotated[float, Bounds(0, 1, low_open=True)] = Field(description="share of parents who ever click")
     second_email_response: Expression = Field(
         description="response of a second email relative to the first, from registry figures")
     targets: list[Target] = Field(min_length=1, max_length=50)
 
 
 class LatencyScenarios(InputModel):
-    target_sd: Number(0, 1, low_open=True) = Field(description="residual scale of a target (share)")
+    target_sd: Annotated[float, Bounds(0, 1, low_open=True)] = Field(description="residual scale of a target (share)")
     prior_log_sd: Positive = Field(description="log-space standard deviation of the weak priors")
-    tolerance: Number(0, 1, low_open=True, high_open=True) = Field(
+    tolerance: Annotated[float, Bounds(0, 1, low_open=True, high_open=True)] = Field(
         description="a fitted model must reproduce every target within this absolute share")
     components: dict[str, Component] = Field(description="the mixture's components, in order")
     scenarios: dict[str, Scenario] = Field(min_length=1, max_length=10)

@@ -4,14 +4,14 @@ evidence reads are typed."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field
 
-from blastpay.sources.schema.common import InputModel, PastDateText, Text, Whole
+from blastpay.sources.schema.common import Bounds, InputModel, PastDateText, Text
 
 FORMAT = "blastpay-live-probe/1"
-UnixTime = Whole(0, 2**40)
+UnixTime = Annotated[int, Bounds(0, 2**40)]
 
 
 class Request(InputModel):
@@ -21,7 +21,7 @@ class Request(InputModel):
 
 
 class Response(InputModel):
-    status: Whole(100, 599)
+    status: Annotated[int, Bounds(100, 599)]
     body: Any = Field(description="the answer's JSON body, redacted")
 
 

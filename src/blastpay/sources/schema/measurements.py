@@ -4,18 +4,18 @@ Figure names are the benchmark's own; every figure is a non-negative finite numb
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Annotated, Optional, Union
 
 from pydantic import Field
 
-from blastpay.sources.schema.common import InputModel, Number, PastDateText, Share, Text, Whole
+from blastpay.sources.schema.common import Bounds, InputModel, PastDateText, Share, Text
 
-Measured = Number(0, 1e9)
-FigureValue = Optional[Union[Whole(0, 10**12), Measured, list[Measured]]]
+Measured = Annotated[float, Bounds(0, 1e9)]
+FigureValue = Optional[Union[Annotated[int, Bounds(0, 10**12)], Measured, list[Measured]]]
 
 
 class Machine(InputModel):
-    cpus: Whole(1, 4096)
+    cpus: Annotated[int, Bounds(1, 4096)]
     load_average_1m_at_start: Measured
     node: Text
     platform: Text
@@ -36,13 +36,13 @@ class StripeLatency(InputModel):
 
 class StoreRun(InputModel):
     figures: dict[str, dict[str, FigureValue]] = Field(min_length=1, description="per rate: the figures measured")
-    runs: Whole(1, 1000)
-    seconds_per_rate: Number(0, 86_400, low_open=True)
+    runs: Annotated[int, Bounds(1, 1000)]
+    seconds_per_rate: Annotated[float, Bounds(0, 86_400, low_open=True)]
     target_met: Optional[bool] = None
-    workers: Whole(1, 1024)
-    burst: Optional[dict[str, dict[str, Union[bool, Whole(0, 10**9), list[dict[str, Whole(0, 10**9)]]]]]] = None
+    workers: Annotated[int, Bounds(1, 1024)]
+    burst: Optional[dict[str, dict[str, Union[bool, Annotated[int, Bounds(0, 10**9)], list[dict[str, Annotated[int, Bounds(0, 10**9)]]]]]]] = None
     command: Optional[Text] = None
-    cpu_budget: Optional[dict[str, Union[Whole(0, 10**9), Measured, Text]]] = None
+    cpu_budget: Optional[dict[str, Union[Annotated[int, Bounds(0, 10**9)], Measured, Text]]] = None
     designs: Optional[list[Text]] = None
     highest_rate_latency_targets_hold: Optional[bool] = None
     latency_verdicts: Optional[dict[str, bool]] = None
@@ -58,4 +58,4 @@ class LoadMeasurements(InputModel):
     measured_at: PastDateText = Field(description="the date measured, not after the pinned as-of date")
     returning_share: Share = Field(description="share of clicks from parents returning to a minted session")
     stores: dict[str, StoreRun] = Field(min_length=1, description="per store (and Stripe latency): one run")
-    target_route_p99_ms: Number(0, 1e6, low_open=True)
+    target_route_p99_ms: Annotated[float, Bounds(0, 1e6, low_open=True)]

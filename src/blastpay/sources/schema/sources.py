@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, RootModel, StringConstraints, model_validator
 
-from blastpay.sources.schema.common import InputModel, Number, PastDate, Text
+from blastpay.sources.schema.common import Bounds, InputModel, PastDate, Text
 
 SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
@@ -16,7 +16,7 @@ Scalar = Union[None, bool, int, float, str]
 
 
 class Figure(InputModel):
-    value: Number(0, 1e9) = Field(description="the number code reads, in `unit`")
+    value: Annotated[float, Bounds(0, 1e9)] = Field(description="the number code reads, in `unit`")
     unit: Unit = Field(description="what the value counts")
 
     @model_validator(mode="after")
