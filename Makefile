@@ -44,7 +44,7 @@ lint: $(TEST_STAMP) ## ruff (defects and import order) and mypy over the package
 
 # PostgreSQL for the race tests: a throwaway loopback cluster unless DATABASE_URL_POSTGRES is already set.
 test: $(TEST_STAMP) $(SYSTEM) lint ## run the whole test suite (lint first; includes the freshness check and the notebooks)
-	@if [ -z "$$DATABASE_URL_POSTGRES" ]; then eval "$$(bash .ci/postgres)"; fi; \
+	@if [ -z "$$DATABASE_URL_POSTGRES" ]; then pg="$$(bash .ci/postgres)" || exit 1; eval "$$pg"; fi; \
 	  echo "DATABASE_URL_POSTGRES=$${DATABASE_URL_POSTGRES:-none: the PostgreSQL race tests skip}"; \
 	  $(VENV)/bin/python -m pytest
 
