@@ -164,8 +164,6 @@ def test_leave_one_fault_out_recomputes_the_decision_without_each_fault(tmp_path
     from blastpay.experiments import decision_inputs
     from blastpay.models.decision import decide, load_weights
 
-    if not (config.EVIDENCE_DIR / "failure-modes" / "summary.json").exists():
-        pytest.skip("no evidence to read")
     root = tmp_path / "ev"
     shutil.copytree(config.EVIDENCE_DIR, root)
     path = root / "failure-modes" / "summary.json"

@@ -126,7 +126,14 @@ def test_benchmark_cpu_budget_counts_every_process_of_the_stack(repo_root):
     assert budget["cores_needed_at_rate"] == 1.6  # 8 ms of CPU per click at 200 clicks/s
     assert budget["rate_at_which_cores_are_full"] == 250.0
     assert bench.cpu_budget_figures({"rate_200_rps": {"stack_cpu_ms_per_request": 0}}, "rate_200_rps", 2) == {}
-    assert bench._postgres_cpu_since({}) >= 0.0
+
+
+def test_postgres_cpu_since_counts_each_backends_growth_and_new_backends_whole(repo_root, monkeypatch):
+    bench = _benchmark(repo_root)
+    monkeypatch.setattr(bench, "_postgres_cpu", lambda: {101: 5.0, 102: 3.0, 103: 1.25})
+    # 101 grew by 1.0, 102's counter reads lower (its pid reused by a new backend): nothing, 103 is new: all of it
+    assert bench._postgres_cpu_since({101: 4.0, 102: 3.5, 999: 7.0}) == 2.25
+    assert bench._postgres_cpu_since({101: 5.0, 102: 3.0, 103: 1.25}) == 0.0
 
 
 def test_click_hold_benchmark_splits_a_clicks_cpu_and_holds_on_sqlite(repo_root, capsys):
