@@ -83,18 +83,10 @@ class FaultPlan:
     @classmethod
     def from_input(cls, plan: FaultPlanInput, raw: dict[str, Any]) -> "FaultPlan":
         """The validated plan; each fault's spec is its mapping as read (what a cell's fault_spec shows)."""
-        return cls(
-            first_click_hours=tuple(float(h) for h in plan.first_click_hours),
-            horizon_hours=float(plan.horizon_hours),
-            probe_every_hours=float(plan.probe_every_hours),
-            error_return_after_hours=float(plan.error_return_after_hours),
-            reminder_click_after_hours=float(plan.reminder_click_after_hours),
-            error_return_share=float(plan.error_return_share.central),
-            error_return_sweep=tuple(float(x) for x in plan.error_return_share.sweep),
-            reminder_response_share=float(plan.reminder_response_share),
-            faults={str(k): dict(v or {}) for k, v in raw["faults"].items()},
-        )
-
+        return cls(tuple(plan.first_click_hours), plan.horizon_hours, plan.probe_every_hours,
+                   plan.error_return_after_hours, plan.reminder_click_after_hours, plan.error_return_share.central,
+                   tuple(plan.error_return_share.sweep), plan.reminder_response_share,
+                   {str(k): dict(v or {}) for k, v in raw["faults"].items()})
 
 def load_plan(path: Path) -> FaultPlan:
     """experiments/faults.yaml, checked against `schema.faults.FaultPlanInput`."""
