@@ -7,10 +7,10 @@ import shutil
 import pytest
 
 from blastpay import config
-from blastpay.models.decision import Dimension, decide, load_weights
-from blastpay.experiments import decision_inputs
 from blastpay.adr.narrative_guard import evidence_values, registry_values, untraceable_numbers
 from blastpay.adr.render import RenderError, render_documents
+from blastpay.experiments import decision_inputs
+from blastpay.models.decision import Dimension, decide, load_weights
 from blastpay.sources.registry import load_registry
 
 ADR = "docs/adr-payment-blast-pattern.md"
@@ -25,7 +25,7 @@ def test_exactly_one_recommendation_and_no_hedging(adr):
     assert len(re.findall(r"^Chosen option: ", adr, re.M)) == 1
     assert "it depends" not in adr.lower()
     decision = json.loads((config.ROOT / "evidence/decision/decision.json").read_text())
-    assert f'Chosen option: **"' in adr and decision["recommended_option_title"] in adr
+    assert 'Chosen option: **"' in adr and decision["recommended_option_title"] in adr
 
 
 def test_every_number_in_the_adr_traces_to_evidence_or_a_cited_source(adr, fresh_stage):

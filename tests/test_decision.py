@@ -118,8 +118,7 @@ def test_smallest_flip_names_the_weight_change_that_hands_the_win_to_the_other_o
 def test_a_dominant_winner_has_no_flip_and_wins_the_whole_space():
     import numpy as np
 
-    from blastpay.models.decision import (decide, dimension_matrix, smallest_weight_flip, weight_samples,
-                                          weight_space)
+    from blastpay.models.decision import decide, dimension_matrix, smallest_weight_flip, weight_samples, weight_space
 
     dims, metrics = _close_call()
     metrics["payment_link_per_order"] = {"ma": 0.5, "mb": 0.0}  # worse on everything

@@ -98,8 +98,8 @@ def test_an_internal_id_in_the_prose_fails_the_render_naming_it_but_code_spans_l
 
 
 def test_display_names_cover_every_id_the_evidence_names_and_words_wraps_api_names():
-    from blastpay.display_names import DisplayNameMissing, display
     from blastpay.adr.render import words
+    from blastpay.display_names import DisplayNameMissing, display
     from blastpay.flows.harness import VARIANTS
 
     assert all(display("variant", v) for v in VARIANTS)

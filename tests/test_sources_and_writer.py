@@ -2,10 +2,10 @@ from datetime import date
 
 import pytest
 
-from blastpay.evidence.writer import EvidenceError, EvidenceWriter, csv_bytes, json_bytes
 from blastpay.adr.evidence_view import Citations
 from blastpay.adr.render import RenderError, render_template
-from blastpay.sources.registry import Registry, SourcesError, load_registry
+from blastpay.evidence.writer import EvidenceError, EvidenceWriter, csv_bytes, json_bytes
+from blastpay.sources.registry import SourcesError, load_registry
 
 GOOD = """- id: a-fact
   title: A fact

@@ -12,8 +12,6 @@ from blastpay.experiments.parameters import load_blast_params
 from blastpay.models import blast as blast_model
 from blastpay.models.latency import round_significant
 
-
-
 PARAMS = Path(__file__).resolve().parents[2] / "experiments" / "blast.yaml"
 
 

@@ -82,7 +82,7 @@ def test_load_benchmark_runs_end_to_end_on_postgresql(repo_root, postgres_url, c
 
 
 def test_load_summary_keeps_the_adr_keys_and_adds_the_latency_store(repo_root):
-    from blastpay.experiments.reliability import ADR_LOAD_FIGURES, ADR_LATENCY_FIGURES, load_summary
+    from blastpay.experiments.reliability import ADR_LATENCY_FIGURES, ADR_LOAD_FIGURES, load_summary
 
     figures = load_figures(repo_root)
     summary = load_summary(figures)

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from blastpay.scanner import (
-    InventoryError, OPTIONS, load_inventory, main, migration_checklist, scan, to_json,
+    OPTIONS,
+    InventoryError,
+    load_inventory,
+    main,
+    migration_checklist,
+    scan,
+    to_json,
 )
 from blastpay.scanner.inventory import STATUS_NAMED
 from blastpay.scanner.spike_sites import spike_named_inventory

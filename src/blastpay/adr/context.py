@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from blastpay import config
-from blastpay import display_names
-from blastpay.adr.approval import approval_context
+from blastpay import config, display_names
 from blastpay.adr import first_screen
+from blastpay.adr.approval import approval_context
+from blastpay.adr.evidence_view import Citations, EvidenceView, read_csv
+from blastpay.adr.narrative_guard import Guard
 from blastpay.adr.spike_questions import spike_table
+from blastpay.evidence.manifest import evidence_hash
 from blastpay.models import fees
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES
-from blastpay.adr.narrative_guard import Guard
-from blastpay.evidence.manifest import evidence_hash
-from blastpay.adr.evidence_view import Citations, EvidenceView, read_csv
 from blastpay.sources.registry import Registry
 
 
@@ -70,7 +69,6 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     ctx["migration_steps"] = migration_steps(ctx["migration"], read_csv(ev, "migration/rehearsal.csv"),
                                              ctx["checklist"], chosen)
     ctx["fault_rows"] = {v: [r for r in ctx["fault_matrix"] if r["variant"] == v] for v in decision["scores"]}
-    ru = decision["runner_up_variant"]
     engineering = read_csv(ev, "cost/engineering.csv")
     ctx["margin_story"] = first_screen.margin_story(decision["dimension_verdicts_detail"])
     ctx["verified"] = first_screen.verified(ctx["rules"], ctx["checklist"])

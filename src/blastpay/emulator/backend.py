@@ -9,20 +9,20 @@ import threading
 import time
 from typing import Any, Callable
 
-from blastpay.emulator.clock import SimClock
-from blastpay.emulator.errors import invalid, no_such
-from blastpay.emulator.ids import IdGenerator
-from blastpay.emulator.store import Index, Store
-from blastpay.emulator.webhooks import Outbox, post_over_http
-from blastpay.emulator.common import Transport
 from blastpay.emulator.checkout import Checkout
+from blastpay.emulator.clock import SimClock
+from blastpay.emulator.common import Transport
 from blastpay.emulator.customers import Customers
 from blastpay.emulator.delivery import Delivery
+from blastpay.emulator.errors import invalid, no_such
 from blastpay.emulator.events import Events
 from blastpay.emulator.hosted import HostedPages
+from blastpay.emulator.ids import IdGenerator
 from blastpay.emulator.payment_intents import PaymentIntents
 from blastpay.emulator.payment_links import PaymentLinks
 from blastpay.emulator.products import Products
+from blastpay.emulator.store import Index, Store
+from blastpay.emulator.webhooks import Outbox, post_over_http
 
 
 class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentIntents, Events, Delivery):

@@ -5,10 +5,10 @@ import copy
 from typing import Any
 
 from blastpay.emulator import errors
+from blastpay.emulator.common import LINK_ECHOED, MAX_LINK_LINE_ITEMS, _fresh_metadata, _merge_metadata
 from blastpay.emulator.errors import invalid
 from blastpay.emulator.params import UNSET
 from blastpay.emulator.shapes import shaped
-from blastpay.emulator.common import LINK_ECHOED, MAX_LINK_LINE_ITEMS, _fresh_metadata, _merge_metadata
 
 
 class PaymentLinks:

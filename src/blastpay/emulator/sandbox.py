@@ -6,11 +6,11 @@ from typing import Any, Callable
 import stripe
 
 from blastpay.emulator.errors import EmulatorError
+from blastpay.emulator.params import check_fields
 from blastpay.emulator.server import ServerHandle
 from blastpay.emulator.state import Backend
 from blastpay.emulator.transport import InProcessHTTPClient
 from blastpay.emulator.wire import FAULTS, Wire
-from blastpay.emulator.params import check_fields
 
 
 class Emulator:

@@ -212,7 +212,7 @@ class _App:
             wait = min(BODY_IDLE_TIMEOUT, deadline - loop.time())
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(wait, 0.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _Refused(400, "The request body did not arrive in time (is Content-Length larger than the "
                                     "body?).") from None
             if message["type"] == "http.disconnect":

@@ -198,7 +198,13 @@ def robustness_sweep(evidence_dir: Path, dims: list, spec: Any, rng: Any, base: 
     latency scenario, times every return-behaviour assumption; the share each option wins, the corner winners,
     the smallest single-weight change that flips the base recommendation, and the nearest flipping sample."""
     from blastpay.models.decision import (
-        decide, dimension_matrix, nearest_flip, smallest_weight_flip, weight_samples, weight_space)
+        decide,
+        dimension_matrix,
+        nearest_flip,
+        smallest_weight_flip,
+        weight_samples,
+        weight_space,
+    )
 
     weights, labels = weight_samples(dims, rng, spec.samples, spec.concentration, spec.corner_share)
     cases = {}
@@ -253,9 +259,9 @@ def win_share_figure(robust: dict[str, Any], titles: dict[str, str]):
         # the 30-day variant is infeasible and never scored: what wins for this option is its 24-hour variants
         label = "Keep Checkout Sessions (24-hour variants; Stripe refuses 30 days)" if o == "ttl_30d" else titles.get(o, o)
         ax.barh(labels, part, left=left, color=colours.get(o, "#aaaaaa"), label=label)
-        for y, (l, p) in enumerate(zip(left, part)):
+        for y, (start, p) in enumerate(zip(left, part)):
             if p >= 0.06:
-                ax.text(l + p / 2, y, f"{p:.0%}", ha="center", va="center", fontsize=7)
+                ax.text(start + p / 2, y, f"{p:.0%}", ha="center", va="center", fontsize=7)
         left = [a + b for a, b in zip(left, part)]
     ax.invert_yaxis()
     ax.set_xlim(0, 1)

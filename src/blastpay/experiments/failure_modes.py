@@ -29,12 +29,17 @@ from sqlalchemy import delete, select
 
 from blastpay.config import ConfigError
 from blastpay.emulator import Emulator
-from blastpay.flows.harness import VARIANTS, Flow, build_flow
-from blastpay.flows.invariants import (StripeSnapshot, invariant_violations, live_ways_for_paid, money_safe,
-                                       ways_to_pay)
 from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
-from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
-                                        send_reminders)
+from blastpay.flows.harness import VARIANTS, Flow, build_flow
+from blastpay.flows.invariants import StripeSnapshot, invariant_violations, live_ways_for_paid, money_safe, ways_to_pay
+from blastpay.flows.mitigations import (
+    BlastJob,
+    MitigationPolicy,
+    cancel_order,
+    change_amount,
+    resend_after_incident,
+    send_reminders,
+)
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, Order, OrderSpec, OutboundEmail, PayToken, StripeObject
 from blastpay.flows.orders import open_checkout_sessions
 from blastpay.flows.simulation import (
@@ -46,8 +51,8 @@ from blastpay.flows.simulation import (
     DatabaseFault,
     DirectWebhooks,
     ServerAvailability,
-    WrongSecretKey,
     StripeAvailability,
+    WrongSecretKey,
     first_url,
     newest_url,
     observing,
@@ -555,9 +560,9 @@ def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str
 
     Cells are independent (own emulator, own seed), so they run in `workers` processes (default: one per
     CPU, at most 2) and the result does not depend on the order they finish in."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
     import os
+    from concurrent.futures import ProcessPoolExecutor
 
     faults = tuple(plan.faults) if faults is None else faults
     jobs = [(fault, variant, plan, policy, seed) for variant in variants for fault in dict.fromkeys(("none",) + faults)]

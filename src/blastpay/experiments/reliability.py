@@ -285,8 +285,8 @@ class RaceRig:
         return order.id, (link.url or "").rsplit("/", 1)[-1]
 
     def _result(self, order_id: int, pages: list[str]) -> RaceResult:
-        from blastpay.flows.stripe_tasks import run_tasks
         from blastpay.flows.invariants import check_invariants
+        from blastpay.flows.stripe_tasks import run_tasks
 
         run_tasks(self.store, self.stripe, self.emu.now)
         ours = [s for s in self.stripe.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter()
@@ -385,9 +385,9 @@ def fuzz_app(rig: "RaceRig", web: Any, *, cases: int, seed: int) -> FuzzResult:
     reaches the matcher; a tenth with a mutated signature header). ``web`` is a TestClient or httpx
     client for ``rig.app``. Deterministic for a seed."""
     import json as _json
+    from urllib.parse import quote
 
     from blastpay.emulator.webhooks import signature_header
-    from urllib.parse import quote
 
     rng = random.Random(seed)
     order_id, token = rig.new_order()

@@ -31,7 +31,6 @@ from blastpay.flows.order_models import CANCELED, PAID, PENDING, Anomaly, Order,
 from blastpay.flows.orders import OrderStore, open_checkout_sessions
 from blastpay.flows.tokens import TokenBinding
 
-
 # Kinds of violation. A stranded order leaves the money right; a second charge is money-safe only when the
 # webhook matcher recorded it as a ``double_payment`` anomaly (someone is told to refund it).
 PAYMENT_WITHOUT_PAID_ORDER = "payment_without_paid_order"

@@ -21,7 +21,7 @@ from blastpay.flows.lazy_mint import SDK_RETRIES, STRIPE_TIMEOUT_SECONDS, LazyMi
 from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.pay_route import create_app
-from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys, TOKEN_KEYS_ENV
+from blastpay.flows.tokens import TOKEN_KEYS_ENV, TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH
 
 log = logging.getLogger("blastpay.serve")

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-
-from blastpay.config import ConfigError
 from blastpay import display_names
+from blastpay.config import ConfigError
 from blastpay.sources.inputs import load_input
 
 # Which spike option each implemented variant belongs to.

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
-from blastpay.sources.inputs import InputError
+
+from blastpay.sources.inputs import InputError, load_input
 from blastpay.sources.registry import SourcesError
-from blastpay.sources.inputs import load_input
 
 OPTIONS = ("payment_links", "lazy_mint", "checkout_ttl", "invoicing")
 METHODS = ("card", "ach_debit")

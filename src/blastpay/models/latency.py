@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
 from blastpay.sources.inputs import InputError, load_input
 from blastpay.sources.registry import SourcesError
 

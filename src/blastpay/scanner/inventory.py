@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from blastpay.sources.inputs import InputError, load_input
-from blastpay.sources.schema.call_sites import SCHEMA, CallSites
+from blastpay.sources.schema.call_sites import SCHEMA as SCHEMA  # the format's one definition, re-exported
+from blastpay.sources.schema.call_sites import CallSites
 
 SESSION_CREATE = "session_create"
 EXPIRES_AT = "expires_at"
