@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from blastpay.models.blast import VARIANTS, draw_schedule, evaluate, simulate, variant_specs
 from blastpay.config import EXPERIMENTS_DIR, SOURCES_DIR
+from blastpay.models.blast import VARIANTS, draw_schedule, evaluate, simulate, variant_specs
 from blastpay.models.latency import fit_all, load_scenarios
 from blastpay.sources.registry import load_registry
 

@@ -219,7 +219,9 @@ def main(argv: list[str]) -> int:
     def show(name: str, value: float) -> None:
         print(f"{name}: {value:.3f}" if value < 100 else f"{name}: {value:.0f}", flush=True)
 
-    run = (lambda section: args.only in (None, section))
+    def run(section: str) -> bool:
+        return args.only in (None, section)
+
     # in process vs the floor
     if run("floor"):
         floor_section(n_local, show)

@@ -67,12 +67,12 @@ def stream(port: int, path: str, total: int) -> tuple[str, int]:
                 sent += PIECE
             if sent >= total:
                 sock.sendall(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass
         sock.settimeout(120)
         try:
             answer = sock.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             answer = "(no answer)"
     return answer or "(closed)", sent
 

@@ -151,8 +151,8 @@ def serve_worker(fd: int, stripe_base: str, database_url: str, now: int, webhook
 
     from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
     from blastpay.flows.lazy_mint import LazyMintConfig
-    from blastpay.flows.pay_route import create_app
     from blastpay.flows.orders import OrderStore
+    from blastpay.flows.pay_route import create_app
     from blastpay.flows.tokens import make_binding, parse_token_keys
 
     class TimedStripe(stripe.HTTPClient):
@@ -427,7 +427,7 @@ def drive(base_url: str, plan: list[str], rate: float, max_seconds: float, *, ma
                 start = time.perf_counter()
                 try:
                     status, headers = await asyncio.wait_for(_get(pool, host, int(port), path), timeout=timeout)
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                     errors += 1
                     return
                 client_ms.append((time.perf_counter() - start) * 1000)
@@ -726,7 +726,8 @@ def main(argv: list[str] | None = None) -> int:
                 injected.add(injected_by)
                 workers = [pid for name, pid in pids.items() if name.startswith("worker_")]
 
-                def measured(group: str, plan: list[str], rate: float) -> None:
+                def measured(group: str, plan: list[str], rate: float, workers: list[int] = workers,
+                             repeat: int = repeat) -> None:
                     app_before, emulator_before = sum(map(_cpu_seconds, workers)), _cpu_seconds(pids["emulator"])
                     own_before, postgres_before = _cpu_seconds(os.getpid()), _postgres_cpu()
                     busy_before, total_before = _machine_cpu()

@@ -16,7 +16,12 @@ def repo_root() -> Path:
 def fresh_stage(tmp_path_factory):
     """One regeneration of every evidence file and document per test session (the notebooks run here)."""
     from blastpay.evidence.pipeline import generate
+    from blastpay.experiments.journey_browser import BrowserMissing, require_chromium
 
+    try:
+        require_chromium()
+    except BrowserMissing as exc:  # notebook 08 drives it: outside CI every test of a fresh regeneration skips
+        require_or_skip(False, f"the evidence run needs Chromium (notebook 08): {exc}")
     stage = tmp_path_factory.mktemp("stage")
     generate(stage, progress=lambda _m: None)
     return stage

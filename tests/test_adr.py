@@ -23,7 +23,7 @@ def test_exactly_one_recommendation_and_no_hedging(adr):
     assert len(re.findall(r"^Chosen option: ", adr, re.M)) == 1
     assert "it depends" not in adr.lower()
     decision = json.loads((config.ROOT / "evidence/decision/decision.json").read_text())
-    assert f'Chosen option: **"' in adr and decision["recommended_option_title"] in adr
+    assert 'Chosen option: **"' in adr and decision["recommended_option_title"] in adr
 
 
 def test_every_number_in_the_adr_traces_to_evidence_or_a_cited_source(adr, fresh_stage):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 from datetime import datetime, timezone
@@ -221,12 +222,14 @@ def test_missing_manifest_is_refused_before_the_slow_check(repo):
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("{not json", "not JSON"),
-        ("[]", "expected a JSON object"),
-        (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z"}), "missing evidence_sha256"),
+        ("{not json", "malformed JSON"),
+        ("[]", "must be a mapping"),
+        (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z"}), "evidence_sha256: missing"),
         (json.dumps({"approved_by": " ", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": sha(1)}), "approved_by"),
         (json.dumps({"approved_by": "Lucas", "approved_at": "yesterday", "evidence_sha256": sha(1)}), "approved_at"),
         (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": "abc"}), "evidence_sha256"),
+        (json.dumps({"approved_by": "Lucas", "approved_at": "2026-11-27T14:03:12Z", "evidence_sha256": sha(1), "x": 1}),
+         "x: unknown key"),
     ],
 )
 def test_malformed_record_is_a_one_line_error_naming_the_file(repo, text, problem):
@@ -234,7 +237,8 @@ def test_malformed_record_is_a_one_line_error_naming_the_file(repo, text, proble
     with pytest.raises(ApprovalError) as err:
         approval_status(repo.evidence_dir, repo.record)
     message = str(err.value)
-    assert message.startswith(f"{repo.record}: malformed approval record") and problem in message
+    assert re.match(rf"{re.escape(str(repo.record))}:\d+: malformed approval record: ", message), message
+    assert problem in message and message.endswith("(re-run `blastpay adr approve --by NAME --item ITEM`)")
     assert "\n" not in message
 
 
@@ -320,7 +324,7 @@ def test_a_record_in_the_single_approval_form_approved_both_items(repo):
 def test_an_unknown_item_in_the_record_is_named(repo):
     repo.record.write_text(json.dumps({"items": {"everything": {"approved_by": "L", "approved_at": "2026-11-27T14:03:12Z",
                                                                  "evidence_sha256": sha(1)}}}))
-    with pytest.raises(approval.ApprovalError, match="unknown item.*everything"):
+    with pytest.raises(approval.ApprovalError, match="items.everything: must be one of 'stop-gap' or 'decision'"):
         approval_status(repo.evidence_dir, repo.record)
 
 

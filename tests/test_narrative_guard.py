@@ -33,7 +33,12 @@ def _doc(screen_lines, extra=""):
 
 
 def test_the_first_screen_is_held_to_its_line_and_code_span_budget():
-    from blastpay.adr.narrative_guard import FIRST_SCREEN_CODE_SPANS, FIRST_SCREEN_LINES, check_first_screen, first_screen
+    from blastpay.adr.narrative_guard import (
+        FIRST_SCREEN_CODE_SPANS,
+        FIRST_SCREEN_LINES,
+        check_first_screen,
+        first_screen,
+    )
 
     ok = _doc(["# Title"] + ["line"] * (FIRST_SCREEN_LINES - 1))
     assert len(first_screen(ok)) == FIRST_SCREEN_LINES
@@ -125,8 +130,8 @@ def test_an_internal_id_in_the_prose_fails_the_render_naming_it_but_code_spans_l
 
 
 def test_display_names_cover_every_id_the_evidence_names_and_words_wraps_api_names():
-    from blastpay.display_names import DisplayNameMissing, display
     from blastpay.adr.render import words
+    from blastpay.display_names import DisplayNameMissing, display
     from blastpay.flows.harness import VARIANTS
 
     assert all(display("variant", v) for v in VARIANTS)

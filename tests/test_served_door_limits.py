@@ -21,7 +21,8 @@ import pytest
 import uvicorn
 
 from blastpay.emulator import Emulator
-from blastpay.emulator.server import LIMITS as EMULATOR_LIMITS, stripe_refusal
+from blastpay.emulator.server import LIMITS as EMULATOR_LIMITS
+from blastpay.emulator.server import stripe_refusal
 from blastpay.flows.serve import PAY_LIMITS, plain_refusal
 from blastpay.http_limits import Limits, uvicorn_config
 
@@ -100,7 +101,7 @@ def send_chunked(port: int, path: str, total: int, piece: int = 64 * 1024) -> tu
                 sent += piece
             else:
                 sock.sendall(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass  # the server stopped reading
         sock.settimeout(10)
         status, _, body = read_answer(sock)

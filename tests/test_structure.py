@@ -80,11 +80,40 @@ def test_no_module_is_longer_than_600_lines():
     assert long == {}
 
 
+def stage_problems(package: Path) -> list[str]:
+    """What keeps `package` from holding exactly the stages, each a package with modules, beside data folders."""
+    problems = []
+    folders = {d.name for d in package.iterdir() if d.is_dir() and d.name != "__pycache__"}
+    for stage in STAGES:
+        if not (package / stage / "__init__.py").is_file():
+            problems.append(f"{stage}: not a package (no __init__.py)")
+        elif not [p for p in (package / stage).rglob("*.py") if p.name != "__init__.py"]:
+            problems.append(f"{stage}: a package with no module")
+    for extra in sorted(folders - set(STAGES)):
+        if list((package / extra).rglob("*.py")):
+            problems.append(f"{extra}: code outside the stages")
+    return problems
+
+
 def test_the_top_of_the_package_holds_the_stages_and_few_plain_modules():
     top = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
     assert len(top) <= MAX_TOP_MODULES, top
+    assert stage_problems(PACKAGE) == []
+
+
+def test_a_stage_that_is_only_a_folder_or_code_outside_the_stages_is_named(tmp_path):
     for stage in STAGES:
-        assert (PACKAGE / stage / "__init__.py").is_file() or (PACKAGE / stage).is_dir(), stage
+        (tmp_path / stage).mkdir()
+        (tmp_path / stage / "__init__.py").write_text("")
+        (tmp_path / stage / "core.py").write_text("")
+    assert stage_problems(tmp_path) == []
+    (tmp_path / "flows" / "core.py").unlink()
+    (tmp_path / "models" / "__init__.py").unlink()
+    (tmp_path / "misc").mkdir()
+    (tmp_path / "misc" / "helpers.py").write_text("")
+    (tmp_path / "templates").mkdir()  # data, not code: allowed
+    assert stage_problems(tmp_path) == ["flows: a package with no module", "models: not a package (no __init__.py)",
+                                        "misc: code outside the stages"]
 
 
 def test_a_cycle_is_detected(tmp_path):

@@ -18,6 +18,8 @@ COMMANDS = {
               "fail (exit 1) if committed evidence or documents differ from a regeneration"),
     "decide": ("blastpay.experiments.cli", "decide_main",
                "re-ask the decision with your numbers (--availability, --blasts-per-year, --orders-per-blast, --fee)"),
+    "report": ("blastpay.evidence.report", "main",
+               "export the executed notebooks to HTML (figures inline, code hidden) for readers without Jupyter"),
     "sandbox": ("blastpay.emulator.cli", "main", "the Stripe emulator: `blastpay sandbox serve` for the real SDK"),
     "serve": ("blastpay.flows.cli", "main", "run the lazy-mint /pay/{order_token} app on loopback"),
     "scan": ("blastpay.scanner.cli", "main", "list Checkout Session call sites of a Python repository"),
@@ -44,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from blastpay.config import ConfigError
     from blastpay.evidence.pipeline import PipelineError
     from blastpay.evidence.writer import EvidenceError
+    from blastpay.sources.inputs import InputError
     from blastpay.sources.registry import SourcesError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -51,13 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = env_secrets()
     # every line a command prints loses its credentials; a scan's inventory on stdout is data, left as found
     if argv[:1] != ["scan"]:
-        sys.stdout = RedactingStream(streams[0], secrets)  # type: ignore[assignment]
-    sys.stderr = RedactingStream(streams[1], secrets)  # type: ignore[assignment]
+        sys.stdout = RedactingStream(streams[0], secrets)
+    sys.stderr = RedactingStream(streams[1], secrets)
     try:
         args = build_parser().parse_args(argv[:1])  # the command word; its own parser reads the rest
         module, func, _help = COMMANDS[args.command]
         return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
-    except (PipelineError, SourcesError, EvidenceError, ConfigError) as exc:
+    except (PipelineError, SourcesError, EvidenceError, ConfigError, InputError) as exc:
         print(f"blastpay: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

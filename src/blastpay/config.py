@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from blastpay.sources.inputs import read_mapping
+from blastpay.sources.inputs import InputError, load_input
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -31,7 +31,7 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 ADR_PATH = DOCS_DIR / "adr-payment-blast-pattern.md"
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A committed input file is missing or malformed."""
 
 
@@ -53,12 +53,9 @@ class RunParams:
         }
 
 
-def load_run_params(path: Path = RUN_PARAMS_FILE) -> RunParams:
+def load_run_params(path: Path | None = None) -> RunParams:
     """Read experiments/run.yaml: `as_of` (ISO date used instead of "now") and `seed`."""
-    data = read_mapping(path, ConfigError, "run parameters file")
-    as_of, seed = data.get("as_of"), data.get("seed")
-    if not isinstance(as_of, date):
-        raise ConfigError(f"{path}: as_of must be an ISO date (YYYY-MM-DD), got {as_of!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"{path}: seed must be a non-negative integer, got {seed!r}")
-    return RunParams(as_of=as_of, seed=seed)
+    from blastpay.sources.schema.run import RunInput
+
+    run, _doc = load_input(path or RUN_PARAMS_FILE, RunInput, "run parameters file", ConfigError)
+    return RunParams(as_of=run.as_of, seed=run.seed)

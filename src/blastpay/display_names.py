@@ -8,7 +8,7 @@ internal snake_case id appears in the prose outside a code span. API parameter n
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Any, Mapping
 
 VARIANTS: dict[str, str] = {
     "payment_link_per_order": "Payment Link per order",
@@ -253,3 +253,13 @@ def known_ids() -> set[str]:
 
 
 SNAKE_ID = re.compile(r"(?<![\w./{-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w/}(-])")
+
+
+def words(text: Any) -> str:
+    """Text from evidence for the prose: a known internal id becomes its display name, any other snake_case
+    name (an API parameter, a table) goes in a code span. Existing code spans are left alone."""
+    names = {ident: name for kind in ("variant", "fault", "driver", "metric") for ident, name in TABLES[kind].items()}
+    parts = str(text).split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = SNAKE_ID.sub(lambda m: names.get(m.group(0)) or f"`{m.group(0)}`", parts[i])
+    return "`".join(parts)

@@ -304,7 +304,7 @@ class Guard:
             wait = min(limits.body_idle_timeout, deadline - loop.time())
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(wait, 0.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise Refused(400, "The request body did not arrive in time (is Content-Length larger than the "
                                    "body?).") from None
             if message["type"] == "http.disconnect":

@@ -16,7 +16,6 @@ import pytest
 import stripe
 
 from blastpay.emulator import Emulator, EmulatorError
-
 from blastpay.emulator.clock import DEFAULT_START as START
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from blastpay.emulator import Emulator
+from blastpay.emulator.errors import EmulatorError
 from blastpay.emulator.faults import FaultPlan
 
 KEY = {"Authorization": "Bearer sk_test_latency"}
@@ -120,8 +121,8 @@ def first_draw(seed: int) -> float:
 
 def test_latency_rules_are_refused_when_inconsistent():
     emu = Emulator()
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(EmulatorError) as caught:
         emu.set_faults(route="POST /v1/checkout/sessions", latency_ms=300, latency_p99_ms=100)
     assert "latency_p99_ms" in str(caught.value)
-    with pytest.raises(Exception):
+    with pytest.raises(EmulatorError, match="latency_p99_ms needs latency_ms"):
         emu.set_faults(route="POST /v1/checkout/sessions", latency_p99_ms=100)

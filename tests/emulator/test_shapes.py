@@ -7,7 +7,6 @@ shows exactly which keys or types changed). Objects are read as raw JSON through
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 

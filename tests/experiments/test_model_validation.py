@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from blastpay import config
-from blastpay.models import blast as blast_model
 from blastpay.experiments import model_validation
+from blastpay.models import blast as blast_model
 from blastpay.models.latency import fit_all, load_scenarios
 from blastpay.sources.registry import load_registry
 

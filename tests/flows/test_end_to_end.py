@@ -2,7 +2,6 @@
 table says, and the order ends paid exactly once or pending with the reason recorded."""
 
 import pytest
-
 from flow_helpers import DAY, HOUR, completed_sessions, spec
 
 from blastpay.flows.harness import VARIANTS

@@ -4,14 +4,13 @@ import re
 import threading
 
 import pytest
+from flow_helpers import HOUR, spec
 from sqlalchemy import select
 
-from flow_helpers import HOUR, spec
-
 from blastpay.flows.harness import EXPERIMENT_TOKEN_KEYS
+from blastpay.flows.order_models import CHECKOUT_SESSION, PayToken, StripeObject
 from blastpay.flows.serve import demo_stack, serve_main
 from blastpay.flows.tokens import make_binding, parse_token_keys
-from blastpay.flows.order_models import CHECKOUT_SESSION, PayToken, StripeObject
 
 PAGE = re.compile(r'data-page="([a-z_]+)"')
 
@@ -158,7 +157,7 @@ def test_serve_survives_restarts_in_the_same_directory(tmp_path, caplog):
     binding = make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS))  # BLASTPAY_TOKEN_KEYS kept across runs
     every_link: dict[int, str] = {}
     notes = []
-    for run in range(3):
+    for _run in range(3):
         demo = demo_stack(base_url="http://127.0.0.1:9", database_url=database_url, binding=binding, orders=3)
         try:
             every_link.update(demo.links)
@@ -181,7 +180,7 @@ def test_serve_restart_with_an_emulator_repeating_its_ids_never_answers_5xx(tmp_
     database_url = f"sqlite:///{tmp_path / 'blastpay.db'}"
     binding = make_binding("hmac", parse_token_keys(EXPERIMENT_TOKEN_KEYS))
     statuses = []
-    for run in range(2):
+    for _run in range(2):
         demo = demo_stack(base_url="http://127.0.0.1:9", database_url=database_url, binding=binding, orders=3,
                           emulator_seed=0)
         try:

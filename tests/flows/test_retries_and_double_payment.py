@@ -1,7 +1,6 @@
 """The retry cohort (cancel and return three times) and second payments on one-time links."""
 
 import pytest
-
 from flow_helpers import HOUR, completed_sessions, spec
 
 from blastpay.flows.harness import VARIANTS, ParentView

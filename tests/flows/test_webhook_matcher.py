@@ -10,12 +10,20 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from blastpay.flows.order_models import CHECKOUT_SESSION, PAYMENT_LINK, Anomaly, OrderSpec, OutboundEmail, ProcessedEvent
+from blastpay.emulator.clock import DEFAULT_START
+from blastpay.flows.order_models import (
+    CHECKOUT_SESSION,
+    PAYMENT_LINK,
+    Anomaly,
+    OrderSpec,
+    OutboundEmail,
+    ProcessedEvent,
+)
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.webhook_matcher import WEBHOOK_PATH, WebhookMatcher, create_webhook_app
 
 SECRET = "whsec_test_matcher"
-from blastpay.emulator.clock import DEFAULT_START as NOW
+NOW = DEFAULT_START
 
 
 def sign(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import copy
 import json
 
-import pytest
-
 from blastpay.live import cli as live_probe
 from blastpay.live.compare import differences
 from blastpay.live.probe_files import newest_probe_file

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from blastpay.live import cli as live_probe
 from blastpay.emulator.rules import RULES
-from blastpay.live.probe_files import newest_probe_file
+from blastpay.live import cli as live_probe
 from blastpay.live.cli import verification_table
+from blastpay.live.probe_files import newest_probe_file
 
 
 def _as_if_recorded_on_stripe(path, day):

@@ -12,8 +12,6 @@ from blastpay.experiments.parameters import load_blast_params
 from blastpay.models import blast as blast_model
 from blastpay.models.latency import round_significant
 
-
-
 PARAMS = Path(__file__).resolve().parents[2] / "experiments" / "blast.yaml"
 
 
@@ -38,8 +36,10 @@ def test_production_signals_per_100_orders_follow_from_the_shares(summary):
     for by_variant in summary["by_scenario"].values():
         for m in by_variant.values():
             assert m["stranded_orders_per_100_orders"] == pytest.approx(100 * m["stranded_share"])
-            if m.get("unpaid_sessions_per_100_orders") is not None:
-                assert m["unpaid_sessions_per_100_orders"] >= 0
+            if m.get("unpaid_sessions_per_100_orders") is not None:  # every paid order took one of the sessions
+                assert m["unpaid_sessions_per_100_orders"] == pytest.approx(
+                    100 * (m["sessions_minted_per_order"] - m["paid_share"]))
+                assert m["sessions_minted_per_order"] >= m["paid_share"]
 
 
 def test_the_30_day_ttl_is_reported_infeasible_with_its_reason(summary):

@@ -3,8 +3,15 @@ sites it changes, each at its stated unit effort; today's own flow needs nothing
 
 import pytest
 
-from blastpay.models.effort import (UNIT_KINDS, EffortError, changes_code, check_unit_days, engineer_days,
-                                    moving_part_changes, plan)
+from blastpay.models.effort import (
+    UNIT_KINDS,
+    EffortError,
+    changes_code,
+    check_unit_days,
+    engineer_days,
+    moving_part_changes,
+    plan,
+)
 
 UNITS = {kind: 1.0 for kind in UNIT_KINDS} | {"route_added": 2.0, "table_added": 0.5, "table_removed": 0.25,
                                               "worker_removed": 0.25}

@@ -6,8 +6,24 @@ or a harm counted twice shows as a number that differs."""
 import pytest
 
 from blastpay.models.yearly_harm import (
-    CellData, Everyday, FaultTiming, HarmModelError, Likelihood, ParentRecord, Prices, Volumes, World, cell_parts,
-    everyday_yearly, fault_yearly, parent_harms, return_weight, support_contacts, yearly_harm, yearly_usd)
+    CellData,
+    Everyday,
+    FaultTiming,
+    HarmModelError,
+    Likelihood,
+    ParentRecord,
+    Prices,
+    Volumes,
+    World,
+    cell_parts,
+    everyday_yearly,
+    fault_yearly,
+    parent_harms,
+    return_weight,
+    support_contacts,
+    yearly_harm,
+    yearly_usd,
+)
 
 
 def rec(parent, *, fault="f", variant="v", returns=True, in_fault=False, error=False, dead=False, paid="click",

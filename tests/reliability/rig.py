@@ -15,9 +15,9 @@ from blastpay.emulator import Emulator
 from blastpay.emulator.webhooks import signature_header
 from blastpay.flows.harness import CANCEL_URL, EXPERIMENT_TOKEN_KEYS, SUCCESS_URL
 from blastpay.flows.lazy_mint import LazyMintConfig
-from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import Base, OrderSpec
 from blastpay.flows.orders import OrderStore
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH
 
@@ -91,7 +91,7 @@ class Rig:
             out = {}
             for table in Base.metadata.sorted_tables:
                 rows = session.execute(select(*table.columns)).all()
-                out[table.name] = sorted((tuple(map(repr, r)) for r in rows))
+                out[table.name] = sorted(tuple(map(repr, r)) for r in rows)
             return out
 
     def close(self) -> None:

@@ -15,10 +15,11 @@ def _benchmark(repo_root):
     return module
 
 
-def test_load_figures_absent_then_read(tmp_path):
+def test_load_figures_absent_then_read(tmp_path, repo_root):
     assert load_figures(tmp_path) is None
     (tmp_path / LOAD_FILE).parent.mkdir(parents=True)
-    (tmp_path / LOAD_FILE).write_text(json.dumps({"measured_at": "2026-01-01", "stores": {}}))
+    committed = json.loads((repo_root / LOAD_FILE).read_text())
+    (tmp_path / LOAD_FILE).write_text(json.dumps({**committed, "measured_at": "2026-01-01"}))
     assert load_figures(tmp_path)["measured_at"] == "2026-01-01"
 
 
@@ -81,7 +82,7 @@ def test_load_benchmark_runs_end_to_end_on_postgresql(repo_root, postgres_url, c
 
 
 def test_load_summary_keeps_the_adr_keys_and_adds_the_latency_store(repo_root):
-    from blastpay.experiments.reliability import ADR_LOAD_FIGURES, ADR_LATENCY_FIGURES, load_summary
+    from blastpay.experiments.reliability import ADR_LATENCY_FIGURES, ADR_LOAD_FIGURES, load_summary
 
     figures = load_figures(repo_root)
     summary = load_summary(figures)
@@ -125,7 +126,14 @@ def test_benchmark_cpu_budget_counts_every_process_of_the_stack(repo_root):
     assert budget["cores_needed_at_rate"] == 1.6  # 8 ms of CPU per click at 200 clicks/s
     assert budget["rate_at_which_cores_are_full"] == 250.0
     assert bench.cpu_budget_figures({"rate_200_rps": {"stack_cpu_ms_per_request": 0}}, "rate_200_rps", 2) == {}
-    assert bench._postgres_cpu_since({}) >= 0.0
+
+
+def test_postgres_cpu_since_counts_each_backends_growth_and_new_backends_whole(repo_root, monkeypatch):
+    bench = _benchmark(repo_root)
+    monkeypatch.setattr(bench, "_postgres_cpu", lambda: {101: 5.0, 102: 3.0, 103: 1.25})
+    # 101 grew by 1.0, 102's counter reads lower (its pid reused by a new backend): nothing, 103 is new: all of it
+    assert bench._postgres_cpu_since({101: 4.0, 102: 3.5, 999: 7.0}) == 2.25
+    assert bench._postgres_cpu_since({101: 5.0, 102: 3.0, 103: 1.25}) == 0.0
 
 
 def test_click_hold_benchmark_splits_a_clicks_cpu_and_holds_on_sqlite(repo_root, capsys):

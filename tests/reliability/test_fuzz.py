@@ -13,7 +13,6 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from reliability_helpers import HOUR
 
 from blastpay.emulator.webhooks import signature_header

@@ -2,15 +2,13 @@
 violations of each kind."""
 
 import pytest
+from reliability_helpers import DAY, HOUR, spec
 from sqlalchemy import update
 
-from reliability_helpers import DAY, HOUR, spec
-
-from blastpay.flows.harness import VARIANTS
-from blastpay.flows.order_models import Order, OutboundEmail, StripeObject
-from blastpay.flows.orders import OrderStore
 from blastpay.experiments.reliability import mini_blast
+from blastpay.flows.harness import VARIANTS
 from blastpay.flows.invariants import check_invariants, invariant_report
+from blastpay.flows.order_models import Order, OutboundEmail
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -11,18 +11,17 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from reliability_helpers import HOUR
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
-
-from reliability_helpers import HOUR
 
 from blastpay.emulator import Emulator
 from blastpay.experiments.reliability import RaceRig, _burst
 from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL
 from blastpay.flows.lazy_mint import LazyMintConfig
-from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import CheckoutAttempt
 from blastpay.flows.orders import OrderStore
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.stripe_tasks import run_tasks
 
 PAGE = re.compile(r'data-page="([a-z_]+)"')

@@ -72,7 +72,8 @@ def test_ten_clicks_racing_the_webhook_on_a_paid_session(served):
     """Ten clicks and the webhook released together, twice over: still one payment, nothing payable."""
     for _ in range(2):
         order_id, token, first, body, sig = served.pay_holding_webhook(near_expiry=True)
-        results = _burst([lambda: served.opener(token)] * 10 + [lambda: served.poster(body, sig)])
+        results = _burst([lambda token=token: served.opener(token)] * 10
+                         + [lambda body=body, sig=sig: served.poster(body, sig)])
         assert results[-1] == 200
         minted = {p for p in results[:-1] if isinstance(p, str) and p.startswith("cs_") and p != first}
         assert len(minted) <= 1  # the clicks that beat the webhook share one new session
@@ -83,8 +84,8 @@ def test_ten_clicks_racing_the_webhook_on_a_paid_session(served):
 def test_dropped_database_connection_answers_try_again_then_recovers(postgres_url):
     """The server kills the app's pooled connection (a restart, an admin): the click in flight gets the
     503 "try again" page with Retry-After, nothing is written, and the parent's retry mints the session."""
-    from sqlalchemy import create_engine, text
     from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
 
     rig = RaceRig(postgres_url)
     try:

@@ -19,9 +19,9 @@ from blastpay.experiments.reliability import token_entropy
 from blastpay.flows import tokens
 from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL
 from blastpay.flows.lazy_mint import LazyMintConfig
-from blastpay.flows.pay_route import create_app
 from blastpay.flows.order_models import Order, OrderSpec, PayToken
 from blastpay.flows.orders import OrderStore
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.tokens import DbTokens, HmacTokens, make_binding, parse_token_keys, token_keys_from_env
 
 KEY_OLD = "k0:" + "0f" * 32

@@ -8,16 +8,15 @@ import pytest
 from freezegun import freeze_time
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from reliability_helpers import DAY, HOUR
 from rig import Rig
 
 from blastpay.emulator.webhooks import signature_header
 from blastpay.flows import webhook_matcher
+from blastpay.flows.invariants import check_invariants
 from blastpay.flows.order_models import Anomaly, OrderSpec, ProcessedEvent
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.webhook_matcher import WebhookMatcher
-from blastpay.flows.invariants import check_invariants
 
 
 @pytest.fixture

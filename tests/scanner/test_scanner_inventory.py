@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from blastpay.scanner import (
-    InventoryError, OPTIONS, load_inventory, main, migration_checklist, scan, to_json,
+    OPTIONS,
+    InventoryError,
+    load_inventory,
+    main,
+    migration_checklist,
+    scan,
+    to_json,
 )
 from blastpay.scanner.inventory import STATUS_NAMED
 from blastpay.scanner.spike_sites import spike_named_inventory
@@ -44,10 +50,10 @@ def test_scan_command_rejects_missing_path(tmp_path, capsys):
 def test_load_inventory_errors_are_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(InventoryError, match="not valid JSON"):
+    with pytest.raises(InventoryError, match=f"^{bad}:1: malformed JSON"):
         load_inventory(bad)
     bad.write_text(json.dumps({"schema": "other/1"}), encoding="utf-8")
-    with pytest.raises(InventoryError, match="schema is 'other/1'"):
+    with pytest.raises(InventoryError, match=f"^{bad}:1: schema: must be one of 'blastpay.call_sites/1', got 'other/1'"):
         load_inventory(bad)
 
 

@@ -81,7 +81,10 @@ def test_scan_is_deterministic_and_hash_tracks_content(fixture_copy):
 def test_commit_is_recorded_for_a_git_work_tree(fixture_copy):
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    run = lambda *args: subprocess.run(["git", "-C", str(fixture_copy), *args], check=True, capture_output=True, env=env, text=True)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(fixture_copy), *args], check=True, capture_output=True, env=env, text=True)
+
     run("init", "-q")
     run("add", ".")
     run("commit", "-q", "-m", "fixture")

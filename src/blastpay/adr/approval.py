@@ -29,6 +29,7 @@ from blastpay import config
 from blastpay.atomic_file import write_atomically as write_atomic
 from blastpay.evidence.manifest import MANIFEST, evidence_hash
 from blastpay.evidence.writer import EvidenceError, sha256_bytes
+from blastpay.sources.inputs import InputError
 
 APPROVAL_RECORD = "docs/adr-approval.json"
 STOP_GAP, DECISION = "stop-gap", "decision"
@@ -41,14 +42,13 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 SHORT = 8  # hex digits of a hash quoted in status lines
 FORGEJO_TIMEOUT_S = 15.0
 FORGEJO_ENV = ("FORGEJO_URL", "FORGEJO_REPO", "FORGEJO_TOKEN")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 Check = Callable[[], list[str]]
 Render = Callable[[Path], dict[str, bytes]]
 
 
-class ApprovalError(ValueError):
+class ApprovalError(InputError):
     """The approval gate refused an action, or an input it reads is missing or malformed."""
 
 
@@ -89,47 +89,26 @@ def _malformed(path: Path, what: str) -> ApprovalError:
     return ApprovalError(f"{path}: malformed approval record: {what} (re-run `blastpay adr approve --by NAME`)")
 
 
-def _entry(data: Any, path: Path, where: str) -> ApprovalRecord:
-    if not isinstance(data, dict):
-        raise _malformed(path, f"{where}expected a JSON object")
-    missing = [k for k in ("approved_by", "approved_at", "evidence_sha256") if k not in data]
-    if missing:
-        raise _malformed(path, f"{where}missing {', '.join(missing)}")
-    unknown = sorted(set(data) - {"approved_by", "approved_at", "evidence_sha256"})
-    if unknown:
-        raise _malformed(path, f"{where}unknown key(s) {', '.join(unknown)}")
-    by, at, sha = data["approved_by"], data["approved_at"], data["evidence_sha256"]
-    if not isinstance(by, str) or not by.strip():
-        raise _malformed(path, f"{where}approved_by must be a non-empty name")
-    if not isinstance(at, str):
-        raise _malformed(path, f"{where}approved_at must be an ISO UTC timestamp, got {at!r}")
-    try:
-        datetime.strptime(at, TIMESTAMP_FORMAT)
-    except ValueError:
-        raise _malformed(path, f"{where}approved_at must be an ISO UTC timestamp like 2026-11-27T14:03:12Z, "
-                               f"got {at!r}") from None
-    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
-        raise _malformed(path, f"{where}evidence_sha256 must be 64 lowercase hex digits, got {sha!r}")
-    return ApprovalRecord(approved_by=by.strip(), approved_at=at, evidence_sha256=sha)
-
-
 def parse_approvals(text: str, path: Path) -> dict[str, ApprovalRecord]:
-    """Validate a record's text: item -> its approval. Any problem is a one-line error naming the file."""
+    """Validate a record's text against its model (`schema.approval`): item -> its approval. Any problem is a
+    one-line error naming file:line and the fix."""
+    from blastpay.sources.inputs import parse_document, validate
+    from blastpay.sources.schema.approval import ApprovalInput, ApprovalItems
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _malformed(path, f"not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise _malformed(path, "expected a JSON object")
-    if "items" not in data:  # the earlier form: one approval of the whole record
-        entry = _entry(data, path, "")
-        return {item: entry for item in ITEMS}
-    if set(data) != {"items"} or not isinstance(data["items"], dict):
-        raise _malformed(path, "expected {\"items\": {ITEM: {approved_by, approved_at, evidence_sha256}}}")
-    unknown = sorted(set(data["items"]) - set(ITEMS))
-    if unknown:
-        raise _malformed(path, f"unknown item(s) {', '.join(unknown)} (items: {', '.join(ITEMS)})")
-    return {item: _entry(entry, path, f"items.{item}: ") for item, entry in data["items"].items()}
+        doc = parse_document(path, text, "approval record", ApprovalError)
+        if isinstance(doc.data, dict) and "items" not in doc.data:  # the earlier form: the whole record approved
+            entry = validate(doc, ApprovalInput, ApprovalError)
+            entries = {item: entry for item in ITEMS}
+        else:
+            entries = {str(item): entry for item, entry in validate(doc, ApprovalItems, ApprovalError).items.items()}
+    except ApprovalError as exc:
+        message, head = str(exc), str(path)
+        line, _, problem = (message[len(head):] if message.startswith(head) else ": " + message).partition(": ")
+        raise ApprovalError(f"{head}{line}: malformed approval record: {problem} "
+                            "(re-run `blastpay adr approve --by NAME --item ITEM`)") from None
+    return {item: ApprovalRecord(approved_by=e.approved_by.strip(), approved_at=e.approved_at,
+                                 evidence_sha256=e.evidence_sha256) for item, e in entries.items()}
 
 
 def approvals_json(approvals: dict[str, ApprovalRecord]) -> bytes:

@@ -9,8 +9,15 @@ from pathlib import Path
 from typing import Sequence
 
 from blastpay import config
-from blastpay.adr.approval import (ITEMS, ApprovalError, approval_status, approve, default_followup_path,
-                                   default_record_path, item_status)
+from blastpay.adr.approval import (
+    ITEMS,
+    ApprovalError,
+    approval_status,
+    approve,
+    default_followup_path,
+    default_record_path,
+    item_status,
+)
 from blastpay.adr.forgejo import file_followup
 from blastpay.adr.render import render_documents
 from blastpay.evidence.pipeline import PipelineError, run_check

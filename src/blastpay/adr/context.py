@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from blastpay import config
-from blastpay import display_names
-from blastpay.adr.approval import approval_context
+from blastpay import config, display_names
 from blastpay.adr import first_screen
 from blastpay.adr import tables as adr_tables
+from blastpay.adr.approval import approval_context
+from blastpay.adr.evidence_view import Citations, EvidenceView, read_csv
+from blastpay.adr.narrative_guard import Guard
 from blastpay.adr.spike_questions import spike_table
+from blastpay.evidence.manifest import evidence_hash
+from blastpay.evidence.writer import EvidenceError
 from blastpay.models import fees
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES
-from blastpay.adr.narrative_guard import Guard
-from blastpay.evidence.manifest import evidence_hash
-from blastpay.adr.evidence_view import Citations, EvidenceView, read_csv
+from blastpay.sources.inputs import read_document
 from blastpay.sources.registry import Registry
-from blastpay.sources.inputs import read_mapping
-from blastpay.evidence.writer import EvidenceError
 
 
 def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
@@ -88,7 +87,7 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
     ctx["added_parts"] = lambda variant: adr_tables.added_parts(ctx["cost"]["by_variant"][variant])
     ctx["likelihood_of"] = lambda fault: next(r for r in by_fault if r["fault"] == fault and r["variant"] == chosen)
     ctx.update(adr_tables.recurring(ev, ctx["proof"], decision["recommended_option"], OPTION_OF[runner_up]))
-    ctx["cohort_cfg"] = read_mapping(config.EXPERIMENTS_DIR / "cohort.yaml", EvidenceError, "retry-cohort file")
+    ctx["cohort_cfg"] = read_document(config.EXPERIMENTS_DIR / "cohort.yaml", "retry-cohort file", EvidenceError).data
     return ctx
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 
-
 def verified(rules: dict[str, Any], checklist: dict[str, Any]) -> dict[str, Any]:
     return {
         "live": rules.get("verified_live", 0),

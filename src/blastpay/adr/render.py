@@ -15,6 +15,7 @@ import jinja2
 
 from blastpay import config
 from blastpay.adr.evidence_view import EvidenceView
+from blastpay.display_names import words
 from blastpay.evidence.writer import EvidenceError
 from blastpay.sources.registry import Registry, SourcesError, load_registry
 
@@ -48,18 +49,6 @@ def environment() -> jinja2.Environment:
 
     env.filters["verdict"] = lambda ident: VERDICTS.get(ident, f"`{ident}`")
     return env
-
-
-def words(text: Any) -> str:
-    """Text from evidence for the prose: a known internal id becomes its display name, any other snake_case
-    name (an API parameter, a table) goes in a code span. Existing code spans are left alone."""
-    from blastpay.display_names import SNAKE_ID, TABLES
-
-    names = {ident: name for kind in ("variant", "fault", "driver", "metric") for ident, name in TABLES[kind].items()}
-    parts = str(text).split("`")
-    for i in range(0, len(parts), 2):
-        parts[i] = SNAKE_ID.sub(lambda m: names.get(m.group(0)) or f"`{m.group(0)}`", parts[i])
-    return "`".join(parts)
 
 
 def _template_line(exc: BaseException, template_name: str) -> int | None:

@@ -37,9 +37,7 @@ def plan_rows(steps: list[dict[str, str]], items: list[dict[str, Any]]) -> list[
 
 
 def _words(text: str) -> str:
-    from blastpay.adr.render import words
-
-    return words(text)
+    return display_names.words(text)
 
 
 def step_summary(steps: list[dict[str, str]]) -> str:

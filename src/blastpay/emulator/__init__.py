@@ -16,8 +16,8 @@ fake cloud service, one idea per module:
 - ``server``: the HTTP door (uvicorn with limits); ``transport``: the in-process door; ``pages``: HTML;
 - ``rules``: every Stripe behaviour enforced, with its source and test (renders docs/stripe-behaviour.md).
 """
-from blastpay.emulator.sandbox import Emulator
 from blastpay.emulator.errors import EmulatorError
+from blastpay.emulator.sandbox import Emulator
 from blastpay.emulator.server import ServerHandle, serve_main
 
 __all__ = ["Emulator", "EmulatorError", "ServerHandle", "serve_main"]

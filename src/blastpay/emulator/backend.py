@@ -9,28 +9,30 @@ import threading
 import time
 from typing import Any, Callable
 
-from blastpay.emulator.clock import SimClock
-from blastpay.emulator.errors import invalid, no_such
-from blastpay.emulator.ids import IdGenerator
-from blastpay.emulator.store import Index, Store
-from blastpay.emulator.webhooks import HttpWebhookTransport, Outbox, WebhookHosts
-from blastpay.emulator.common import Transport
 from blastpay.emulator.checkout import Checkout
+from blastpay.emulator.clock import SimClock
+from blastpay.emulator.common import Transport
 from blastpay.emulator.customers import Customers
 from blastpay.emulator.delivery import Delivery
+from blastpay.emulator.errors import invalid, no_such
 from blastpay.emulator.events import Events
 from blastpay.emulator.hosted import HostedPages
+from blastpay.emulator.ids import IdGenerator
 from blastpay.emulator.payment_intents import PaymentIntents
 from blastpay.emulator.payment_links import PaymentLinks
 from blastpay.emulator.products import Products
+from blastpay.emulator.store import Index, Store
 from blastpay.emulator.subscriptions import Subscriptions
 from blastpay.emulator.tax import Tax
+from blastpay.emulator.webhooks import HttpWebhookTransport, Outbox, WebhookHosts
+
+LOOPBACK_ONLY = WebhookHosts()  # endpoints on loopback only, no host named on the command line
 
 
 class Backend(Products, Customers, Checkout, PaymentLinks, HostedPages, PaymentIntents, Subscriptions, Tax, Events,
               Delivery):
     def __init__(self, seed: int = 0, start: int = 1_767_225_600, base_url: str = "http://stripe.emulator.test",
-                 webhook_hosts: WebhookHosts = WebhookHosts()) -> None:
+                 webhook_hosts: WebhookHosts = LOOPBACK_ONLY) -> None:
         self.lock = threading.RLock()
         # held for a whole delivery pass (deliver_due, advance, flush, reset); always taken before ``lock``
         self.delivery_lock = threading.RLock()

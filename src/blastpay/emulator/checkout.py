@@ -6,11 +6,24 @@ import heapq
 from typing import Any
 
 from blastpay.emulator import errors
+from blastpay.emulator.common import (
+    DECLINED_MESSAGE,
+    DEFAULT_SESSION_TTL,
+    EXPIRES_AT_TOO_EARLY,
+    EXPIRES_AT_TOO_LATE,
+    MAX_SESSION_TTL,
+    MAX_SUBSCRIPTION_LINES,
+    MIN_SESSION_TTL,
+    NO_INVOICE_CREATION,
+    RECOVERY_TTL,
+    SESSION_ECHOED,
+    _fresh_metadata,
+    _merge_metadata,
+)
 from blastpay.emulator.errors import invalid
-from blastpay.emulator.store import Index
 from blastpay.emulator.shapes import shaped
+from blastpay.emulator.store import Index
 from blastpay.emulator.tax import session_automatic_tax
-from blastpay.emulator.common import MAX_SUBSCRIPTION_LINES, DECLINED_MESSAGE, DEFAULT_SESSION_TTL, EXPIRES_AT_TOO_EARLY, EXPIRES_AT_TOO_LATE, MAX_SESSION_TTL, MIN_SESSION_TTL, NO_INVOICE_CREATION, RECOVERY_TTL, SESSION_ECHOED, _fresh_metadata, _merge_metadata
 
 
 class Checkout:

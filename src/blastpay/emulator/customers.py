@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from blastpay.emulator.common import _fresh_metadata, _merge_metadata
 from blastpay.emulator.params import UNSET
 from blastpay.emulator.shapes import shaped
-from blastpay.emulator.common import _fresh_metadata, _merge_metadata
 
 
 class Customers:

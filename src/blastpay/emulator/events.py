@@ -6,11 +6,11 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from blastpay.emulator.common import API_VERSION, MAX_WEBHOOK_ENDPOINTS, _fresh_metadata, _merge_metadata
 from blastpay.emulator.errors import invalid
 from blastpay.emulator.params import UNSET
-from blastpay.emulator.store import Index
 from blastpay.emulator.shapes import shaped
-from blastpay.emulator.common import API_VERSION, MAX_WEBHOOK_ENDPOINTS, _fresh_metadata, _merge_metadata
+from blastpay.emulator.store import Index
 
 
 class Events:

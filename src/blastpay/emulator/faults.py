@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 

@@ -5,9 +5,17 @@ import copy
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from blastpay.emulator.common import (
+    CLIENT_REFERENCE_ID,
+    DEFAULT_INACTIVE_MESSAGE,
+    DEFAULT_SESSION_TTL,
+    EMAIL,
+    EXPIRED_RECOVERY_MESSAGE,
+    EXPIRED_SESSION_MESSAGE,
+    SESSION_ECHOED,
+)
 from blastpay.emulator.errors import invalid
 from blastpay.emulator.tax import session_automatic_tax
-from blastpay.emulator.common import CLIENT_REFERENCE_ID, DEFAULT_INACTIVE_MESSAGE, DEFAULT_SESSION_TTL, EMAIL, EXPIRED_RECOVERY_MESSAGE, EXPIRED_SESSION_MESSAGE, SESSION_ECHOED
 
 
 class HostedPages:

@@ -5,10 +5,10 @@ import copy
 from typing import Any
 
 from blastpay.emulator import errors
+from blastpay.emulator.common import LINK_ECHOED, MAX_LINK_LINE_ITEMS, _fresh_metadata, _merge_metadata
 from blastpay.emulator.errors import invalid
 from blastpay.emulator.params import UNSET
 from blastpay.emulator.shapes import shaped
-from blastpay.emulator.common import LINK_ECHOED, MAX_LINK_LINE_ITEMS, _fresh_metadata, _merge_metadata
 
 
 class PaymentLinks:
@@ -31,7 +31,7 @@ class PaymentLinks:
         if mode == "payment" and "subscription_data" in p:
             raise invalid("There must be at least one line item with a recurring price to use `subscription_data`.",
                           param="subscription_data")
-        automatic_tax = {"enabled": False, "liability": None}
+        automatic_tax: dict[str, Any] = {"enabled": False, "liability": None}
         if (p.get("automatic_tax") or {}).get("enabled"):
             self._require_tax_behavior(items)
             automatic_tax = {"enabled": True, "liability": {"account": None, "type": "self"}}

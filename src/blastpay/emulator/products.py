@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from blastpay.emulator import errors
+from blastpay.emulator.common import _fresh_metadata, _merge_metadata
 from blastpay.emulator.errors import invalid
 from blastpay.emulator.params import UNSET
 from blastpay.emulator.shapes import shaped
-from blastpay.emulator.common import _fresh_metadata, _merge_metadata
 
 
 class Products:

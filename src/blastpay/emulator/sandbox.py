@@ -7,12 +7,12 @@ import stripe
 
 from blastpay.emulator.deliverer import BackgroundDeliverer
 from blastpay.emulator.errors import EmulatorError
-from blastpay.emulator.webhooks import WebhookHosts
+from blastpay.emulator.params import check_fields
 from blastpay.emulator.server import ServerHandle
 from blastpay.emulator.state import Backend
 from blastpay.emulator.transport import InProcessHTTPClient
+from blastpay.emulator.webhooks import WebhookHosts
 from blastpay.emulator.wire import FAULTS, Wire
-from blastpay.emulator.params import check_fields
 
 
 class Emulator:

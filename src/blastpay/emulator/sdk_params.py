@@ -8,7 +8,7 @@ sends every parameter of every class below and checks which of the two happened.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from stripe._request_options import RequestOptions
 
@@ -61,7 +61,7 @@ SDK_PARAMS: dict[tuple[str, str], str] = {
 REQUEST_OPTIONS = frozenset(RequestOptions.__annotations__)  # api_key, idempotency_key, ...: not sent as parameters
 
 
-@lru_cache(maxsize=None)
+@cache
 def sdk_parameters(method: str, route: str) -> frozenset[str]:
     """Top-level parameter names the SDK's typed class defines for this route (empty if none is mapped)."""
     spec = SDK_PARAMS.get((method, route))

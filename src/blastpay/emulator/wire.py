@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from blastpay.emulator.common import API_VERSION
 from blastpay.emulator.backend import Backend
+from blastpay.emulator.common import API_VERSION
 from blastpay.emulator.control import control_parameters
 from blastpay.emulator.errors import (
     EmulatorError,

@@ -86,16 +86,16 @@ def module_closure(code: str) -> tuple[list[str], set[str]]:
     direct, constants = _walk_facts(ast.parse(code), "__main__", False)
     seen: set[str] = set()
     todo = list(direct)
-    constants = set(constants)
+    found = set(constants)
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
         deps, strings = _facts(name, _module_file(name).read_bytes())  # type: ignore[union-attr]
-        constants |= strings
+        found |= strings
         todo += [d for d in deps if d not in seen]
-    return sorted(seen), constants
+    return sorted(seen), found
 
 
 def _code_cells(book: Path) -> tuple[str, list[str]]:

@@ -20,7 +20,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Mapping
 
 MANIFEST_PARTS = ".manifest-parts"
 SIGNIFICANT_DIGITS = 6
@@ -166,7 +166,7 @@ def hash_paths(paths: list[Path], root: Path) -> dict[str, str]:
     return out
 
 
-def digest(mapping: dict[str, str]) -> str:
+def digest(mapping: Mapping[str, Any]) -> str:
     return sha256_bytes(json_bytes(mapping))
 
 

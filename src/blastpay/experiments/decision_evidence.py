@@ -183,7 +183,7 @@ def figure(model: DecisionModel, d: Decision):
     import matplotlib.pyplot as plt
 
     leaders = [d.recommended_variant, d.runner_up_variant] + [
-        v for v in (d.best_of_option.get(o) for o in sorted(d.best_of_option))
+        v for v in (d.best_of_option[o] for o in sorted(d.best_of_option))
         if v not in (d.recommended_variant, d.runner_up_variant) and OPTION_OF.get(v) != "ttl_30d"]
     hours = [h / 4 for h in range(0, 4 * 90 + 1)]
     fig, ax = plt.subplots(figsize=(9, 4.2))

@@ -18,8 +18,21 @@ from blastpay.evidence.writer import EvidenceError
 from blastpay.models import effort as effort_model
 from blastpay.models.club_inputs import load_club, load_effort, load_likelihood
 from blastpay.models.decision import OPTION_OF, Decision, Tie, decide, tie
-from blastpay.models.yearly_harm import (HOURS_A_YEAR, CellData, all_cell_parts, Everyday, FaultTiming, Likelihood, Prices, Volumes,
-                                         World, YearlyHarm, read_parents, support_contacts, yearly_harm)
+from blastpay.models.yearly_harm import (
+    HOURS_A_YEAR,
+    CellData,
+    Everyday,
+    FaultTiming,
+    Likelihood,
+    Prices,
+    Volumes,
+    World,
+    YearlyHarm,
+    all_cell_parts,
+    read_parents,
+    support_contacts,
+    yearly_harm,
+)
 
 SCENARIO = "central"  # the latency scenario the decision reads; the others are the latency notebook's sensitivity
 TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send

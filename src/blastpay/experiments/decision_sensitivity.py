@@ -29,50 +29,59 @@ class Lever:
     inputs: Callable[[float], tuple[Assumptions, Knobs]]
 
 
+def _assumption(a: Assumptions, field_name: str) -> Callable[[float], tuple[Assumptions, Knobs]]:
+    return lambda x: (replace(a, **{field_name: x}), Knobs())
+
+
+def _knob(a: Assumptions, kind: str, key: str = "") -> Callable[[float], tuple[Assumptions, Knobs]]:
+    """A lever on a committed input: a component's downtime, a fault's likelihood, a price, a unit effort (``key``
+    names which), or the retry cohort's share."""
+    def inputs(x: float) -> tuple[Assumptions, Knobs]:
+        if kind == "downtime":
+            return a, Knobs(downtime_factor={key: x})
+        if kind == "likelihood":
+            return a, Knobs(likelihood_factor={key: x})
+        if kind == "price":
+            return a, Knobs(prices={key: x})
+        if kind == "effort":
+            return a, Knobs(unit_days={key: x})
+        return a, Knobs(retry_cohort_share=x)
+    return inputs
+
+
 def levers(model: DecisionModel) -> list[Lever]:
     """One lever per stated assumption of the decision."""
     a = model.central()
-    out = [
-        Lever("basketball_api_downtime", 1.0, 0.0, 100.0, "factor",
-              lambda f: (a, Knobs(downtime_factor={"basketball_api": f}))),
-        Lever("blasts_per_year", a.blasts_per_year, a.blasts_per_year / 100, a.blasts_per_year * 100,
-              "blasts", lambda x: (replace(a, blasts_per_year=x), Knobs())),
-        Lever("orders_per_blast", a.orders_per_blast, a.orders_per_blast / 100,
-              a.orders_per_blast * 100, "orders", lambda x: (replace(a, orders_per_blast=x), Knobs())),
-        Lever("fee_usd", a.fee_usd, a.fee_usd / 100, a.fee_usd * 100, "usd",
-              lambda x: (replace(a, fee_usd=x), Knobs())),
-        Lever("return_share", a.return_share, 0.0, 1.0,
-              "share", lambda x: (replace(a, return_share=x), Knobs())),
-        Lever("response_share", a.response_share, 0.0, 1.0, "share",
-              lambda x: (replace(a, response_share=x), Knobs())),
-        Lever("retry_cohort_share",
-              model.club.retry_cohort_share, 0.0, 1.0, "share", lambda x: (a, Knobs(retry_cohort_share=x))),
-    ]
+    out = [Lever("basketball_api_downtime", 1.0, 0.0, 100.0, "factor",
+                 _knob(a, "downtime", "basketball_api"))]
+    for name, unit in (("blasts_per_year", "blasts"), ("orders_per_blast", "orders"), ("fee_usd", "usd")):
+        stated = float(getattr(a, name))
+        out.append(Lever(name, stated, stated / 100, stated * 100, unit, _assumption(a, name)))
+    for name in ("return_share", "response_share"):
+        out.append(Lever(name, float(getattr(a, name)), 0.0, 1.0, "share", _assumption(a, name)))
+    out.append(Lever("retry_cohort_share", model.club.retry_cohort_share, 0.0, 1.0, "share",
+                     _knob(a, "retry_cohort")))
     prices = model.club.prices
     units = {"support_contact_minutes": "minutes", "staff_hour_usd": "usd", "error_page_contact_share": "share",
              "engineer_day_usd": "usd", "horizon_years": "years"}
     for key, unit in units.items():
         stated = float(getattr(prices, key))
         lo, hi = (0.0, 1.0) if unit == "share" else (stated / 100, stated * 100)
-        out.append(Lever(key, stated, lo, hi, unit, lambda x, key=key: (a, Knobs(prices={key: x}))))
+        out.append(Lever(key, stated, lo, hi, unit, _knob(a, "price", key)))
     for comp in model.component_availability:
-        if comp == "basketball_api":
-            continue
-        out.append(Lever(f"{comp}_downtime", 1.0, 0.0, 100.0, "factor",
-                         lambda f, comp=comp: (a, Knobs(downtime_factor={comp: f}))))
+        if comp != "basketball_api":
+            out.append(Lever(f"{comp}_downtime", 1.0, 0.0, 100.0, "factor", _knob(a, "downtime", comp)))
     for fault, like in sorted(model.likelihood.items()):
-        if like.baseline:
-            continue
-        out.append(Lever(f"likelihood:{fault}", 1.0, 0.0, 100.0, "factor",
-                         lambda f, fault=fault: (a, Knobs(likelihood_factor={fault: f}))))
+        if not like.baseline:
+            out.append(Lever(f"likelihood:{fault}", 1.0, 0.0, 100.0, "factor",
+                             _knob(a, "likelihood", fault)))
     for kind, days in sorted(model.unit_days.items()):
-        out.append(Lever(f"effort:{kind}", days, 0.0,
-                         max(days, 0.25) * 100, "days", lambda x, kind=kind: (a, Knobs(unit_days={kind: x}))))
+        out.append(Lever(f"effort:{kind}", days, 0.0, max(days, 0.25) * 100, "days", _knob(a, "effort", kind)))
     return out
 
 
 def _winner(costs: dict[str, float]) -> str:
-    return min(sorted(costs), key=lambda v: (round(costs[v], 6), v))
+    return min(sorted(costs), key=lambda v: (costs[v], v))
 
 
 def nearest_flip(costs: Costs, stated: float, lo: float, hi: float) -> Optional[tuple[float, str]]:
@@ -93,7 +102,7 @@ def nearest_flip(costs: Costs, stated: float, lo: float, hi: float) -> Optional[
     def dist(x: float) -> float:
         return abs(math.log(max(x, 1e-12) / max(stated, 1e-12))) if stated > 0 and lo >= 0 and x > 0 else abs(x - stated)
     for x in sorted(crossings, key=dist):
-        for probe in (x + 1e-9 * max(1.0, abs(x)), x - 1e-9 * max(1.0, abs(x)), x):
+        for probe in (x + 1e-6 * max(1.0, abs(x)), x - 1e-6 * max(1.0, abs(x)), x):
             if probe < lo or probe > hi or abs(probe - stated) < 1e-12:
                 continue
             if (probe > stated) != (x > stated) and probe != x:

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import inspect, text
 
 from blastpay.emulator import Emulator
+from blastpay.emulator.clock import DEFAULT_START
 from blastpay.flows import harness
 from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.webhook_matcher import WEBHOOK_PATH
@@ -30,7 +31,7 @@ FLOWS_DIR = Path(harness.__file__).resolve().parent
 # would port
 NOT_FLOW_CODE = {"harness.py", "__init__.py", "simulation.py", "invariants.py"}
 TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send
-from blastpay.emulator.clock import DEFAULT_START as START
+START = DEFAULT_START
 
 
 class _LineTracer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-
 if TYPE_CHECKING:
     from blastpay.experiments.failure_modes import Cell, FaultPlan
 

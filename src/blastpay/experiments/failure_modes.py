@@ -21,21 +21,33 @@ Each cell reports what a parent lives through, time-weighted:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from sqlalchemy import delete
 
 from blastpay.emulator import Emulator
-from blastpay.flows.harness import VARIANTS, Flow, build_flow
-from blastpay.flows.invariants import (DOUBLE_CHARGE_REPORTED, DOUBLE_CHARGE_UNREPORTED, StripeSnapshot,
-                                       invariant_violations, live_ways_for_paid, money_safe, ways_to_pay)
 from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
 from blastpay.experiments.fault_cell import Cell, ParentRow, matrix_table, parents_table  # noqa: F401 (re-exported)
 from blastpay.experiments.fault_plan import FaultPlan, load_plan, shows_error_pages  # noqa: F401 (re-exported)
-from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
-                                        send_reminders)
+from blastpay.flows.harness import VARIANTS, Flow, build_flow
+from blastpay.flows.invariants import (
+    DOUBLE_CHARGE_REPORTED,
+    DOUBLE_CHARGE_UNREPORTED,
+    StripeSnapshot,
+    invariant_violations,
+    live_ways_for_paid,
+    money_safe,
+    ways_to_pay,
+)
+from blastpay.flows.mitigations import (
+    BlastJob,
+    MitigationPolicy,
+    cancel_order,
+    change_amount,
+    resend_after_incident,
+    send_reminders,
+)
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject
 from blastpay.flows.orders import open_checkout_sessions
 from blastpay.flows.simulation import (
@@ -47,8 +59,8 @@ from blastpay.flows.simulation import (
     DatabaseFault,
     DirectWebhooks,
     ServerAvailability,
-    WrongSecretKey,
     StripeAvailability,
+    WrongSecretKey,
     first_url,
     newest_url,
     observing,
@@ -544,9 +556,9 @@ def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str
 
     Cells are independent (own emulator, own seed), so they run in `workers` processes (default: one per
     CPU, at most 2) and the result does not depend on the order they finish in."""
-    from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
     import os
+    from concurrent.futures import ProcessPoolExecutor
 
     faults = tuple(plan.faults) if faults is None else faults
     jobs = [(fault, variant, plan, policy, seed) for variant in variants for fault in dict.fromkeys(("none",) + faults)]

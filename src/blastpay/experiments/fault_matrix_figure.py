@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from blastpay.experiments.failure_modes import Cell, short_label
 
+
 def matrix_figure(cells: list[Cell]):
     """Heat map, faults x variants: the share of parents who meet an error page or cannot pay (colour), with each
     cell's label (money wrong, flagged refund, error-page share, hours without a link, ok)."""

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from blastpay.config import ConfigError
-from blastpay.sources.inputs import read_mapping
+from blastpay.sources.inputs import load_input
+from blastpay.sources.schema.faults import FaultPlanInput
 
 
 @dataclass(frozen=True)
@@ -24,32 +25,18 @@ class FaultPlan:
     faults: dict[str, dict[str, Any]]
 
     @classmethod
-    def from_mapping(cls, d: dict[str, Any], where: str = "faults") -> "FaultPlan":
-        try:
-            plan = cls(
-                first_click_hours=tuple(float(h) for h in d["first_click_hours"]),
-                horizon_hours=float(d["horizon_hours"]),
-                probe_every_hours=float(d["probe_every_hours"]),
-                error_return_after_hours=float(d["error_return_after_hours"]),
-                reminder_click_after_hours=float(d["reminder_click_after_hours"]),
-                error_return_share=float(d["error_return_share"]["central"]),
-                error_return_sweep=tuple(float(x) for x in d["error_return_share"]["sweep"]),
-                reminder_response_share=float(d["reminder_response_share"]),
-                faults={str(k): dict(v or {}) for k, v in d["faults"].items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc!r}") from exc
-        if "none" not in plan.faults:
-            raise ConfigError(f"{where}: the fault list needs the `none` baseline")
-        return plan
+    def from_input(cls, plan: FaultPlanInput, raw: dict[str, Any]) -> "FaultPlan":
+        """The validated plan; each fault's spec is its mapping as read (what a cell's fault_spec shows)."""
+        return cls(tuple(plan.first_click_hours), plan.horizon_hours, plan.probe_every_hours,
+                   plan.error_return_after_hours, plan.reminder_click_after_hours, plan.error_return_share.central,
+                   tuple(plan.error_return_share.sweep), plan.reminder_response_share,
+                   {str(k): dict(v or {}) for k, v in raw["faults"].items()})
 
 
 def load_plan(path: Path) -> FaultPlan:
-    return FaultPlan.from_mapping(read_mapping(path, ConfigError, "fault list"), str(path))
-
-
-def load_plan(path: Path) -> FaultPlan:
-    return FaultPlan.from_mapping(read_mapping(path, ConfigError, "fault list"), str(path))
+    """experiments/faults.yaml, checked against `schema.faults.FaultPlanInput`."""
+    plan, doc = load_input(path, FaultPlanInput, "fault list", ConfigError)
+    return FaultPlan.from_input(plan, doc.data)
 
 
 # Incidents after which a parent may have met an error page: our server or its database down, Stripe's API or its

@@ -7,7 +7,6 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-
 from blastpay.models import blast as blast_model
 from blastpay.models.latency import COMPONENTS, LatencyModel
 
@@ -55,7 +54,7 @@ def sweep(
     """Every scenario x variant blast of n parents. Each scenario's draws come from its own seeded stream and
     every variant sees the same parents (same stream), so differences between variants are not noise."""
     rows = []
-    for s_index, (scenario, model) in enumerate(sorted(models.items())):
+    for s_index, (_scenario, model) in enumerate(sorted(models.items())):
         for variant in (blast_model.VARIANTS if variants is None else variants):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s_index,)))
             metrics = blast_model.simulate(

@@ -32,9 +32,9 @@ from sqlalchemy import select
 
 from blastpay.emulator import Emulator
 from blastpay.emulator.state import CLIENT_REFERENCE_ID
-from blastpay.flows.simulation import START, DirectWebhooks, newest_url, open_url, pay_if_checkout
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.order_models import OrderSpec, ProcessedEvent, order_reference
+from blastpay.flows.simulation import START, DirectWebhooks, newest_url, open_url, pay_if_checkout
 from blastpay.flows.webhook_matcher import PAYMENT_EVENTS
 
 HOUR, DAY = 3600, 86400

@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from blastpay.emulator import Emulator
+from blastpay.flows.checkout_session import checkout_session_params
+from blastpay.flows.email_link import send_link
+from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL, VARIANTS, build_flow
 from blastpay.flows.invariants import (
     DOUBLE_CHARGE_REPORTED,
     DOUBLE_CHARGE_UNREPORTED,
@@ -41,6 +44,7 @@ from blastpay.flows.invariants import (
     PAYMENT_WITHOUT_PAID_ORDER,
     invariant_violations,
 )
+from blastpay.flows.order_models import CHECKOUT_SESSION, PAID, PENDING, OrderSpec, OrderView
 from blastpay.flows.simulation import (
     START,
     DirectWebhooks,
@@ -50,10 +54,6 @@ from blastpay.flows.simulation import (
     open_url,
     pay_if_checkout,
 )
-from blastpay.flows.checkout_session import checkout_session_params
-from blastpay.flows.email_link import send_link
-from blastpay.flows.harness import CANCEL_URL, SUCCESS_URL, VARIANTS, build_flow
-from blastpay.flows.order_models import CHECKOUT_SESSION, PAID, PENDING, OrderSpec, OrderView
 from blastpay.flows.webhook_matcher import EXPIRY_EVENT, PAYMENT_EVENTS
 from blastpay.scanner.inventory import EXPIRES_AT, SESSION_CREATE, WEBHOOK_HANDLER
 from blastpay.scanner.migration import DEFAULT_ORDER, NEW_ROUTE

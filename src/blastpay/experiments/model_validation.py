@@ -13,12 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from blastpay.models import blast as blast_model
 from blastpay.emulator import Emulator
+from blastpay.emulator.clock import DEFAULT_START as START
 from blastpay.flows.harness import build_flow
 from blastpay.flows.order_models import OrderSpec
-
-from blastpay.emulator.clock import DEFAULT_START as START
+from blastpay.models import blast as blast_model
 
 
 def replay(variant: str, schedule: blast_model.Schedule, registry: Any, seed: int) -> pd.DataFrame:

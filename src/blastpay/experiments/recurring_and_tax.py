@@ -128,7 +128,7 @@ class Lab:
         session = self.flow.client.v1.checkout.sessions.create(params)  # type: ignore[arg-type]
         self.flow.store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id=session.id, url=session.url,
                                              status="open", now=now, order_id=order.id, expires_at=session.expires_at)
-        return session.url
+        return session.url or ""
 
     def refusal(self, params: dict[str, Any]) -> str:
         """Stripe's answer to creating the option's object with ``params``: its error, or "accepted"."""

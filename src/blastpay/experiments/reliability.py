@@ -7,7 +7,6 @@ CI, never by the evidence run).
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 import threading
@@ -15,6 +14,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterator, Optional
 from unittest import mock
@@ -66,12 +66,18 @@ def token_entropy_bits() -> dict[str, dict[str, Any]]:
     return {name: token_entropy(name) for name in ("hmac", "db")}
 
 
-def load_figures(root: Path) -> Optional[dict[str, Any]]:
-    """The committed load benchmark figures, or None if the benchmark has not been written yet."""
+def load_figures(root: Path, as_of: Optional[date] = None) -> Optional[dict[str, Any]]:
+    """The committed load benchmark figures as written (checked against `schema.measurements.LoadMeasurements`,
+    measured no later than `as_of` if given), or None if the benchmark has not been written yet."""
+    from blastpay.config import ConfigError
+    from blastpay.sources.inputs import load_input
+    from blastpay.sources.schema.measurements import LoadMeasurements
+
     path = root / LOAD_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    return dict(load_input(path, LoadMeasurements, "load measurements file", ConfigError,
+                           context={"as_of": as_of})[1].data)
 
 
 # The load targets of the lazy-mint route (issue #17), read by benchmarks/pay_route_load.py and shown in the ADR.
@@ -279,8 +285,8 @@ class RaceRig:
         return order.id, (link.url or "").rsplit("/", 1)[-1]
 
     def _result(self, order_id: int, pages: list[str]) -> RaceResult:
-        from blastpay.flows.stripe_tasks import run_tasks
         from blastpay.flows.invariants import check_invariants
+        from blastpay.flows.stripe_tasks import run_tasks
 
         run_tasks(self.store, self.stripe, self.emu.now)
         ours = [s for s in self.stripe.v1.checkout.sessions.list({"limit": 100}).auto_paging_iter()
@@ -379,9 +385,9 @@ def fuzz_app(rig: "RaceRig", web: Any, *, cases: int, seed: int) -> FuzzResult:
     reaches the matcher; a tenth with a mutated signature header). ``web`` is a TestClient or httpx
     client for ``rig.app``. Deterministic for a seed."""
     import json as _json
+    from urllib.parse import quote
 
     from blastpay.emulator.webhooks import signature_header
-    from urllib.parse import quote
 
     rng = random.Random(seed)
     order_id, token = rig.new_order()

@@ -11,11 +11,11 @@ from typing import Iterable
 import pandas as pd
 
 from blastpay.emulator import Emulator
+from blastpay.emulator.clock import DEFAULT_START as START
 from blastpay.experiments.parameters import CohortConfig
 from blastpay.flows.harness import VARIANTS, build_flow
 from blastpay.flows.order_models import OrderSpec
 
-from blastpay.emulator.clock import DEFAULT_START as START
 HOUR = 3600
 
 

@@ -31,9 +31,22 @@ from blastpay.flows import payment_link, ttl
 from blastpay.flows.email_link import EmailLink
 from blastpay.flows.invariants import list_all
 from blastpay.flows.lazy_mint import LazyMint, LazyMintConfig
-from blastpay.flows.pay_route import create_app
-from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PAYMENT_LINK, PENDING, Order, OrderSpec, OrderView, OutboundEmail, ProcessedEvent, StripeObject, order_reference
+from blastpay.flows.order_models import (
+    CANCELED,
+    CHECKOUT_SESSION,
+    PAID,
+    PAYMENT_LINK,
+    PENDING,
+    Order,
+    OrderSpec,
+    OrderView,
+    OutboundEmail,
+    ProcessedEvent,
+    StripeObject,
+    order_reference,
+)
 from blastpay.flows.orders import OrderStore
+from blastpay.flows.pay_route import create_app
 from blastpay.flows.stripe_tasks import run_tasks
 from blastpay.flows.tokens import make_binding, parse_token_keys
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH, WebhookMatcher, create_webhook_app

@@ -31,7 +31,6 @@ from blastpay.flows.order_models import CANCELED, PAID, PENDING, Anomaly, Order,
 from blastpay.flows.orders import OrderStore, open_checkout_sessions
 from blastpay.flows.tokens import TokenBinding
 
-
 # Kinds of violation. A stranded order leaves the money right. A second charge never does: recorded by the webhook
 # matcher as a ``double_payment`` anomaly (someone is told to refund it) or not, a parent was charged twice and is owed
 # a refund, whose processing fee Stripe's docs do not say comes back.

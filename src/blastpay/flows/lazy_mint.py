@@ -72,9 +72,31 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from blastpay.flows.checkout_session import SESSION_MAX_TTL, checkout_session_params
 from blastpay.flows.email_link import EmailLink, send_link, stripe_error_text
-from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PENDING, RETIRED, OrderView
-from blastpay.flows.order_models import MINTING, RECORDED, VOID
-from blastpay.flows.orders import OrderStore, SessionRow, add_attempt, add_stripe_object, add_task, get_attempt, latest_attempt, lock_order_view, open_checkout_sessions, set_object_status, set_pending_reason, update_attempt
+from blastpay.flows.order_models import (
+    CANCELED,
+    CHECKOUT_SESSION,
+    MINTING,
+    PAID,
+    PENDING,
+    RECORDED,
+    RETIRED,
+    VOID,
+    OrderView,
+)
+from blastpay.flows.orders import (
+    OrderStore,
+    SessionRow,
+    add_attempt,
+    add_stripe_object,
+    add_task,
+    get_attempt,
+    latest_attempt,
+    lock_order_view,
+    open_checkout_sessions,
+    set_object_status,
+    set_pending_reason,
+    update_attempt,
+)
 from blastpay.flows.tokens import TokenBinding
 
 log = logging.getLogger("blastpay.lazy_mint")

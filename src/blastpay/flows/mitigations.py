@@ -21,7 +21,8 @@ from blastpay.config import ConfigError
 from blastpay.flows.email_link import send_link
 from blastpay.flows.harness import Flow
 from blastpay.flows.order_models import CANCELED, CHECKOUT_SESSION, PAID, PAYMENT_LINK, RECOVERY_URL, OrderView
-from blastpay.sources.inputs import read_mapping
+from blastpay.sources.inputs import load_input
+from blastpay.sources.schema.mitigations import MitigationPolicyInput
 
 TRANSIENT = ("APIError", "RateLimitError", "APIConnectionError", "Timeout")
 REMINDER = "reminder"
@@ -38,28 +39,23 @@ class MitigationPolicy:
     resend_after_incident: bool
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any], where: str = "mitigation policy") -> "MitigationPolicy":
-        try:
-            policy = cls(
-                max_network_retries=int(data["max_network_retries"]),
-                idempotency_key_per_order_and_attempt=bool(data["idempotency_key_per_order_and_attempt"]),
-                requeue_backoff_minutes=tuple(float(m) for m in data["requeue_backoff_minutes"]),
-                deactivate_and_reemail_on_change=bool(data["deactivate_and_reemail_on_change"]),
-                reminder_hours=tuple(float(h) for h in data["reminder_hours"]),
-                resend_after_incident=bool(data["resend_after_incident"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc!r}") from exc
-        if policy.max_network_retries < 0 or any(m <= 0 for m in policy.requeue_backoff_minutes):
-            raise ConfigError(f"{where}: retries must be >= 0 and back-offs positive")
-        return policy
+    def from_input(cls, policy: MitigationPolicyInput) -> "MitigationPolicy":
+        return cls(
+            max_network_retries=policy.max_network_retries,
+            idempotency_key_per_order_and_attempt=policy.idempotency_key_per_order_and_attempt,
+            requeue_backoff_minutes=tuple(float(m) for m in policy.requeue_backoff_minutes),
+            deactivate_and_reemail_on_change=policy.deactivate_and_reemail_on_change,
+            reminder_hours=tuple(float(h) for h in policy.reminder_hours),
+            resend_after_incident=policy.resend_after_incident,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def load_policy(path: Path) -> MitigationPolicy:
-    return MitigationPolicy.from_mapping(read_mapping(path, ConfigError, "mitigation policy"), str(path))
+    """experiments/mitigations.yaml, checked against `schema.mitigations.MitigationPolicyInput`."""
+    return MitigationPolicy.from_input(load_input(path, MitigationPolicyInput, "mitigation policy", ConfigError)[0])
 
 
 def _transient(error: Optional[str]) -> bool:

@@ -15,8 +15,8 @@ a payment is applied exactly once whatever the interleaving.
 
 from __future__ import annotations
 
-import os
 import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,22 +37,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from blastpay.flows.order_models import (
+    CANCELED,
+    CHECKOUT_SESSION,
     MINTING,
+    PAID,
+    PAYMENT_LINK,
+    PENDING,
+    RETIRED,
     VOID,
     Anomaly,
     Base,
-    CANCELED,
-    CHECKOUT_SESSION,
     CheckoutAttempt,
     Order,
     OrderSpec,
     OrderView,
     OutboundEmail,
-    PAID,
-    PAYMENT_LINK,
-    PENDING,
     ProcessedEvent,
-    RETIRED,
     StoreError,
     StripeObject,
     StripeTask,

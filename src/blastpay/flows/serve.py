@@ -35,7 +35,7 @@ from blastpay.flows.order_models import Order, OrderSpec
 from blastpay.flows.orders import OrderStore, database_url_from_env
 from blastpay.flows.page_headers import PageHeaders
 from blastpay.flows.pay_route import create_app, render_page
-from blastpay.flows.tokens import TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys, TOKEN_KEYS_ENV
+from blastpay.flows.tokens import TOKEN_KEYS_ENV, TokenBinding, TokenKeyError, TokenKeys, make_binding, parse_token_keys
 from blastpay.flows.webhook_matcher import ENABLED_EVENTS, WEBHOOK_PATH
 from blastpay.flows.webhook_registration import register_endpoint
 from blastpay.http_limits import Limits, uvicorn_config

@@ -31,12 +31,30 @@ from typing import Any, Optional
 import stripe
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from blastpay.flows.order_models import CANCELED, MAX_ORDER_ID, PAID, RECOVERY_URL, Order, OutboundEmail, StripeObject, parse_order_reference
-from blastpay.flows.orders import OrderStore, add_anomaly, add_stripe_object, enqueue_cleanup, lock_order, mark_paid, record_event, set_object_status
+from blastpay.flows.order_models import (
+    CANCELED,
+    MAX_ORDER_ID,
+    PAID,
+    RECOVERY_URL,
+    Order,
+    OutboundEmail,
+    StripeObject,
+    parse_order_reference,
+)
+from blastpay.flows.orders import (
+    OrderStore,
+    add_anomaly,
+    add_stripe_object,
+    enqueue_cleanup,
+    lock_order,
+    mark_paid,
+    record_event,
+    set_object_status,
+)
 
 WEBHOOK_PATH = "/webhooks/stripe"
 PAYMENT_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")

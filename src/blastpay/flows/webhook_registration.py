@@ -58,11 +58,11 @@ def register_endpoint(client: stripe.StripeClient, engine: Engine, url: str, ena
     if kept is not None:
         endpoint = _existing(client, kept[0])
         if endpoint is not None and endpoint.url == url:
-            client.v1.webhook_endpoints.update(kept[0], {"enabled_events": enabled_events, "disabled": False,  # type: ignore[typeddict-item]
+            client.v1.webhook_endpoints.update(kept[0], {"enabled_events": enabled_events, "disabled": False,  # type: ignore[arg-type]
                                                           "metadata": APP_METADATA})
             return kept[1]
     for endpoint in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
-        mine = dict(endpoint.metadata or {}) == APP_METADATA or not endpoint.metadata
+        mine = endpoint.metadata == APP_METADATA or not endpoint.metadata
         if endpoint.url == url and mine:
             client.v1.webhook_endpoints.delete(endpoint.id)
     created = client.v1.webhook_endpoints.create({"url": url, "enabled_events": enabled_events,  # type: ignore[typeddict-item]

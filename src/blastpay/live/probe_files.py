@@ -70,13 +70,16 @@ def write_probe(path: Path, record: dict[str, Any]) -> None:
     write_atomically(path, json.dumps(record, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
-def read_probe(path: Path) -> dict[str, Any]:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LiveProbeError(f"probe record not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise LiveProbeError(f"cannot read probe record {path}: {exc}") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise LiveProbeError(f"{path} is not a probe record (expected format {FORMAT!r})")
-    return record
+def read_probe(path: Path, as_of: date | None = None) -> dict[str, Any]:
+    """A probe record as written, checked against `schema.live_probe.LiveProbe` (and, given `as_of`, dated no
+    later than it); LiveProbeError naming file:line on the first problem."""
+    from blastpay.sources.inputs import read_document, validate
+    from blastpay.sources.schema.live_probe import LiveProbe
+
+    if not path.exists():
+        raise LiveProbeError(f"probe record not found: {path}")
+    doc = read_document(path, "probe record", LiveProbeError)
+    if not isinstance(doc.data, dict) or doc.data.get("format") != FORMAT:
+        raise LiveProbeError(f"{doc.where('format')}: {path.name} is not a probe record (expected format {FORMAT!r})")
+    validate(doc, LiveProbe, LiveProbeError, context={"as_of": as_of})
+    return doc.data

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from blastpay.redaction import KEY_PATTERN as _KEY_PATTERN, REDACTED, WHSEC_PATTERN as _WHSEC_PATTERN
+from blastpay.redaction import KEY_PATTERN as _KEY_PATTERN
+from blastpay.redaction import REDACTED
+from blastpay.redaction import WHSEC_PATTERN as _WHSEC_PATTERN
 
 _EMAIL_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CHECKOUT_FRAGMENT = re.compile(r"(https://checkout\.stripe\.com/[^\s#\"]*)#[^\s\"]*")

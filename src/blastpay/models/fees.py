@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 if TYPE_CHECKING:  # pandas is imported where a table is built, so the fee arithmetic alone loads fast
     import pandas as pd
 
+
+from blastpay.sources.inputs import InputError, load_input
 from blastpay.sources.registry import SourcesError
-from blastpay.sources.inputs import read_mapping
 
 OPTIONS = ("payment_links", "lazy_mint", "checkout_ttl", "invoicing")
 METHODS = ("card", "ach_debit")
@@ -44,7 +45,7 @@ SURCHARGE_SOURCE_IDS = {
 }
 
 
-class FeeError(ValueError):
+class FeeError(InputError):
     """Bad fee input or a registry figure in an unexpected unit."""
 
 
@@ -187,23 +188,11 @@ def surcharge_evidence(registry: Any) -> pd.DataFrame:
 
 
 def load_fee_params(path: Path) -> dict[str, Any]:
-    """Read experiments/fees.yaml and check it."""
-    cfg = read_mapping(path, FeeError, "fee parameters file")
-    for key in ("amounts_usd", "recurring", "payment_method_mix", "stripe_tax", "post_payment_invoice",
-                "orders_per_blast"):
-        if key not in cfg:
-            raise FeeError(f"{path}: missing {key}")
-    for name, amount in cfg["amounts_usd"].items():
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount <= 0:
-            raise FeeError(f"{path}: amounts_usd.{name} must be a positive number, got {amount!r}")
-        if name not in cfg["recurring"]:
-            raise FeeError(f"{path}: recurring.{name} missing")
-    unknown = set(cfg["payment_method_mix"]) - set(METHODS)
-    if unknown:
-        raise FeeError(f"{path}: unknown payment method(s) {', '.join(sorted(unknown))}")
-    if abs(sum(cfg["payment_method_mix"].values()) - 1.0) > 1e-9:
-        raise FeeError(f"{path}: payment_method_mix must add up to 1")
-    return cfg
+    """Read experiments/fees.yaml, checked against `schema.fees.FeeParams`; the mapping as read."""
+    from blastpay.sources.schema.fees import FeeParams
+
+    _params, doc = load_input(path, FeeParams, "fee parameters file", FeeError)
+    return dict(doc.data)
 
 
 # The fee type every experiment charges (journeys, failure modes, cost): one order amount per fee type.

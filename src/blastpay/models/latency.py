@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from blastpay.sources.inputs import read_mapping
+
+from blastpay.sources.inputs import InputError, load_input
 from blastpay.sources.registry import SourcesError
 
 COMPONENTS = ("attentive", "daily_check", "deferred")
@@ -29,7 +30,7 @@ PARAMETER_SIGNIFICANT_DIGITS = 4
 SCENARIOS = ("optimistic", "central", "pessimistic")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A latency scenario file or one of its target expressions is malformed."""
 
 
@@ -205,19 +206,12 @@ class LatencyModel:
 
 
 def load_scenarios(path: Path) -> dict[str, Any]:
-    """Read experiments/latency_scenarios.yaml and check its shape."""
-    cfg = read_mapping(path, ScenarioError, "latency scenarios file")
-    for key in ("target_sd", "prior_log_sd", "tolerance", "components", "scenarios"):
-        if key not in cfg:
-            raise ScenarioError(f"{path}: missing {key}")
-    if list(cfg["components"]) != list(COMPONENTS):
-        raise ScenarioError(f"{path}: components must be {', '.join(COMPONENTS)} in this order")
-    for name, sc in cfg["scenarios"].items():
-        if not isinstance(sc, dict) or not {"p", "targets", "second_email_response"} <= set(sc):
-            raise ScenarioError(f"{path}: scenario {name!r} needs p, second_email_response and targets")
-        if not 0 < float(sc["p"]) <= 1:
-            raise ScenarioError(f"{path}: scenario {name!r} has p={sc['p']!r}, outside (0, 1]")
-    return cfg
+    """Read experiments/latency_scenarios.yaml, checked against `schema.latency.LatencyScenarios`; the mapping as
+    read (that each target's ids exist and give a share is checked against the registry by evidence.inputs)."""
+    from blastpay.sources.schema.latency import LatencyScenarios
+
+    _scenarios, doc = load_input(path, LatencyScenarios, "latency scenarios file", ScenarioError)
+    return dict(doc.data)
 
 
 def _target_label(registry: Any, target: Mapping[str, Any], at_hours: float) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from blastpay.scanner.calls import call_args, call_name, make_site, source_text
 from blastpay.scanner.expiry import ExpiryClassifier
 from blastpay.scanner.inventory import EXPIRES_AT, SESSION_CREATE, TEST, URL_FLOW, Site, SkippedFile
-from blastpay.scanner.calls import call_args, call_name, make_site, source_text
 from blastpay.scanner.resolve import Analysis, direct_creator
 from blastpay.scanner.scopes import Scope
 from blastpay.scanner.walk import SourceFile

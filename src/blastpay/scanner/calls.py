@@ -7,6 +7,7 @@ import ast
 from blastpay.scanner.inventory import Site
 from blastpay.scanner.scopes import Scope
 
+
 def call_name(call: ast.Call) -> str:
     if isinstance(call.func, ast.Attribute):
         return call.func.attr

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from blastpay.atomic_file import write_atomically
-from blastpay.scanner.report import to_json, to_markdown
 from blastpay.scanner.migration import OPTIONS
+from blastpay.scanner.report import to_json, to_markdown
 from blastpay.scanner.scan_repo import ScanError, scan
 
 

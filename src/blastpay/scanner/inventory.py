@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "blastpay.call_sites/1"
+from pydantic import ValidationError
+
+from blastpay.sources.inputs import InputError, load_input
+from blastpay.sources.schema.call_sites import SCHEMA as SCHEMA  # the format's one definition, re-exported
+from blastpay.sources.schema.call_sites import CallSites
 
 SESSION_CREATE = "session_create"
 EXPIRES_AT = "expires_at"
@@ -25,7 +28,7 @@ STATUS_NAMED = "named by the spike, not yet scanned"
 DEFAULT_RESCAN_COMMAND = "blastpay scan /path/to/basketball-api --out experiments/call_sites.json"
 
 
-class InventoryError(ValueError):
+class InventoryError(InputError):
     """An inventory file that cannot be read; the message is one line."""
 
 
@@ -72,42 +75,31 @@ class Inventory:
         return [s for s in self.sites if s.kind == kind]
 
 
-def inventory_from_dict(data: Any, source: str = "inventory") -> Inventory:
-    if not isinstance(data, dict):
-        raise InventoryError(f"{source}: top level is not a JSON object")
-    if data.get("schema") != SCHEMA:
-        raise InventoryError(f"{source}: schema is {data.get('schema')!r}, expected {SCHEMA!r}")
-    scanned = data.get("scanned_at") or {}
-    sites = []
-    for i, raw in enumerate(data.get("sites") or []):
-        if not isinstance(raw, dict) or "kind" not in raw:
-            raise InventoryError(f"{source}: sites[{i}] has no 'kind'")
-        line = raw.get("line")
-        if line is not None and not isinstance(line, int):
-            raise InventoryError(f"{source}: sites[{i}].line is {line!r}, expected an integer or null")
-        sites.append(Site(raw["kind"], raw.get("file"), line, raw.get("symbol"),
-                          raw.get("status", STATUS_SCANNED), dict(raw.get("detail") or {})))
-    skipped = [SkippedFile(k["path"], k["reason"]) for k in data.get("skipped") or []]
+def _from_input(data: CallSites) -> Inventory:
+    scanned = data.scanned_at
     return Inventory(
-        repository=data.get("repository", ""),
-        commit=scanned.get("commit"),
-        content_hash=scanned.get("content_hash"),
-        files_scanned=int(scanned.get("files_scanned") or 0),
-        sites=sites,
-        skipped=skipped,
-        rescan_command=data.get("rescan_command", DEFAULT_RESCAN_COMMAND),
-        scan_status=scanned.get("status", STATUS_SCANNED),
+        repository=data.repository,
+        commit=scanned.commit,
+        content_hash=scanned.content_hash,
+        files_scanned=scanned.files_scanned,
+        sites=[Site(s.kind, s.file, s.line, s.symbol, s.status, dict(s.detail)) for s in data.sites],
+        skipped=[SkippedFile(k.path, k.reason) for k in data.skipped],
+        rescan_command=data.rescan_command,
+        scan_status=scanned.status,
     ).sorted()
 
 
+def inventory_from_dict(data: Any, source: str = "inventory") -> Inventory:
+    """An inventory from its JSON form (as `to_json` writes it); InventoryError on the first problem."""
+    try:
+        return _from_input(CallSites.model_validate(data))
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        where = ".".join(str(k) for k in problem["loc"])
+        raise InventoryError(f"{source}: {where}: {problem['msg']}") from None
+
+
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InventoryError(f"{p}: cannot read inventory ({exc.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InventoryError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return inventory_from_dict(data, str(p))
+    """experiments/call_sites.json (or any inventory file), checked against `schema.call_sites.CallSites`."""
+    data, _doc = load_input(Path(path), CallSites, "call-site inventory", InventoryError)
+    return _from_input(data)

@@ -14,7 +14,15 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from blastpay.scanner.inventory import (
-    DOC, EXPIRES_AT, SESSION_CREATE, TEMPLATE, TEST, URL_FLOW, WEBHOOK_HANDLER, Inventory, Site,
+    DOC,
+    EXPIRES_AT,
+    SESSION_CREATE,
+    TEMPLATE,
+    TEST,
+    URL_FLOW,
+    WEBHOOK_HANDLER,
+    Inventory,
+    Site,
 )
 
 OPTIONS = ("payment_links", "lazy_mint", "ttl_30d")

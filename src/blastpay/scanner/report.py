@@ -7,7 +7,17 @@ import json
 from typing import Any
 
 from blastpay.scanner.inventory import (
-    DOC, EXPIRES_AT, KINDS, SCHEMA, SESSION_CREATE, TEMPLATE, TEST, URL_FLOW, WEBHOOK_HANDLER, Inventory, Site,
+    DOC,
+    EXPIRES_AT,
+    KINDS,
+    SCHEMA,
+    SESSION_CREATE,
+    TEMPLATE,
+    TEST,
+    URL_FLOW,
+    WEBHOOK_HANDLER,
+    Inventory,
+    Site,
 )
 from blastpay.scanner.migration import OPTIONS, migration_checklist, site_change
 

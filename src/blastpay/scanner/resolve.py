@@ -141,7 +141,7 @@ class Analysis:
     def _setup_params(self, scope: Scope, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
         static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
-        for i, a in enumerate(args):
+        for a in args:
             scope.params[a.arg] = a.annotation
         if node.args.vararg:
             scope.params[node.args.vararg.arg] = None

@@ -8,7 +8,15 @@ recorded: paths and symbols it names; no line numbers.
 from __future__ import annotations
 
 from blastpay.scanner.inventory import (
-    DEFAULT_RESCAN_COMMAND, DOC, EXPIRES_AT, SESSION_CREATE, STATUS_NAMED, TEMPLATE, WEBHOOK_HANDLER, Inventory, Site,
+    DEFAULT_RESCAN_COMMAND,
+    DOC,
+    EXPIRES_AT,
+    SESSION_CREATE,
+    STATUS_NAMED,
+    TEMPLATE,
+    WEBHOOK_HANDLER,
+    Inventory,
+    Site,
 )
 
 SPIKE = "spike 489 (payment-blast pattern)"

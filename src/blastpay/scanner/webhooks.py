@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 
+from blastpay.scanner.calls import call_name, make_site
 from blastpay.scanner.expiry import ExpiryClassifier
 from blastpay.scanner.inventory import WEBHOOK_HANDLER, Site
-from blastpay.scanner.calls import call_name, make_site
 from blastpay.scanner.resolve import EVENT_PREFIX, Analysis
 from blastpay.scanner.scopes import Scope, scope_nodes
 

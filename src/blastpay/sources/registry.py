@@ -15,18 +15,13 @@ The registry is a directory of YAML files (experiments/sources/*.yaml), each a l
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
+from blastpay.sources.inputs import InputError, load_input
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-REQUIRED = ("id", "title", "url", "quote", "read")
-OPTIONAL = ("via", "secondary", "figure", "figure_context", "note")
-UNITS = {"share", "percent", "usd", "cents", "hours", "days", "count", "seconds"}
 # The units a figure can be read in, and for each the stored units it converts from: (multiply, divide).
 CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "share": {"share": (1.0, 1.0), "percent": (1.0, 100.0)},
@@ -35,7 +30,7 @@ CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
-class SourcesError(ValueError):
+class SourcesError(InputError):
     """The registry is malformed, or a caller asked for an id it does not hold."""
 
 
@@ -79,51 +74,14 @@ def _fail(where: str, message: str) -> SourcesError:
     return SourcesError(f"{where}: {message}")
 
 
-def _validate(entry: Any, where: str) -> dict[str, Any]:
-    if not isinstance(entry, dict):
-        raise _fail(where, "each entry must be a mapping")
-    missing = [k for k in REQUIRED if k not in entry or entry[k] in (None, "")]
-    if missing:
-        raise _fail(where, f"entry is missing {', '.join(missing)}")
-    unknown = sorted(set(entry) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        raise _fail(where, f"unknown field(s) {', '.join(unknown)}")
-    if not isinstance(entry["id"], str) or not ID_PATTERN.match(entry["id"]):
-        raise _fail(where, f"id {entry['id']!r} must match {ID_PATTERN.pattern}")
-    if not isinstance(entry["url"], str) or not re.match(r"^https?://\S+$", entry["url"]):
-        raise _fail(where, f"url {entry['url']!r} is not an http(s) URL")
-    if not isinstance(entry["read"], date):
-        raise _fail(where, f"read {entry['read']!r} must be an ISO date (YYYY-MM-DD)")
-    for key in ("title", "quote"):
-        if not isinstance(entry[key], str):
-            raise _fail(where, f"{key} must be text")
-    fig = entry.get("figure")
-    if fig is not None:
-        if not isinstance(fig, dict) or "value" not in fig:
-            raise _fail(where, "figure must be a mapping with a value")
-        if isinstance(fig["value"], bool) or not isinstance(fig["value"], (int, float)):
-            raise _fail(where, f"figure value {fig['value']!r} is not a number")
-        if fig.get("unit") not in UNITS:
-            raise _fail(where, f"figure unit {fig.get('unit')!r} is not one of {', '.join(sorted(UNITS))}")
-    return entry
+def load_file(path: Path, registry: Registry, as_of: date | None = None) -> None:
+    """Add the entries of one registry file (validated against `schema.sources.SourcesFile`)."""
+    from blastpay.sources.schema.sources import SourcesFile
 
-
-def load_file(path: Path, registry: Registry) -> None:
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise _fail(where, f"malformed YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if data is None:
-        return
-    if not isinstance(data, list) or not isinstance(node, yaml.SequenceNode):
-        raise _fail(f"{path}:1", "expected a YAML list of entries")
-    for item, item_node in zip(data, node.value):
-        where = f"{path}:{item_node.start_mark.line + 1}"
-        entry = _validate(item, where)
+    _entries, doc = load_input(path, SourcesFile, "sources registry file", SourcesError,
+                               context={"as_of": as_of})
+    for i, entry in enumerate(doc.data):
+        where = doc.where(i)
         sid = entry["id"]
         if sid in registry.entries:
             raise _fail(where, f"duplicate id {sid!r} (first at {registry.origin[sid]})")
@@ -131,11 +89,23 @@ def load_file(path: Path, registry: Registry) -> None:
         registry.origin[sid] = where
 
 
-def load_registry(directory: Path) -> Registry:
-    """Load every *.yaml file of the registry directory; errors name the file and line."""
+def _pinned_as_of(directory: Path) -> date | None:
+    """The as-of date of the run.yaml beside the registry directory (experiments/), if there is one."""
+    run = directory.parent / "run.yaml"
+    if not run.exists():
+        return None
+    from blastpay.config import load_run_params
+
+    return load_run_params(run).as_of
+
+
+def load_registry(directory: Path, as_of: date | None = None) -> Registry:
+    """Load every *.yaml file of the registry directory; errors name the file and line. No entry may have been read
+    after `as_of` (default: the pinned as-of date of the run.yaml beside the directory)."""
     if not directory.is_dir():
         raise SourcesError(f"{directory}: sources registry directory not found")
     registry = Registry()
+    as_of = as_of or _pinned_as_of(Path(directory))
     for path in sorted(directory.glob("*.yaml")):
-        load_file(path, registry)
+        load_file(path, registry, as_of)
     return registry

@@ -1,0 +1,1 @@
+"""Stage 4: numeric models: first-click latency, the vectorised blast, Stripe fees, the decision."""
