@@ -50,10 +50,13 @@ def test_the_first_screen_states_the_yearly_harms_the_break_even_the_cost_and_tw
         r = decision["variants"][v]
         assert _money(r["horizon_usd"]) in screen and _money(r["yearly_usd"]) in screen
         assert f"{r['yearly']['parents_stranded']:,.1f}" in screen
-    tie = decision["break_even"]["availability_yearly"]
+    tie = decision["break_even"]["availability_horizon"]
     if tie["at"] is not None:
         assert f"{tie['downtime_hours_a_year']:,.1f} hours a year" in screen, "the number Lucas checks"
-    assert "The number to check against the club's records" in screen
+    reprice = decision["break_even"]["amount_changed_after_blast_share"]
+    if reprice["at"] is not None:
+        assert f"{100 * reprice['at']:.2f}% of orders" in screen
+    assert "two numbers in the club's records" in screen
     assert "--item stop-gap" in screen and "--item decision" in screen
     assert "1. **The stop-gap, now.**" in screen and "2. **The decision.**" in screen
     assert f"{decision['variants'][w]['build_days']:,.2f} engineer-days" in screen
@@ -144,22 +147,22 @@ def test_evidence_that_picks_another_option_makes_rendering_fail_naming_the_cont
     evidence = _copy_evidence(fresh_stage, tmp_path)
     path = evidence / "decision" / "decision.json"
     decision = json.loads(path.read_text())
-    decision["recommended_option"] = "lazy_mint"
-    decision["recommended_variant"] = "lazy_mint_db"
+    decision["recommended_option"] = "payment_links"
+    decision["recommended_variant"] = "payment_link_per_order"
     path.write_text(json.dumps(decision))
-    with pytest.raises(RenderError, match=r"adr.md.j2:\d+: NarrativeError: the prose argues for 'Stripe Payment Links"):
+    with pytest.raises(RenderError, match=r"adr.md.j2:\d+: NarrativeError: the prose argues for 'Lazy-mint"):
         render_documents(evidence)
 
 
 def test_club_numbers_that_flip_the_winner_fail_the_render_of_unchanged_prose(fresh_stage, tmp_path):
-    """Re-evaluated with a club that re-prices most orders after the email, the evidence recommends another option;
-    the prose, which argues for Payment Links, must then refuse to render."""
+    """Re-evaluated with a basketball-api down ten times as long, the evidence recommends another option; the prose,
+    which argues for lazy-mint, must then refuse to render."""
     from blastpay.experiments.decision_inputs import Knobs, load_model
 
     evidence = _copy_evidence(fresh_stage, tmp_path)
     model = load_model(evidence)
-    _, flipped = model.evaluate(model.central(), Knobs(likelihood_factor={"amount_changed_after_blast": 100.0}))
-    assert flipped.recommended_option != "payment_links"
+    _, flipped = model.evaluate(model.central(), Knobs(downtime_factor={"basketball_api": 10.0}))
+    assert flipped.recommended_option != "lazy_mint"
     path = evidence / "decision" / "decision.json"
     decision = json.loads(path.read_text())
     decision.update(recommended_option=flipped.recommended_option, recommended_variant=flipped.recommended_variant)

@@ -68,3 +68,14 @@ def test_unit_efforts_must_name_every_kind_and_be_days_from_0_to_100():
         check_unit_days(UNITS | {"route_added": -1})
     with pytest.raises(EffortError, match="unit_days.route_added must be a number of days"):
         check_unit_days(UNITS | {"route_added": float("nan")})
+
+
+def test_the_steps_every_option_needs_count_for_todays_flow_too_and_an_options_own_only_when_it_changes():
+    common = [{"kind": "job_added", "what": "Reminder job"}]
+    own = [{"kind": "call_site", "what": "Set the link's inactive message"}]
+    today = plan(TODAY, TODAY, [], UNITS, own, common)
+    assert [(s.kind, s.common) for s in today] == [("job_added", True)]
+    link = plan(LINK, TODAY, SITES, UNITS, own, common)
+    assert [s.what for s in link[:3]] == ["Reminder job", "Create, store and retire a Stripe payment_link per order",
+                                         "Set the link's inactive message"]
+    assert engineer_days(link) == pytest.approx(engineer_days(plan(LINK, TODAY, SITES, UNITS)) + 2 * 1.0)

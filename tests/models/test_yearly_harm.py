@@ -119,17 +119,28 @@ def test_an_outage_after_the_blast_that_harmed_parents_outside_it_is_weighted_by
     assert out["hours_locked_out"] == pytest.approx(1.0 * overlap * 100 * 1.0 / 4)
 
 
-def test_a_scenario_on_one_order_is_weighted_per_order_and_while_a_component_is_down():
-    rows = [rec(0, double=True), rec(1), rec(2), rec(3)]
+def test_a_scenario_on_single_orders_is_weighted_per_order_and_while_a_component_is_down():
+    rows = [rec(0, double=True), rec(1, returns=False, double=True), rec(2), rec(3, returns=False)]
     parts = cell_parts(rows, baseline(), 0.5, 0.5)
     out = fault_yearly(Likelihood(fault="f", per_order=0.01), FaultTiming(None, None), parts, world(), 0)
-    assert out["double_charges"] == pytest.approx(1000 * 0.01 * 1.0)
+    assert out["double_charges"] == pytest.approx(1000 * 0.01 * 1.0)  # the pair's two events, one each
     out = fault_yearly(Likelihood(fault="f", per_order=0.01, while_down="api"), FaultTiming(None, None), parts,
                        world(), 0)
     assert out["double_charges"] == pytest.approx(1000 * 0.01 * 0.01)
     every = fault_yearly(Likelihood(fault="f", per_order=0.1, cell_orders="all"), FaultTiming(None, None), parts,
                          world(), 0)
-    assert every["double_charges"] == pytest.approx(1000 * 0.1 / 4)
+    assert every["double_charges"] == pytest.approx(1000 * 0.1 * 2 / 4)
+
+
+@pytest.mark.parametrize("return_share", [0.0, 0.3, 1.0])
+def test_a_scenario_harm_both_parents_of_the_pair_suffer_does_not_move_with_the_share_of_returners(return_share):
+    """The pair is one parent who comes back by themselves and one who does not: a harm both suffer counts once per
+    event whatever share of parents is assumed to come back."""
+    rows = [rec(0, dead=True, error=True), rec(1, returns=False, dead=True, error=True), rec(2), rec(3, returns=False)]
+    parts = cell_parts(rows, baseline(), return_share, 0.5)
+    out = fault_yearly(Likelihood(fault="f", per_order=0.01), FaultTiming(None, None), parts,
+                       world(return_share=return_share), 0)
+    assert out["dead_link_pages"] == pytest.approx(1000 * 0.01)
 
 
 def test_an_untimed_incident_hits_a_blast_whose_orders_are_still_open():

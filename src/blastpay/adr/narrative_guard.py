@@ -122,13 +122,18 @@ def untraceable_numbers(text: str, allowed_values: set[float]) -> list[tuple[int
     for v in allowed_values:
         allowed |= renderings(v)
     found = []
-    in_front_matter = False
+    in_front_matter = in_code = False
     for lineno, line in enumerate(text.splitlines(), 1):
         if lineno == 1 and line == "---":
             in_front_matter = True
             continue
         if in_front_matter:
             in_front_matter = line != "---"
+            continue
+        if line.startswith("```"):  # a fenced block is code the reader runs (a migration's SQL), not a claim
+            in_code = not in_code
+            continue
+        if in_code:
             continue
         stripped = line
         for pattern in STRUCTURAL:

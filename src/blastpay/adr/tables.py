@@ -41,30 +41,35 @@ def _words(text: str) -> str:
 
 
 def step_summary(steps: list[dict[str, str]]) -> str:
-    """The kinds of step an option needs beyond the cut-over steps every option has, in words and without counts
-    (the checklist has them)."""
+    """The kinds of step an option needs of its own (not the cut-over or the mitigation jobs every option needs, nor
+    optional clean-up of no cost), in words and without counts (the checklist has them)."""
     cutover = ("feature_flag", "rehearsal", "live_probe", "rollback_drill")
-    kinds = list(dict.fromkeys(s["kind"] for s in sorted(steps, key=_rank) if s["kind"] not in cutover))
-    names = [display_names.STEP_KINDS.get(k, k) for k in kinds]
+    own = [s for s in sorted(steps, key=_rank) if s["kind"] not in cutover and s.get("common") not in ("True", True)
+           and float(s["days"]) > 0]
+    names = [display_names.STEP_KINDS.get(k, k) for k in dict.fromkeys(s["kind"] for s in own)]
     if not names:
-        return "nothing to build"
-    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+        return "the mitigation jobs every option needs"
+    return ", ".join(names) + ", and the mitigation jobs every option needs"
 
 
 def schema_note(steps: list[dict[str, str]]) -> str:
-    """The schema change an option needs, from its table steps."""
+    """The schema change an option needs, from its table steps: the reference flow's tables as PostgreSQL DDL (the
+    migration's up step; its down step drops them), or the sentence saying none is needed."""
     added = [s["what"].split("create table ", 1)[1] for s in steps if s["kind"] == "table_added"]
-    dropped = [s["what"].split("drop table ", 1)[1].split(" ", 1)[0] for s in steps if s["kind"] == "table_removed"]
-    if not added and not dropped:
+    if not added:
         return ("No schema change: the link's id and URL are stored where today's session id is (the reference flow's "
                 "table of Stripe objects, with the link's kind); if basketball-api keeps the session id on the order "
                 "itself, the migration adds the link's id beside it, and its down step drops it.")
-    parts = []
-    if added:
-        parts.append("the migration creates " + ", ".join(f"`{t}`" for t in added))
-    if dropped:
-        parts.append("a later one drops " + ", ".join(f"`{t}`" for t in dropped) + " once the cut-over has drained")
-    return "Schema: " + "; ".join(parts) + " (the reference flow's models in `src/blastpay/flows/order_models.py`)."
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from blastpay.flows.order_models import Base
+
+    ddl = [str(CreateTable(Base.metadata.tables[t]).compile(dialect=postgresql.dialect())).strip() + ";"
+           for t in added]
+    down = "; ".join(f"DROP TABLE {t}" for t in reversed(added))
+    return ("Schema: the migration's up step creates the reference flow's tables (`src/blastpay/flows/order_models.py`), "
+            f"its down step runs `{down};`\n\n```sql\n" + "\n".join(ddl) + "\n```")
 
 
 def how_often(row: Mapping[str, str]) -> str:

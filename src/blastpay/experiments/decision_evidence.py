@@ -10,23 +10,17 @@ from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
+from blastpay.display_names import YEARLY_HARMS
 from blastpay.experiments.decision_inputs import BASKETBALL_API, PROVENANCE, DecisionModel, downtime_hours, harm_value
 from blastpay.models.decision import OPTION_OF, OPTION_TITLES, VARIANT_TITLES, Decision, Tie
 from blastpay.models.yearly_harm import HARMS, YearlyHarm, support_contacts
 
-# The harms the ADR names, in its order, with the reader's words.
-HEADLINE_HARMS = {
-    "parents_meeting_an_error_page": "parents meeting an error page",
-    "parents_stranded": "parents stranded (never pay)",
-    "hours_locked_out": "hours parents who clicked could not pay",
-    "double_charges": "double charges to refund",
-    "support_contacts": "support contacts",
-    "paid_still_payable": "paid orders left payable a second time",
-    "checkout_sessions": "Checkout Sessions created",
-    "abandoned_sessions": "sessions abandoned by parents who press Back",
-    "stripe_calls": "Stripe API calls",
-}
+# The harms the ADR names, in its order (their words: display_names.YEARLY_HARMS).
+HEADLINE_HARMS = ("parents_meeting_an_error_page", "parents_stranded", "hours_locked_out", "double_charges",
+                  "support_contacts", "paid_still_payable", "checkout_sessions", "abandoned_sessions", "stripe_calls")
 AVAILABILITY_RANGE = (0.95, 1.0)
+# Scenarios on single orders whose frequency the club's records show (orders re-priced or canceled after the email).
+RECORDS_FAULTS = ("amount_changed_after_blast", "order_canceled_after_blast")
 
 
 def _tie(t: Tie, hours: bool = True) -> dict[str, Any]:
@@ -38,7 +32,10 @@ def _tie(t: Tie, hours: bool = True) -> dict[str, Any]:
 
 def variant_record(model: DecisionModel, harm: YearlyHarm, d: Decision) -> dict[str, Any]:
     c = d.costed[harm.variant]
-    prices = model.prices(model.central())
+    a = model.central()
+    prices = model.prices(a)
+    orders = a.blasts_per_year * a.orders_per_blast
+    everyday = model.everyday[harm.variant]
     return {
         "option": OPTION_OF[harm.variant], "title": VARIANT_TITLES[harm.variant],
         "yearly": {**harm.total, "parents_meeting_an_error_page": harm.parents_meeting_an_error_page,
@@ -47,6 +44,9 @@ def variant_record(model: DecisionModel, harm: YearlyHarm, d: Decision) -> dict[
         "yearly_usd_by_harm": c.yearly_usd_by_harm, "yearly_usd": c.yearly_usd,
         "build_days": c.build_days, "build_usd": c.build_usd, "horizon_usd": c.horizon_usd,
         "build_steps": len(model.steps[harm.variant]),
+        # what the expired-session metric (#487) would count: sessions created that never took a payment, the retry
+        # cohort's included, per 100 orders
+        "expired_sessions_per_100_orders": 100 * (harm.total["checkout_sessions"] - orders * everyday.paid_share) / orders,
     }
 
 
@@ -78,6 +78,22 @@ def break_even(model: DecisionModel, d: Decision) -> dict[str, Any]:
         out[name] = _tie(model.break_even(name, value / 100, value * 100), hours=False)
     for name in ("return_share", "response_share"):
         out[name] = _tie(model.break_even(name, 0.0, 1.0), hours=False)
+    # what the club's own records can tell: how often an order is re-priced or canceled after its email went out
+    from blastpay.experiments.decision_sensitivity import levers
+
+    by_name = {lever.name: lever for lever in levers(model)}
+    for fault in RECORDS_FAULTS:
+        lever = by_name.get(f"likelihood:{fault}")
+        if lever is None:
+            continue
+
+        def lever_difference(x: float, lever: Any = lever) -> float:
+            assumptions, knobs = lever.inputs(x)
+            _, dd = model.evaluate(assumptions, knobs)
+            return dd.costed[run].horizon_usd - dd.costed[rec].horizon_usd
+
+        out[f"{fault}_share"] = {**_tie(tie(lever_difference, rec, run, 0.0, min(1.0, lever.hi)), hours=False),
+                                 "stated": lever.stated}
     return out
 
 
@@ -107,12 +123,29 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
                     "availability_sweep": list(model.club.basketball_api.availability.sweep),
                     "component_availability": {k: v for k, v in model.component_availability.items() if v is not None}},
         "variants": {v: variant_record(model, harms[v], d) for v in d.costed},
-        "headline_harms": HEADLINE_HARMS,
+        "headline_harms": {h: YEARLY_HARMS[h] for h in HEADLINE_HARMS},
         "break_even": ties,
         "flips": flips, "levers": len(sensitivity), "levers_that_flip": len(flips),
         "provenance": PROVENANCE, "mitigation_policy": policy,
         "schedule": schedule(d.costed[rec].build_days, as_of),
+        "stopgap": stopgap(model),
     }
+
+
+def stopgap(model: DecisionModel) -> dict[str, Any]:
+    """The stop-gap in the club's units: today's 24-hour sessions without and with our own reminder (a fresh session
+    72 hours after the blast), parents who never pay a year and what they cost, and the reminder job's build."""
+    from blastpay.experiments.decision_inputs import SCENARIO, TODAY, _read_json
+
+    latency = _read_json(model.evidence_dir / "latency" / "summary.json")
+    a = model.central()
+    orders = a.blasts_per_year * a.orders_per_blast
+    without = orders * float(latency["by_scenario"][SCENARIO][TODAY]["stranded_share"])
+    with_reminder = orders * float(latency["reminder_by_scenario"][SCENARIO][TODAY]["stranded_share"])
+    days = model.unit_days["job_added"]
+    return {"stranded_without_reminder": without, "stranded_with_reminder": with_reminder,
+            "parents_a_year": without - with_reminder, "usd_a_year": (without - with_reminder) * a.fee_usd,
+            "build_days": days, "build_usd": days * model.club.prices.engineer_day_usd}
 
 
 def schedule(build_days: float, as_of: "date") -> dict[str, Any]:
@@ -170,7 +203,7 @@ def availability_sweep(model: DecisionModel, values: list[float]) -> list[dict[s
 
 def build_steps_table(model: DecisionModel) -> list[dict[str, Any]]:
     return [{"variant": v, "step": i + 1, "kind": s.kind, "site": s.site, "what": s.what, "file": s.file, "days": s.days,
-             "test": s.test, "rollback": s.rollback}
+             "test": s.test, "rollback": s.rollback, "common": s.common}
             for v, steps in model.steps.items() for i, s in enumerate(steps)]
 
 

@@ -115,7 +115,8 @@ class DecisionModel:
         self.plan = load_plan(experiments_dir / "faults.yaml")
         self.club = load_club(experiments_dir / "club.yaml")
         self.like_in = load_likelihood(experiments_dir / "likelihood.yaml", list(self.plan.faults))
-        self.unit_days = load_effort(experiments_dir / "effort.yaml")
+        self.effort = load_effort(experiments_dir / "effort.yaml")
+        self.unit_days = dict(self.effort.unit_days)
         self.registry = registry
         self.cells = CellData.from_records(read_parents(evidence_dir / "failure-modes" / "parents.csv"))
         self.likelihood = {name: Likelihood(fault=name, baseline=f.baseline, share_of=f.share_of, share=f.share or 0.0,
@@ -183,7 +184,9 @@ class DecisionModel:
                          for i in migration_checklist(inventory, option) if i["kind"] == "session_create"]
             else:
                 items = migration_checklist(inventory, option, order=self.safe_order)
-            self.steps[v] = effort_model.plan(self.cost_rows[v], today, items, self.unit_days)
+            listed = [s.model_dump() for s in self.effort.option_steps.get(option, [])]
+            common = [s.model_dump() for s in self.effort.common_steps]
+            self.steps[v] = effort_model.plan(self.cost_rows[v], today, items, self.unit_days, listed, common)
         self.build_days = {v: effort_model.engineer_days(s) for v, s in self.steps.items()}
 
     # -- assumptions ---------------------------------------------------------------------------------------------

@@ -49,6 +49,12 @@ def _knob(a: Assumptions, kind: str, key: str = "") -> Callable[[float], tuple[A
     return inputs
 
 
+def _natural(by_factor: Callable[[float], tuple[Assumptions, Knobs]],
+             stated: float) -> Callable[[float], tuple[Assumptions, Knobs]]:
+    """A factor lever read in the value's own unit: the value over the stated one is the factor."""
+    return lambda x: by_factor(x / stated)
+
+
 def levers(model: DecisionModel) -> list[Lever]:
     """One lever per stated assumption of the decision."""
     a = model.central()
@@ -72,9 +78,14 @@ def levers(model: DecisionModel) -> list[Lever]:
         if comp != "basketball_api":
             out.append(Lever(f"{comp}_downtime", 1.0, 0.0, 100.0, "factor", _knob(a, "downtime", comp)))
     for fault, like in sorted(model.likelihood.items()):
-        if not like.baseline:
-            out.append(Lever(f"likelihood:{fault}", 1.0, 0.0, 100.0, "factor",
-                             _knob(a, "likelihood", fault)))
+        if like.baseline:
+            continue
+        # in the likelihood's own unit: a share of orders, incidents a year, or a share of a component's downtime
+        unit, stated = (("per_order", like.per_order) if like.per_order is not None else
+                        ("per_year", like.per_year) if like.per_year is not None else ("share", like.share))
+        if stated:
+            out.append(Lever(f"likelihood:{fault}", float(stated), 0.0, float(stated) * 100, unit,
+                             _natural(_knob(a, "likelihood", fault), float(stated))))
     for kind, days in sorted(model.unit_days.items()):
         out.append(Lever(f"effort:{kind}", days, 0.0, max(days, 0.25) * 100, "days", _knob(a, "effort", kind)))
     return out

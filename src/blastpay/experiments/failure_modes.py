@@ -74,6 +74,7 @@ from blastpay.models.fees import EXPERIMENT_FEE_TYPE, order_amount_cents
 AMOUNT = order_amount_cents(EXPERIMENT_FEE_TYPE)  # one order amount per fee type, from experiments/fees.yaml
 WRONG_TOKEN_KEYS = "k9:" + "99" * 32  # a deploy that lost the signing keys the emails were minted with
 DOUBLE_CHARGES = (DOUBLE_CHARGE_REPORTED, DOUBLE_CHARGE_UNREPORTED)
+SCENARIO_TARGETS = 2  # the orders a single-order scenario plays on (experiments/likelihood.yaml divides by them)
 # Pages that tell a parent whose order still wants their money that the link no longer works: a support contact.
 DEAD_LINK_PAGES = frozenset({"expired", "inactive", "not_found"})
 
@@ -131,6 +132,9 @@ class _Cell:
         self.good_key = getattr(self.flow.lazy, "binding", None)
         self.paid_still_payable: dict[int, str] = {}
         self.fault_window: list[Optional[int]] = [None, None]  # simulated times the fault went on and off
+        # a scenario on single orders plays on the first pair: one parent who comes back by themselves after an error
+        # page and one who does not, so any assumed share of returners weights it as it weights an outage
+        self.targets = {o.id for o in self.orders[:SCENARIO_TARGETS]}
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -247,7 +251,7 @@ class _Cell:
     def on_first_click(self, order_id: int) -> None:
         p = self.parents[order_id]
         scenario = self.spec.get("scenario")
-        target = order_id == self.orders[0].id
+        target = order_id in self.targets
         if scenario == "two_tabs" and target:
             self._clicked(p)
             a = open_url(self.flow, order_id, newest_url(self.flow, order_id), self.server, stripe=self.pages)
@@ -263,16 +267,14 @@ class _Cell:
                               f"second tab {second.page}")
             return
         if scenario == "amount_change" and target:
-            old = first_url(self.flow, order_id)
-            page = self.click(p, url=old)
+            page = self.click(p, url=first_url(self.flow, order_id))
             self.first_views.append(page)
             self.notes.append(f"old email: {page}")
-            if p.paid_at is None:
-                page2 = self.click(p)
-                self.notes.append(f"new email: {page2}")
-            return
-        page = self.click(p)
-        self.first_views.append(page)
+            if p.paid_at is None:  # the new email is a re-sent email, answered as any other
+                self.after(int(self.plan.reminder_click_after_hours * HOUR), "resend_click", order_id)
+        else:
+            page = self.click(p)
+            self.first_views.append(page)
         if p.paid_at is None and p.met_error and p.returns and not p.returned:
             p.returned = p.return_due = True
             self.after(int(self.plan.error_return_after_hours * HOUR), "return_click", order_id)
@@ -321,9 +323,11 @@ class _Cell:
                      for o in self.orders]
             self.notes.append(f"scanner saw {_counts(pages)}")
         elif kind == "cancel":
-            cancel_order(self.flow, self.orders[0].id)
+            for order_id in self.targets:
+                cancel_order(self.flow, order_id)
         elif kind == "amount_change":
-            change_amount(self.flow, self.job, self.orders[0].id, AMOUNT - 3000)
+            for order_id in self.targets:
+                change_amount(self.flow, self.job, order_id, AMOUNT - 3000)
 
     def _newest_urls(self, order_ids: list[int]) -> dict[int, str]:
         """The link in the newest email for each order (``newest_url`` for many orders, in one query)."""

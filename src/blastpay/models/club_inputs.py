@@ -31,13 +31,16 @@ def load_likelihood(path: Path, faults: list[str]) -> LikelihoodInput:
     return like
 
 
-def load_effort(path: Path) -> dict[str, float]:
+def load_effort(path: Path) -> EffortInput:
+    """effort.yaml: the unit of every kind of step (all kinds, no other), the steps each option and every option
+    needs beyond its moving parts."""
     from blastpay.models.effort import EffortError, check_unit_days
 
     effort, doc = load_input(path, EffortInput, "effort file", DecisionInputError)
     try:
-        return check_unit_days(effort.unit_days, str(path))
+        check_unit_days(effort.unit_days, str(path))
     except EffortError as exc:
         raise DecisionInputError(f"{doc.where('unit_days')}: {str(exc).split(': ', 1)[1]}") from None
+    return effort
 
 

@@ -9,12 +9,12 @@ drill). Each step costs the unit ``experiments/effort.yaml`` states for its kind
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 UNIT_KINDS = ("table_added", "table_removed", "route_added", "worker_added", "worker_removed", "job_added",
-              "job_removed", "secret_added", "stripe_kind_added", "call_site", "template", "doc", "feature_flag",
-              "rehearsal", "live_probe", "rollback_drill")
+              "job_removed", "job_changed", "secret_added", "stripe_kind_added", "call_site", "template", "doc",
+              "feature_flag", "rehearsal", "live_probe", "rollback_drill")
 
 # What undoes each kind of step (the checklist's rollback column).
 ROLLBACK = {
@@ -27,6 +27,7 @@ ROLLBACK = {
     "worker_removed": "Keep the worker's code deployable until the flag has been on for a full blast cycle.",
     "job_added": "Disable the job's schedule.",
     "job_removed": "Re-enable the job's schedule.",
+    "job_changed": "Deploy the job's previous version.",
     "secret_added": "Leave the secret in place; rotating it is independent of the flag.",
     "stripe_kind_added": "Flag off: new blasts go back to today's objects; objects already emailed stay valid until "
                          "they are paid or retired.",
@@ -49,6 +50,7 @@ TEST = {
     "worker_removed": "A week of blasts after the cut-over queues no task for it.",
     "job_added": "The job's test runs it twice and sends each email once.",
     "job_removed": "The schedule no longer lists it.",
+    "job_changed": "The job's test: a blast of many orders stays under the rate limit and re-queues a refusal.",
     "secret_added": "The app refuses to start without it; a rotation keeps links already emailed valid.",
     "stripe_kind_added": "Against the Stripe fake: the blast creates one link per order carrying the order's metadata; "
                          "a paid order's link takes no new visit; a canceled order's link is switched off.",
@@ -77,6 +79,7 @@ class Step:
     file: str | None = None
     site: str | None = None  # the call-site kind, for a call-site step
     test: str = ""
+    common: bool = False  # a step every option needs (the mitigation policy), not this option's own
 
 
 def _step(kind: str, what: str, unit_days: Mapping[str, float], file: str | None = None, site: str | None = None,
@@ -156,14 +159,22 @@ def cutover_steps(unit_days: Mapping[str, float]) -> list[Step]:
     ]
 
 
+def listed_steps(listed: Iterable[Mapping[str, str]], unit_days: Mapping[str, float], common: bool = False) -> list[Step]:
+    """Steps named in experiments/effort.yaml (an option's own, or the ones every option needs)."""
+    return [replace(_step(str(s["kind"]), str(s["what"]), unit_days), common=common) for s in listed]
+
+
 def plan(variant: Mapping[str, Any], today: Mapping[str, Any], checklist_items: Iterable[Mapping[str, Any]],
-         unit_days: Mapping[str, float]) -> list[Step]:
-    """Every step of moving from today's flow to the variant's; none when the variant is today's flow."""
+         unit_days: Mapping[str, float], option_steps: Iterable[Mapping[str, str]] = (),
+         common_steps: Iterable[Mapping[str, str]] = ()) -> list[Step]:
+    """Every step of moving from today's flow to the variant's: the steps every option needs (the mitigation
+    policy), then, when the flow changes, its moving parts, its own listed steps, its call sites and the cut-over."""
+    common = listed_steps(common_steps, unit_days, common=True)
     structural = structural_steps(variant, today, unit_days)
     sites = call_site_steps(checklist_items, unit_days)
     if not structural and not sites:
-        return []
-    return structural + sites + cutover_steps(unit_days)
+        return common
+    return common + structural + listed_steps(option_steps, unit_days) + sites + cutover_steps(unit_days)
 
 
 def engineer_days(steps: Iterable[Step]) -> float:

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
 HOURS_A_YEAR = 8760.0
+# A single-order scenario plays on a cell's first pair of orders (one parent who comes back by themselves after an
+# error page, one who does not: experiments.failure_modes.SCENARIO_TARGETS), so its harm per event is the pair's / 2.
+SCENARIO_PAIR = 2
 
 # What a parent of a cell can suffer (each the excess over the same parent without the fault).
 PARENT_HARMS = ("temporary_error_pages", "dead_link_pages", "parents_stranded", "hours_locked_out",
@@ -99,7 +102,7 @@ class Likelihood:
     per_order: Optional[float] = None  # events per order
     while_down: Optional[str] = None  # per_order only: the scenario needs this component down at the same time
     counts: Optional[tuple[str, ...]] = None  # outages: "clicks", "blast"
-    cell_orders: str = "1"  # per_order: the cell plays the scenario on "1" order or on "all"
+    cell_orders: str = "pair"  # per_order: the cell plays the scenario on its first "pair" of orders or on "all"
     why: str = ""
 
 
@@ -275,7 +278,7 @@ def fault_yearly(like: Likelihood, timing: FaultTiming, parts: CellParts, world:
             if like.while_down not in world.downtime:
                 raise HarmModelError(f"{like.fault}: unknown component {like.while_down!r}")
             events *= world.downtime[like.while_down]
-        orders_in_cell = cell_n if like.cell_orders == "all" else 1
+        orders_in_cell = cell_n if like.cell_orders == "all" else SCENARIO_PAIR
         _add(out, parts.all_total, events / orders_in_cell)
         return out
     if timing.hours is None:  # an untimed incident (a restore): it hits a blast whose orders are still open

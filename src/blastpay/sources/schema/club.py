@@ -79,7 +79,7 @@ class FaultLikelihood(InputModel):
                                description="per_order only: a component that must be down at the same time")
     counts: list[str] | None = Field(default=None, min_length=1, max_length=2,
                                      description="which part of an outage's cell is weighted: clicks, blast")
-    cell_orders: str = Field(default="1", description="the cell plays the scenario on 1 order or on all")
+    cell_orders: str = Field(default="pair", description="the cell plays the scenario on its first pair of orders or on all")
     why: str = Field(default="", description="a sources-registry id, or ASSUMPTION and on what it rests")
 
     @model_validator(mode="after")
@@ -93,8 +93,8 @@ class FaultLikelihood(InputModel):
             raise ValueError("`while` applies to per_order only")
         if self.counts is not None and not set(self.counts) <= {"clicks", "blast"}:
             raise ValueError("counts takes clicks and blast")
-        if self.cell_orders not in ("1", "all"):
-            raise ValueError("cell_orders is 1 or all")
+        if self.cell_orders not in ("pair", "all"):
+            raise ValueError("cell_orders is pair or all")
         if not self.baseline and not self.why.strip():
             raise ValueError("say why: a source id of the sources registry, or ASSUMPTION and on what it rests")
         return self
@@ -120,6 +120,26 @@ class LikelihoodInput(InputModel):
         return self
 
 
+class ListedStep(InputModel):
+    kind: str = Field(description="a kind of unit_days")
+    what: str = Field(min_length=1, description="the step, in the checklist's words")
+
+
 class EffortInput(InputModel):
     unit_days: dict[str, Annotated[float, Bounds(0, 100)]] = Field(
         min_length=1, max_length=50, description="engineer-days per kind of migration step, tests included")
+    option_steps: dict[str, list[ListedStep]] = Field(
+        default_factory=dict, description="per option, steps its reference flow's moving parts do not show")
+    common_steps: list[ListedStep] = Field(
+        default_factory=list, description="steps every option needs: the mitigation policy its figures assume")
+
+    @model_validator(mode="after")
+    def _kinds(self) -> "EffortInput":
+        steps = list(self.common_steps) + [s for listed in self.option_steps.values() for s in listed]
+        unknown = sorted({s.kind for s in steps} - set(self.unit_days))
+        if unknown:
+            raise ValueError(f"steps of unknown kind(s) {', '.join(unknown)} (not in unit_days)")
+        options = sorted(set(self.option_steps) - {"payment_links", "lazy_mint", "ttl_30d"})
+        if options:
+            raise ValueError(f"option_steps: unknown option(s) {', '.join(options)}")
+        return self
