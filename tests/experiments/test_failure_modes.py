@@ -40,6 +40,7 @@ def _flow(variant, retries=0):
         flow.close()
 
 
+@pytest.mark.slow
 def test_every_variant_runs_the_same_fault_list_under_the_same_policy(plan, policy):
     faults = ("stripe_api_500_15m", "server_down_30m")
     cells = fm.run_matrix(plan=plan, policy=policy, faults=faults, seed=3)
