@@ -30,6 +30,13 @@ def test_each_key_covers_the_modules_a_notebook_reaches_only_through_others(sour
     assert "src/blastpay/models/fees.py" in sources["06-failure-modes"]
     assert "experiments/fees.yaml" in sources["06-failure-modes"]
     assert "src/blastpay/models/decision.py" not in sources["06-failure-modes"]
+    # and the emulator's vendored Stripe fixtures, a data file its modules read by name
+    assert "src/blastpay/emulator/reference/fixtures3-served.json" in sources["06-failure-modes"]
+
+
+def test_no_key_covers_the_document_templates(sources):
+    # the documents are rendered on every run: a template edit reruns no notebook
+    assert not [name for names in sources.values() for name in names if name.startswith("src/blastpay/templates")]
 
 
 def test_the_weights_are_read_by_the_decision_notebook_alone(sources):
