@@ -25,7 +25,7 @@ $(SYSTEM): $(STAMP) .ci/browser
 	bash .ci/browser
 	touch $(SYSTEM)
 
-evidence: $(STAMP) $(SYSTEM) ## regenerate every evidence file and render the ADR
+evidence: $(STAMP) $(SYSTEM) ## regenerate the evidence whose inputs or code changed (blastpay evidence --force: all), render the ADR
 	$(VENV)/bin/blastpay evidence
 
 # PostgreSQL for the race tests: a throwaway loopback cluster unless DATABASE_URL_POSTGRES is already set.
