@@ -114,6 +114,19 @@ def fresh_stage():
 
 
 @pytest.fixture
+def scratch_repo(tmp_path, repo_root):
+    """A scratch copy of the repository's inputs, notebooks and code (run it with BLASTPAY_ROOT): its committed
+    evidence is one sentinel file, its docs/ empty."""
+    root = tmp_path / "repo"
+    for rel in ("experiments", "notebooks", "src"):
+        shutil.copytree(repo_root / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (root / "evidence").mkdir()
+    (root / "evidence" / "sentinel.txt").write_text("committed evidence\n")
+    (root / "docs").mkdir()
+    return root
+
+
+@pytest.fixture
 def numeric_regeneration(request) -> Path:
     """What the numeric notebooks wrote under the configuration `name` (tests/test_reproducibility.py), from the
     process the session started for it."""

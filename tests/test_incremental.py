@@ -49,21 +49,16 @@ def test_a_key_names_files_by_repository_path_only(sources):
             assert not name.startswith("/") and str(config.ROOT) not in name and ".." not in name
 
 
-def _scratch_with_evidence(tmp_path: Path, repo_root: Path, fresh_stage: Path) -> Path:
-    for rel in ("experiments", "notebooks", "src"):
-        shutil.copytree(repo_root / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(fresh_stage / "evidence", tmp_path / "evidence")
-    shutil.copytree(fresh_stage / "docs", tmp_path / "docs")
-    return tmp_path
-
-
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.slow
-def test_a_weights_edit_reruns_only_the_decision_notebook_and_the_documents(tmp_path, repo_root, fresh_stage):
-    scratch = _scratch_with_evidence(tmp_path, repo_root, fresh_stage)
+def test_a_weights_edit_reruns_only_the_decision_notebook_and_the_documents(scratch_repo, fresh_stage):
+    scratch = scratch_repo  # with the session's fresh evidence and documents as its committed ones
+    for rel in ("evidence", "docs"):
+        shutil.rmtree(scratch / rel)
+        shutil.copytree(fresh_stage / rel, scratch / rel)
     weights = scratch / "experiments" / "weights.yaml"
     text = weights.read_text()
     assert "    weight: 3\n" in text

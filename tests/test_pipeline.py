@@ -64,16 +64,6 @@ def test_the_adr_cites_only_registry_ids_and_lists_their_urls(fresh_stage):
 # --- bad input: a scratch copy of the repository's inputs, run through the real CLI -------------------
 
 
-@pytest.fixture
-def scratch_repo(tmp_path, repo_root):
-    for rel in ("experiments", "notebooks", "src"):
-        shutil.copytree(repo_root / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (tmp_path / "evidence").mkdir()
-    (tmp_path / "evidence" / "sentinel.txt").write_text("committed evidence\n")
-    (tmp_path / "docs").mkdir()
-    return tmp_path
-
-
 def _blastpay(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, BLASTPAY_ROOT=str(root))
     return subprocess.run(

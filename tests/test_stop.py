@@ -4,7 +4,6 @@ failure-mode matrix's worker processes stop with it, no staging tree is left beh
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,16 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-
-def _scratch(tmp_path: Path, repo_root: Path) -> Path:
-    root = tmp_path / "repo"
-    for rel in ("experiments", "notebooks", "src"):
-        shutil.copytree(repo_root / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (root / "evidence").mkdir()
-    (root / "evidence" / "sentinel.txt").write_text("committed evidence\n")
-    (root / "docs").mkdir()
-    return root
 
 
 def _processes_of(root: Path) -> dict[int, str]:
@@ -53,8 +42,8 @@ def _poll(condition, limit: float) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads processes from /proc (Linux)")
 @pytest.mark.parametrize("command, sig", [("evidence", signal.SIGINT), ("check", signal.SIGTERM)])
-def test_a_signal_stops_the_run_with_its_kernels_and_workers_and_writes_nothing(tmp_path, repo_root, command, sig):
-    root = _scratch(tmp_path, repo_root)
+def test_a_signal_stops_the_run_with_its_kernels_and_workers_and_writes_nothing(tmp_path, scratch_repo, command, sig):
+    root = scratch_repo
     temp = tmp_path / "tmp"  # where `check` makes its temporary tree
     temp.mkdir()
     run = subprocess.Popen([sys.executable, "-m", "blastpay.cli", command], stdout=subprocess.PIPE,
