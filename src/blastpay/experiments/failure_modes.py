@@ -33,6 +33,7 @@ from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.invariants import (StripeSnapshot, invariant_violations, live_ways_for_paid, money_safe,
                                        ways_to_pay)
 from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
+from blastpay.experiments.workers import exit_with_parent
 from blastpay.flows.mitigations import (BlastJob, MitigationPolicy, cancel_order, change_amount, resend_after_incident,
                                         send_reminders)
 from blastpay.flows.order_models import CANCELED, PAID, PENDING, OrderSpec, PayToken, StripeObject
@@ -577,7 +578,8 @@ def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str
             if progress is not None:
                 progress.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=exit_with_parent) as pool:
             for job, cell in zip(jobs, pool.map(_run_cell_args, jobs)):
                 results[(job[0], job[1])] = cell
                 if progress is not None:
