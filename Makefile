@@ -35,7 +35,7 @@ $(SYSTEM): $(STAMP) .ci/browser
 	bash .ci/browser
 	touch $(SYSTEM)
 
-evidence: $(STAMP) $(SYSTEM) ## regenerate every evidence file and render the ADR
+evidence: $(STAMP) $(SYSTEM) ## regenerate the evidence whose inputs or code changed (blastpay evidence --force: all), render the ADR
 	$(VENV)/bin/blastpay evidence
 
 lint: $(TEST_STAMP) ## ruff (defects and import order) and mypy over the package

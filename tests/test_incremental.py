@@ -30,10 +30,18 @@ def test_each_key_covers_the_modules_a_notebook_reaches_only_through_others(sour
     assert "src/blastpay/models/fees.py" in sources["06-failure-modes"]
     assert "experiments/fees.yaml" in sources["06-failure-modes"]
     assert "src/blastpay/models/decision.py" not in sources["06-failure-modes"]
+    # and the emulator's vendored Stripe fixtures, a data file its modules read by name
+    assert "src/blastpay/emulator/reference/fixtures3-served.json" in sources["06-failure-modes"]
 
 
-def test_the_weights_are_read_by_the_decision_notebook_alone(sources):
-    assert [stem for stem, names in sources.items() if "experiments/weights.yaml" in names] == ["10-decision"]
+def test_no_key_covers_the_document_templates(sources):
+    # the documents are rendered on every run: a template edit reruns no notebook
+    assert not [name for names in sources.values() for name in names if name.startswith("src/blastpay/templates")]
+
+
+def test_the_club_prices_volumes_and_likelihoods_are_read_by_the_decision_notebook_alone(sources):
+    for name in ("experiments/club.yaml", "experiments/likelihood.yaml", "experiments/effort.yaml"):
+        assert [stem for stem, names in sources.items() if name in names] == ["10-decision"], name
 
 
 def test_a_key_names_files_by_repository_path_only(sources):
@@ -42,25 +50,20 @@ def test_a_key_names_files_by_repository_path_only(sources):
             assert not name.startswith("/") and str(config.ROOT) not in name and ".." not in name
 
 
-def _scratch_with_evidence(tmp_path: Path, repo_root: Path, fresh_stage: Path) -> Path:
-    for rel in ("experiments", "notebooks", "src"):
-        shutil.copytree(repo_root / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(fresh_stage / "evidence", tmp_path / "evidence")
-    shutil.copytree(fresh_stage / "docs", tmp_path / "docs")
-    return tmp_path
-
-
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.slow
-def test_a_weights_edit_reruns_only_the_decision_notebook_and_the_documents(tmp_path, repo_root, fresh_stage):
-    scratch = _scratch_with_evidence(tmp_path, repo_root, fresh_stage)
-    weights = scratch / "experiments" / "weights.yaml"
-    text = weights.read_text()
-    assert "    weight: 3\n" in text
-    weights.write_text(text.replace("    weight: 3\n", "    weight: 2.5\n", 1))
+def test_a_price_edit_reruns_only_the_decision_notebook_and_the_documents(scratch_repo, fresh_stage):
+    scratch = scratch_repo  # with the session's fresh evidence and documents as its committed ones
+    for rel in ("evidence", "docs"):
+        shutil.rmtree(scratch / rel)
+        shutil.copytree(fresh_stage / rel, scratch / rel)
+    club = scratch / "experiments" / "club.yaml"
+    text = club.read_text()
+    assert "engineer_day_usd: 600.00" in text
+    club.write_text(text.replace("engineer_day_usd: 600.00", "engineer_day_usd: 650.00", 1))
     before = _tree(scratch / "evidence")
 
     result = subprocess.run([sys.executable, "-m", "blastpay.cli", "evidence"], capture_output=True, text=True,
@@ -68,12 +71,12 @@ def test_a_weights_edit_reruns_only_the_decision_notebook_and_the_documents(tmp_
 
     assert result.returncode == 0, result.stderr
     ran = [line for line in result.stdout.splitlines() if " runs: " in line]
-    assert ran == ["notebooks/10-decision.ipynb runs: changed: experiments/weights.yaml"]
+    assert ran == ["notebooks/10-decision.ipynb runs: changed: experiments/club.yaml"]
     reused = next(line for line in result.stdout.splitlines() if line.startswith("reused"))
     assert sorted(reused.split(": ", 1)[1].split(", ")) == [s.stem for s in notebooks() if s.stem != "10-decision"]
     after = _tree(scratch / "evidence")
     changed = {rel for rel in set(before) | set(after) if before.get(rel) != after.get(rel)}
-    assert changed, "the weights edit changed no evidence"
+    assert changed, "the price edit changed no evidence"
     assert all(rel.startswith(("decision/", "notebooks/10-decision")) or rel == MANIFEST for rel in changed), changed
     assert (scratch / "docs" / "adr-payment-blast-pattern.md").read_bytes() != \
         (fresh_stage / "docs" / "adr-payment-blast-pattern.md").read_bytes()  # the documents were rendered again

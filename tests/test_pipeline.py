@@ -64,16 +64,6 @@ def test_the_adr_cites_only_registry_ids_and_lists_their_urls(fresh_stage):
 # --- bad input: a scratch copy of the repository's inputs, run through the real CLI -------------------
 
 
-@pytest.fixture
-def scratch_repo(tmp_path, repo_root):
-    for rel in ("experiments", "notebooks", "src"):
-        shutil.copytree(repo_root / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (tmp_path / "evidence").mkdir()
-    (tmp_path / "evidence" / "sentinel.txt").write_text("committed evidence\n")
-    (tmp_path / "docs").mkdir()
-    return tmp_path
-
-
 def _blastpay(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, BLASTPAY_ROOT=str(root))
     return subprocess.run(
@@ -90,6 +80,9 @@ def _untouched(root: Path) -> bool:
 def test_a_notebook_that_raises_stops_the_run_naming_it_and_writes_nothing(scratch_repo):
     import nbformat
 
+    for book in (scratch_repo / "notebooks").glob("*.ipynb"):  # one real notebook beside it, not the whole run
+        if book.name != "01-stripe-facts.ipynb":
+            book.unlink()
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('broken input')")]
     nbformat.write(nb, str(scratch_repo / "notebooks" / "00-broken.ipynb"))
@@ -121,11 +114,40 @@ def test_malformed_run_parameters_are_refused_with_one_line(scratch_repo):
     assert _untouched(scratch_repo)
 
 
-def test_check_on_a_stale_tree_exits_1_and_prints_the_fix(scratch_repo):
-    result = _blastpay(scratch_repo, "check")
-    assert result.returncode == 1
-    assert "evidence/sentinel.txt (not produced)" in result.stderr
-    assert "make evidence" in result.stderr
+def test_check_on_a_stale_tree_exits_1_and_prints_the_fix(fresh_stage, tmp_path, monkeypatch, capsys):
+    """`blastpay check` against a stale tree, its regeneration being the session's fresh stage (the one step
+    stubbed: `generate` copies that stage into the check's temporary tree instead of running the notebooks)."""
+    from blastpay.evidence import cli, pipeline
+
+    stale = tmp_path / "repo"
+    _copy_generated(fresh_stage, stale)
+    (stale / "evidence" / "sentinel.txt").write_text("committed evidence\n")
+    edited = stale / "evidence" / "stripe-facts" / "facts.csv"
+    edited.write_bytes(edited.read_bytes() + b"hand edit\n")
+    regenerated = []
+
+    def from_the_fresh_stage(stage, progress=print, **_kw):
+        _copy_generated(fresh_stage, stage)
+        regenerated.append(stage)
+
+    monkeypatch.setattr(pipeline, "generate", from_the_fresh_stage)
+    monkeypatch.setattr(config, "ROOT", stale)
+    assert cli.check_main(["--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "evidence/sentinel.txt (not produced)" in err
+    assert "evidence/stripe-facts/facts.csv (differs)" in err
+    assert "make evidence" in err
+    assert len(regenerated) == 1 and not regenerated[0].exists()  # the temporary tree is removed afterwards
+
+
+def test_check_on_the_fresh_tree_exits_0(fresh_stage, tmp_path, monkeypatch, capsys):
+    from blastpay.evidence import cli, pipeline
+
+    _copy_generated(fresh_stage, tmp_path / "repo")
+    monkeypatch.setattr(pipeline, "generate", lambda stage, **_kw: _copy_generated(fresh_stage, stage))
+    monkeypatch.setattr(config, "ROOT", tmp_path / "repo")
+    assert cli.check_main([]) == 0
+    assert "fresh" in capsys.readouterr().out
 
 
 def test_help_lists_every_command_and_each_command_has_its_own_help():

@@ -16,6 +16,7 @@ def cfg():
     return load_cohort(config.EXPERIMENTS_DIR / "cohort.yaml", config.EXPERIMENTS_DIR / "fees.yaml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["payment_link_per_product", "lazy_mint_db"])
 def test_composed_combinations_equal_a_literal_replay_of_all_81_orders(cfg, variant):
     composed = rc.run(cfg, 7, variants=[variant])

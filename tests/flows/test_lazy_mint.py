@@ -147,6 +147,7 @@ def _click_all(web, links):
     return seen
 
 
+@pytest.mark.slow
 def test_serve_survives_restarts_in_the_same_directory(tmp_path, caplog):
     """``blastpay serve`` started, its links clicked, stopped, started again over the same SQLite file
     (a fresh embedded emulator each time), every link clicked again, three times over: only redirects,

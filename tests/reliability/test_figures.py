@@ -4,6 +4,8 @@ import importlib.util
 import json
 import sys
 
+import pytest
+
 from blastpay.experiments.reliability import LOAD_FILE, load_figures
 
 
@@ -67,6 +69,7 @@ def test_benchmark_pools_runs_and_keeps_each_runs_p99(repo_root):
     assert figures["app_cpu_ms_per_request"] == round(800 / 201, 3)
 
 
+@pytest.mark.slow
 def test_load_benchmark_runs_end_to_end_on_postgresql(repo_root, postgres_url, capsys):
     """The whole load path in miniature (emulator process, two app workers, a fresh database, the load
     generator): every click is answered, none with a server error, and the target verdict is printed.

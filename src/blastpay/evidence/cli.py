@@ -4,11 +4,47 @@ check that what is committed is what the code produces."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from blastpay.evidence.pipeline import run_check, run_evidence
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the run stops (its kernels and their workers first), writing nothing."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``Interrupted`` once; a second signal while the run stops is ignored, so the
+    clean-up (kernels stopped, staging tree removed) is not cut short."""
+    received: list[int] = []
+
+    def handler(signum, _frame):  # noqa: ANN001
+        if received:
+            return
+        received.append(signum)
+        raise Interrupted(signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def _stopped(command: str, exc: Interrupted) -> int:
+    print(f"blastpay {command}: stopped by {signal.Signals(exc.signum).name}; nothing was written "
+          "(the committed evidence and documents are unchanged)", file=sys.stderr)
+    return 128 + exc.signum
 
 
 def evidence_parser() -> argparse.ArgumentParser:
@@ -38,7 +74,11 @@ def check_parser() -> argparse.ArgumentParser:
 
 def evidence_main(argv: Sequence[str]) -> int:
     args = evidence_parser().parse_args(list(argv))
-    result = run_evidence(full=args.full, force=args.force)
+    try:
+        with stopped_by_signals():
+            result = run_evidence(full=args.full, force=args.force)
+    except Interrupted as exc:
+        return _stopped("evidence", exc)
     print(f"evidence and documents regenerated in {result.seconds:.1f} s (wall time)")
     return 0
 
@@ -46,7 +86,11 @@ def evidence_main(argv: Sequence[str]) -> int:
 def check_main(argv: Sequence[str]) -> int:
     args = check_parser().parse_args(list(argv))
     start = time.perf_counter()
-    drift = run_check(progress=(lambda _msg: None) if args.quiet else print)
+    try:
+        with stopped_by_signals():
+            drift = run_check(progress=(lambda _msg: None) if args.quiet else print)
+    except Interrupted as exc:
+        return _stopped("check", exc)
     if drift:
         print("stale evidence or documents; these files differ from a fresh regeneration:", file=sys.stderr)
         for line in drift:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from blastpay import config
+from blastpay.evidence.kernels import Kernels, KernelsStopping
 from blastpay.evidence.manifest import EXECUTED_NOTEBOOKS, write_manifest
 from blastpay.evidence.writer import MANIFEST_PARTS, EvidenceError
 
@@ -57,8 +58,10 @@ def _normalise_notebook(nb) -> None:
     nb.nbformat_minor = 4
 
 
-def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeout: int = 600) -> None:
-    """Run one notebook headless in its own kernel; the kernel gets `env` (the process's own is untouched)."""
+def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeout: int = 600,
+                     kernels: Kernels | None = None) -> None:
+    """Run one notebook headless in its own kernel; the kernel gets `env` (the process's own is untouched).
+    `kernels`: where the run keeps its kernels, so they can be stopped from another thread."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -79,7 +82,16 @@ def execute_notebook(path: Path, evidence_dir: Path, env: dict[str, str], timeou
             nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
             extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter on stderr
         )
-        client.execute(env=kernel_env, cwd=str(path.parent))
+        if kernels is not None:
+            kernels.add(path.stem, client.create_kernel_manager())
+            client.on_notebook_start = lambda notebook: kernels.started(path.stem)
+        try:
+            client.execute(env=kernel_env, cwd=str(path.parent))
+        finally:
+            if kernels is not None:
+                kernels.discard(path.stem)
+    except KernelsStopping as exc:
+        raise PipelineError(str(exc)) from None
     except CellExecutionError as exc:
         cell = _failing_cell(nb)
         last = ANSI.sub("", str(exc)).strip().splitlines()
@@ -116,7 +128,8 @@ def run_notebooks(
 
     Notebooks whose metadata says `blastpay.heavy` (most of the run) start first, so the short ones fill the other
     worker instead of queueing behind it; then numbered order. A notebook may only need lower-numbered ones. The first failure stops
-    the run (notebooks already running finish; none starts after it). `already_done` names notebooks whose
+    the run (notebooks still running are stopped, their kernels and what they started with them; none starts
+    after it); so does an interrupt (KeyboardInterrupt, SystemExit), which is raised again once they are stopped. `already_done` names notebooks whose
     evidence is already in `evidence_dir` (copied there), so those that need them may run without them.
     `prepare(stem)`, called once the notebooks it needs are done, returns True when it has put the notebook's
     evidence in place itself (reused from an earlier run), so it is not run.
@@ -136,13 +149,16 @@ def run_notebooks(
     failure: PipelineError | None = None
     t_start = {stem: 0.0 for stem in stems}
 
+    kernels = Kernels()
+
     def run(stem: str) -> str:
         t_start[stem] = time.perf_counter()
-        execute_notebook(by_stem[stem], evidence_dir, env)
+        execute_notebook(by_stem[stem], evidence_dir, env, kernels=kernels)
         return stem
 
     first = [stem for stem, s in settings.items() if s.get("heavy", False)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         pending = first + [s for s in stems if s not in first]
         while pending or started:
             if failure is None:
@@ -170,11 +186,18 @@ def run_notebooks(
                 try:
                     future.result()
                 except PipelineError as exc:
-                    failure = failure or exc
+                    if failure is None:
+                        failure = exc
+                        kernels.stop_all()  # the run has failed: the notebooks still running stop now
                     continue
                 done.add(stem)
                 progress(f"[{stems.index(stem) + 1}/{len(stems)}] {stem}.ipynb done in "
                          f"{time.perf_counter() - t_start[stem]:.1f} s")
+    except BaseException:
+        kernels.stop_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # its threads end once their kernels are gone
     if failure is not None:
         raise failure
 
@@ -379,7 +402,14 @@ def run_evidence(*, full: bool = False, force: bool = False, progress: Callable[
             stage.mkdir()  # so the cleanup below has something to remove
             progress(f"full-sweep evidence and documents written to {FULL_DIR}/ (the committed evidence/ is untouched)")
         else:
-            install(stage, root)
+            import signal
+
+            # moving the tree into place is not cut in half by an interrupt: it is held until the move is done
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                install(stage, root)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return result
     finally:
         shutil.rmtree(stage, ignore_errors=True)

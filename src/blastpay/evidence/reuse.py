@@ -7,7 +7,7 @@ A notebook's key covers (each file by its repo-relative path and content, never 
 - what it declares in ``context(inputs=[...])`` (files or directories);
 - every ``blastpay`` module it imports, directly or through other modules (read from their source: every import
   statement, including those inside functions, with the packages that contain them), so a change in a module
-  reached only indirectly still counts;
+  reached only indirectly still counts, and the package data files those modules name (vendored fixtures);
 - the committed inputs under ``experiments/`` those modules name as a string literal (``"fees.yaml"``), and any
   input no notebook names at all (an input nobody claims counts for every notebook);
 - the evidence files of the notebooks it ``needs``, the package versions and whether the run is ``--full``.
@@ -141,6 +141,7 @@ def notebook_sources(books: list[Path]) -> dict[str, list[str]]:
         code, declared = _code_cells(book)
         modules, constants = module_closure(code)
         files = {_source_name(_module_file(m)) for m in modules}  # type: ignore[arg-type]
+        files |= {name for name, path in _package_data().items() if path.name in constants}
         files |= {d.rstrip("/") for d in declared}
         files |= {e for e in entries if _named_by(e, constants)}
         named[book.stem] = files | set(always) | {book.relative_to(root).as_posix()}
@@ -162,6 +163,13 @@ def _located(rel: str) -> Path:
     if rel.startswith(SOURCE_PREFIX) or rel + "/" == SOURCE_PREFIX:
         return config.PACKAGE_DIR / rel[len(SOURCE_PREFIX):]
     return config.ROOT / rel
+
+
+def _package_data() -> dict[str, Path]:
+    """The package's data files (not Python sources: vendored fixtures, templates), by key name. A notebook's key
+    covers those whose file name its modules name as a string literal (``"fixtures3-served.json"``)."""
+    return {_source_name(p): p for p in sorted(config.PACKAGE_DIR.rglob("*"))
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
 
 
 def hash_sources(paths: list[str]) -> dict[str, str]:

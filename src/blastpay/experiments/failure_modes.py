@@ -30,6 +30,7 @@ from blastpay.emulator import Emulator
 from blastpay.experiments.failure_mode_summary import recovery_text, short_label, summary  # noqa: F401 (re-exported)
 from blastpay.experiments.fault_cell import Cell, ParentRow, matrix_table, parents_table  # noqa: F401 (re-exported)
 from blastpay.experiments.fault_plan import FaultPlan, load_plan, shows_error_pages  # noqa: F401 (re-exported)
+from blastpay.experiments.workers import exit_with_parent
 from blastpay.flows.harness import VARIANTS, Flow, build_flow
 from blastpay.flows.invariants import (
     DOUBLE_CHARGE_REPORTED,
@@ -574,7 +575,8 @@ def run_matrix(*, plan: FaultPlan, policy: MitigationPolicy, variants: tuple[str
             if progress is not None:
                 progress.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=exit_with_parent) as pool:
             for job, cell in zip(jobs, pool.map(_run_cell_args, jobs)):
                 results[(job[0], job[1])] = cell
                 if progress is not None:
