@@ -82,6 +82,7 @@ def test_decide_re_asks_with_the_clubs_numbers_and_every_harm_scales_with_the_vo
     (["--availability", "100.5"], "--availability"), (["--fee", "-3"], "--fee"),
     (["--blasts-per-year", "many"], "--blasts-per-year"), (["--orders-per-blast", "inf"], "--orders-per-blast"),
     (["--return-share", "1.5"], "--return-share"), (["--evidence", "/nonexistent/evidence"], "/nonexistent/evidence"),
+    (["--reprice-share", "-1"], "--reprice-share"), (["--old-email-share", "2"], "--old-email-share"),
 ])
 def test_a_bad_value_is_one_line_naming_it_and_exit_2(args, named):
     out = _decide(*args)
@@ -123,3 +124,57 @@ def test_nearest_flip_finds_the_closest_crossing_in_either_direction():
     found = nearest_flip(costs, stated=1.0, lo=0.0, hi=10.0)
     assert found is not None and found[1] == "ttl_24h" and found[0] == pytest.approx(0.5)
     assert nearest_flip(lambda x: {"payment_link_per_order": 1.0, "lazy_mint_db": 2.0 + x}, 1.0, 0.0, 10.0) is None
+
+
+def test_nearest_flip_reports_the_crossing_itself_not_the_end_of_the_range():
+    # a small share (0.5% of orders): the Payment Link takes over going down, at 0.35%; the range's end (0) is not the
+    # answer however small the stated value is
+    def costs(x):
+        return {"payment_link_per_order": 10.0 + 20_000 * x, "lazy_mint_db": 80.0}
+    found = nearest_flip(costs, stated=0.005, lo=0.0, hi=1.0)
+    assert found is not None and found[1] == "payment_link_per_order" and found[0] == pytest.approx(0.0035)
+
+
+def test_nearest_flip_scans_an_assumption_the_costs_are_not_affine_in():
+    def costs(x):  # a cost that bends: lazy-mint overtakes at x = 2 going up (x squared)
+        return {"payment_link_per_order": 10.0 + x * x, "lazy_mint_db": 14.0}
+    found = nearest_flip(costs, stated=1.0, lo=0.0, hi=10.0)
+    assert found is not None and found[1] == "lazy_mint_db" and found[0] == pytest.approx(2.0, rel=1e-6)
+
+
+def test_no_flip_is_reported_for_a_share_beyond_one(record):
+    for f in record["flips"]:
+        if f["unit"] in ("share", "per_order"):
+            assert 0.0 <= f["flips_at"] <= 1.0, f
+
+
+def test_the_reprice_share_the_club_can_check_hands_the_answer_over_on_either_side_of_its_tie(record):
+    tie = record["break_even"]["amount_changed_after_blast_share"]
+    assert tie["at"] is not None and tie["stated"] == pytest.approx(record["central"]["reprice_share"])
+    for share, cheaper in ((tie["at"] * 0.9, tie["cheaper_below"]), (tie["at"] * 1.1, tie["cheaper_above"])):
+        out = _decide("--json", "--reprice-share", f"{100 * share:.6f}")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["recommended_variant"] == cheaper, share
+
+
+def test_the_parent_hour_price_that_would_change_the_answer_is_the_lead_over_the_extra_hours(record):
+    price = record["break_even"]["hours_locked_out_price_usd"]
+    rec, run = record["break_even"]["pair"]
+    extra = price["recommended_hours"] - price["runner_up_hours"]
+    if extra <= 0:  # the recommendation locks parents out no longer: pricing the hours only widens its lead
+        assert price["at"] is None
+    else:
+        lead = record["variants"][run]["horizon_usd"] - record["variants"][rec]["horizon_usd"]
+        assert price["at"] == pytest.approx(lead / (extra * record["central"]["horizon_years"]), rel=1e-5)
+
+
+def test_the_schedule_counts_weekdays_left_in_the_quarter_less_days_off_shared_by_the_engineers():
+    from datetime import date
+
+    from blastpay.experiments.decision_evidence import schedule
+
+    # 2026-12-07 is a Monday: 18 weekdays follow it to the 31st; Christmas Day is one of them
+    s = schedule(17.5, date(2026, 12, 7), engineers=1, days_off=[date(2026, 12, 25), date(2026, 12, 26)])
+    assert (s["working_days_left"], s["weekdays_off"], s["fits_this_quarter"]) == (17, 1, False)
+    s = schedule(17.5, date(2026, 12, 7), engineers=2, days_off=[date(2026, 12, 25)])
+    assert s["calendar_working_days"] == pytest.approx(8.75) and s["fits_this_quarter"]

@@ -125,6 +125,12 @@ CASES = [
     case(E + "effort.yaml", "  route_added: 2.0", "  route_addded: 2.0", "unit_days", "unit_days unknown kind(s) route_addded"),
     case(E + "effort.yaml", "  route_added: 2.0", "", "unit_days", "unit_days missing kind(s) route_added"),
     case(E + "effort.yaml", "unit_days:", "unit_dayz:", "unit_dayz", "unit_dayz: unknown key"),
+    case(E + "effort.yaml", "      test: \"Force one 'try again' answer in staging: the alert fires once.\"\n", "", "kind: alert_added",
+         "option_steps.lazy_mint[1].test: missing"),
+    case(E + "club.yaml", "  engineers: 1\n", "  engineers: 0\n", "  engineers: 0", "schedule.engineers: must be from 1"),
+    case(E + "club.yaml", "days_off: [2026-12-24,", "days_off: [2026-12-32,", "days_off: [", "malformed YAML: value '2026-12-32' cannot be read"),
+    case(E + "likelihood.yaml", "old_email_share: 0.5,", "old_email_share: 1.5,", "amount_changed_after_blast",
+         "faults.amount_changed_after_blast.old_email_share: must be from 0 to 1"),
     case(E + "likelihood.yaml", "components:", "parts:", "parts:", "parts: unknown key"),
     case(E + "likelihood.yaml", "  none: {baseline: true}", "  none: {}", "  none:", "faults.none: give exactly one of baseline"),
     # mitigations.yaml

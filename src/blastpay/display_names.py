@@ -163,7 +163,7 @@ SCENARIOS: dict[str, str] = {"central": "central", "optimistic": "optimistic", "
 
 # The decision's stated assumptions as the ADR names them (experiments/club.yaml, likelihood.yaml, effort.yaml).
 LEVERS: dict[str, str] = {
-    "basketball_api_downtime": "basketball-api's downtime while parents pay",
+    "basketball_api_downtime": "basketball-api's downtime while parents pay, hours a year",
     "blasts_per_year": "blasts a year",
     "orders_per_blast": "orders a blast",
     "fee_usd": "the fee",
@@ -175,8 +175,8 @@ LEVERS: dict[str, str] = {
     "error_page_contact_share": "parents who write in after a temporary error page",
     "engineer_day_usd": "the cost of an engineer-day",
     "horizon_years": "the years the build is spread over",
-    "stripe_api_downtime": "the downtime of Stripe's API alone",
-    "stripe_wholly_downtime": "the downtime of Stripe as a whole (API and hosted pages)",
+    "stripe_api_downtime": "the downtime of Stripe's API alone, hours a year",
+    "stripe_wholly_downtime": "the downtime of Stripe as a whole (API and hosted pages), hours a year",
 }
 
 # Kinds of migration step (experiments/effort.yaml).
@@ -186,6 +186,7 @@ STEP_KINDS: dict[str, str] = {
     "job_removed": "retiring a scheduled job", "job_changed": "a change to a scheduled job", "secret_added": "a new secret",
     "stripe_kind_added": "a Stripe object basketball-api has not used before",
     "call_site": "changed call sites", "template": "the email template", "doc": "the runbook",
+    "serving_change": "a change to how basketball-api is served", "alert_added": "a new alert",
     "feature_flag": "the cut-over flag", "rehearsal": "the cut-over rehearsal", "live_probe": "the test-mode probe",
     "rollback_drill": "the rollback drill",
 }
@@ -214,6 +215,8 @@ def lever(name: str) -> str:
         return f"how often: {display('fault', ident)}"
     if kind == "effort":
         return f"engineer-days for {display('step_kind', ident)}"
+    if kind == "old_email":
+        return f"parents who click the old email's link after: {display('fault', ident)}"
     return display("lever", name)
 
 

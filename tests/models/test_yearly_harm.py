@@ -100,36 +100,54 @@ def test_an_outage_after_the_blast_is_weighted_per_clicking_parent_by_the_share_
     assert out["hours_locked_out"] == pytest.approx(700 * on * 3.0)
 
 
-def test_an_outage_on_when_the_blast_goes_out_also_weighs_the_other_parents_per_order():
+def test_an_outage_on_when_the_blast_goes_out_also_weighs_the_other_clicking_parents():
     parts, timing = _outage_parts(start=0.0)
     like = Likelihood(fault="f", per_year=4.38)  # 4.38 two-hour incidents a year: on 0.1% of the time
     out = fault_yearly(like, timing, parts, world(), clicking_parents_per_year=700)
     on = 4.38 * 2 / 8760
-    assert out["hours_locked_out"] == pytest.approx(700 * on * 3.0 + 1000 * on * 1.0 / 4)
+    # the 2 in-fault parents' mean (3 h) for every clicking parent, and the other parents' 1 h over a cell of 4 for every
+    # clicking parent too: the 300 of 1,000 orders whose parent never clicks meet no fault
+    assert out["hours_locked_out"] == pytest.approx(700 * on * 3.0 + 700 * on * 1.0 / 4)
     only_blast = fault_yearly(Likelihood(fault="f", per_year=4.38, counts=("blast",)), timing, parts, world(), 700)
-    assert only_blast["hours_locked_out"] == pytest.approx(1000 * on * 1.0 / 4)
+    assert only_blast["hours_locked_out"] == pytest.approx(700 * on * 1.0 / 4)
     assert only_blast["temporary_error_pages"] == 0.0
 
 
 def test_an_outage_after_the_blast_that_harmed_parents_outside_it_is_weighted_by_the_chance_it_overlaps_a_blast():
     parts, timing = _outage_parts(start=0.4)
     like = Likelihood(fault="f", per_year=1.0)
-    out = fault_yearly(like, timing, parts, world(), clicking_parents_per_year=0)
+    out = fault_yearly(like, timing, parts, world(), clicking_parents_per_year=700)
     overlap = 10 * (96 + 2) / 8760
-    assert out["hours_locked_out"] == pytest.approx(1.0 * overlap * 100 * 1.0 / 4)
+    on = 1.0 * 2 / 8760
+    # the in-fault parents per clicking parent, and the rest by the chance an incident overlaps a blast (70 clickers a blast)
+    assert out["hours_locked_out"] == pytest.approx(700 * on * 3.0 + 1.0 * overlap * 70 * 1.0 / 4)
 
 
-def test_a_scenario_on_single_orders_is_weighted_per_order_and_while_a_component_is_down():
+def test_a_scenario_on_single_orders_is_weighted_per_clicking_parents_order_and_while_a_component_is_down():
     rows = [rec(0, double=True), rec(1, returns=False, double=True), rec(2), rec(3, returns=False)]
     parts = cell_parts(rows, baseline(), 0.5, 0.5)
-    out = fault_yearly(Likelihood(fault="f", per_order=0.01), FaultTiming(None, None), parts, world(), 0)
-    assert out["double_charges"] == pytest.approx(1000 * 0.01 * 1.0)  # the pair's two events, one each
+    out = fault_yearly(Likelihood(fault="f", per_order=0.01), FaultTiming(None, None), parts, world(), 700)
+    assert out["double_charges"] == pytest.approx(700 * 0.01 * 1.0)  # the pair's two events, one each
     out = fault_yearly(Likelihood(fault="f", per_order=0.01, while_down="api"), FaultTiming(None, None), parts,
-                       world(), 0)
-    assert out["double_charges"] == pytest.approx(1000 * 0.01 * 0.01)
+                       world(), 700)
+    assert out["double_charges"] == pytest.approx(700 * 0.01 * 0.01)
     every = fault_yearly(Likelihood(fault="f", per_order=0.1, cell_orders="all"), FaultTiming(None, None), parts,
-                         world(), 0)
-    assert every["double_charges"] == pytest.approx(1000 * 0.1 * 2 / 4)
+                         world(), 700)
+    assert every["double_charges"] == pytest.approx(700 * 0.1 * 2 / 4)
+    # a parent who never clicks meets no scenario: with nobody clicking, nothing happens
+    assert fault_yearly(Likelihood(fault="f", per_order=0.01), FaultTiming(None, None), parts, world(), 0) == \
+        pytest.approx({k: 0.0 for k in out})
+
+
+@pytest.mark.parametrize("old_email_share", [0.0, 0.25, 1.0])
+def test_a_re_priced_orders_harm_counts_only_for_the_parents_who_click_the_old_email(old_email_share):
+    rows = [rec(0, dead=True, error=True, paid="email"), rec(1, returns=False, dead=True, error=True, paid="email"),
+            rec(2), rec(3, returns=False)]
+    parts = cell_parts(rows, baseline(), 0.5, 0.5)
+    like = Likelihood(fault="f", per_order=0.02, old_email_share=old_email_share)
+    out = fault_yearly(like, FaultTiming(None, None), parts, world(), 700)
+    assert out["dead_link_pages"] == pytest.approx(700 * 0.02 * old_email_share)
+    assert out["parents_stranded"] == pytest.approx(700 * 0.02 * old_email_share * 0.5)
 
 
 @pytest.mark.parametrize("return_share", [0.0, 0.3, 1.0])
@@ -139,16 +157,16 @@ def test_a_scenario_harm_both_parents_of_the_pair_suffer_does_not_move_with_the_
     rows = [rec(0, dead=True, error=True), rec(1, returns=False, dead=True, error=True), rec(2), rec(3, returns=False)]
     parts = cell_parts(rows, baseline(), return_share, 0.5)
     out = fault_yearly(Likelihood(fault="f", per_order=0.01), FaultTiming(None, None), parts,
-                       world(return_share=return_share), 0)
-    assert out["dead_link_pages"] == pytest.approx(1000 * 0.01)
+                       world(return_share=return_share), 700)
+    assert out["dead_link_pages"] == pytest.approx(700 * 0.01)
 
 
 def test_an_untimed_incident_hits_a_blast_whose_orders_are_still_open():
     rows = [rec(i, paid="email") for i in range(4)]
     parts = cell_parts(rows, baseline(), 0.5, 0.5)
-    out = fault_yearly(Likelihood(fault="f", per_year=0.5), FaultTiming(0.2, None), parts, world(), 0)
+    out = fault_yearly(Likelihood(fault="f", per_year=0.5), FaultTiming(0.2, None), parts, world(), 700)
     hits = 0.5 * 10 * 96 / 8760
-    assert out["parents_stranded"] == pytest.approx(hits * 100 * 0.5)
+    assert out["parents_stranded"] == pytest.approx(hits * 70 * 0.5)  # 70 clicking parents a blast
 
 
 def _everyday(**kw):

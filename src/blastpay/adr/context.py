@@ -37,7 +37,8 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "registry": registry,
         "guard": Guard(decision["recommended_option"], OPTION_TITLES,
                        {option: decision["variants"][variant]["horizon_usd"]
-                        for option, variant in decision["best_of_option"].items() if variant in decision["variants"]}),
+                        for option, variant in decision["best_of_option"].items() if variant in decision["variants"]},
+                       runner_up_option=decision["runner_up_option"], prose_dir=config.TEMPLATES_DIR / "adr_prose"),
         "as_of": params.as_of.isoformat(),
         "evidence_hash": evidence_hash(ev.root),
         "facts": ev("stripe-facts/facts.json"),
@@ -62,6 +63,11 @@ def adr_context(ev: EvidenceView, registry: Registry) -> dict[str, Any]:
         "fees_at_club_fee": decision["central"]["card_fee_usd"],
         "yearly_saving_at_full_uptime": decision["break_even"]["yearly_saving_at_no_downtime"],
         **approval_context(ev.root),
+        # short names the templates share (the prose files of templates/adr_prose use them too)
+        "d": decision, "a": decision["central"], "V": decision["variants"], "w": chosen, "ru": runner_up,
+        "be": decision["break_even"], "hy": decision["central"]["horizon_years"], "sg": decision["stopgap"],
+        "rp": decision["break_even"]["amount_changed_after_blast_share"],
+        "lm": "lazy_mint_db", "pl": "payment_link_per_order",
     }
     ctx["spike_variants"] = list(dict.fromkeys([chosen, runner_up, today, "ttl_30d"]))
     journeys = read_csv(ev, "journeys/journeys.csv")

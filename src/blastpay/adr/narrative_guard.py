@@ -153,6 +153,27 @@ class Guard:
     option_titles: dict[str, str]
     costs: dict[str, float] = field(default_factory=dict)  # option -> its best variant's cost over the horizon ($)
     claims: list[str] = field(default_factory=list)
+    runner_up_option: str = ""
+    prose_dir: Path | None = None  # where the per-option prose lives (templates/adr_prose)
+
+    def prose_template(self) -> str:
+        """The template holding the prose that argues for the recommended option; rendering fails, naming the file to
+        write, when no prose argues for it yet."""
+        name = f"adr_prose/{self.recommended_option}.md.j2"
+        if self.prose_dir is not None and not (self.prose_dir / f"{self.recommended_option}.md.j2").is_file():
+            raise NarrativeError(
+                f"the evidence recommends {self._costed(self.recommended_option)} and no prose argues for it: write "
+                f"{self.prose_dir / (self.recommended_option + '.md.j2')} (the other options' files are the model)")
+        return name
+
+    def compares_with(self, option: str) -> str:
+        """The prose contrasts the recommendation with this option: it must be the runner-up."""
+        if option != self.runner_up_option:
+            raise NarrativeError(
+                f"the prose contrasts the recommendation with {self._costed(option)} but the evidence's runner-up is "
+                f"{self._costed(self.runner_up_option)}; update the hand-written prose so it compares what the "
+                "evidence compares")
+        return ""
 
     def _costed(self, option: str) -> str:
         title = self.option_titles[option]

@@ -30,8 +30,11 @@ def plan_rows(steps: list[dict[str, str]], items: list[dict[str, Any]]) -> list[
     for s in sorted(steps, key=lambda s: (_rank(s), int(s["step"]))):
         site = s.get("site") or None
         item = changes.get((site, s.get("file") or None)) if site else None
+        where = s.get("file") or ("basketball-api" if item is None else NOT_NAMED)
+        if s["kind"] == "live_probe":
+            where = "this repository, with basketball-api's test-mode key"
         rows.append({"what": _words(s["what"] if item is None else item["change"]),
-                     "where": s.get("file") or ("basketball-api" if item is None else NOT_NAMED),
+                     "where": where,
                      "test": _words(s.get("test") or ""), "days": float(s["days"]), "rollback": _words(s["rollback"])})
     return rows
 
@@ -57,9 +60,11 @@ def schema_note(steps: list[dict[str, str]]) -> str:
     migration's up step; its down step drops them), or the sentence saying none is needed."""
     added = [s["what"].split("create table ", 1)[1] for s in steps if s["kind"] == "table_added"]
     if not added:
-        return ("No schema change: the link's id and URL are stored where today's session id is (the reference flow's "
-                "table of Stripe objects, with the link's kind); if basketball-api keeps the session id on the order "
-                "itself, the migration adds the link's id beside it, and its down step drops it.")
+        return ("No new table: the link's id and URL are stored where today's session id is (the reference flow's "
+                "table of Stripe objects, with the link's kind). If basketball-api keeps the session id on the order "
+                "itself, the migration adds the link's id beside it (part of the step that creates, stores and retires "
+                "the link); its down step drops the column.\n\n```sql\nALTER TABLE orders ADD COLUMN "
+                "stripe_payment_link_id VARCHAR(255);\n-- down: ALTER TABLE orders DROP COLUMN stripe_payment_link_id;\n```")
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateTable
 
@@ -82,6 +87,8 @@ def how_often(row: Mapping[str, str]) -> str:
         return f"{float(row['per_year']):g} a year"
     if row.get("per_order"):
         text = f"{100 * float(row['per_order']):.1f}% of orders"
+        if row.get("old_email_share") not in (None, "", "1.0", "1"):
+            text += f", {100 * float(row['old_email_share']):.0f}% of their parents clicking the old email"
         return text + (" while basketball-api is down" if row.get("while") else "")
     return "-"
 
@@ -153,12 +160,14 @@ def recurring(ev: Any, proof: Any, chosen_option: str, runner_up_option: str) ->
     data = ev("recurring/summary.json")
     options = data["options"]
     w, ru = RECURRING_OPTIONS[chosen_option], RECURRING_OPTIONS[runner_up_option]
-    monthly_w, monthly_ru = options[w]["monthly_fee"]["found"], options[ru]["monthly_fee"]["found"]
+    link, lazy = options["payment_link"]["monthly_fee"]["found"], options["lazy_mint"]["monthly_fee"]["found"]
     answer = ("The same for both except one: with a monthly fee as a subscription, a second payable session "
-              f"starts a second subscription ({monthly_w['subscriptions_for_one_order_before_cleanup']} for the "
-              f"Payment Link before the clean-up, {monthly_ru['subscriptions_for_one_order_before_cleanup']} for "
-              "lazy-mint); for either, the order id reaches the subscription's invoices only through the subscription's "
-              "metadata, renewals need the invoice events, and automatic tax needs prices marked tax-inclusive.")
+              f"starts a second subscription ({link['subscriptions_for_one_order_before_cleanup']} for the "
+              f"Payment Link before the clean-up, {lazy['subscriptions_for_one_order_before_cleanup']} for "
+              "lazy-mint; an assumption: Stripe's docs do not say whether a session a Payment Link opened stays payable "
+              "once the link's limit is reached); for either, the order id reaches the subscription's invoices only "
+              "through the subscription's metadata, renewals need the invoice events, and automatic tax needs prices "
+              "marked tax-inclusive.")
     cases = [{"case": CASES[case], "w": _words(options[w][case]["sentence"]), "ru": _words(options[ru][case]["sentence"])}
              for case in CASES]
     rules = sorted({r for o in (w, ru) for c in CASES for r in options[o][c]["rules"]})

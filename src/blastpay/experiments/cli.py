@@ -54,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
                    help="share of parents who come back by themselves after an error page (0 to 1)")
     p.add_argument("--response-share", metavar="S", type=_number("--response-share", 0.0, 1.0),
                    help="share of parents who act on a re-sent email (0 to 1)")
+    p.add_argument("--reprice-share", metavar="PCT", type=_number("--reprice-share", 0.0, 100.0),
+                   help="orders re-priced (or otherwise changed) after their email went out, in percent (e.g. 0.5)")
+    p.add_argument("--old-email-share", metavar="S", type=_number("--old-email-share", 0.0, 1.0),
+                   help="of those orders' parents, the share who click the old email's link, not the new one (0 to 1)")
     p.add_argument("--evidence", metavar="DIR", type=Path, help="evidence directory (default: the committed evidence/)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     return p
@@ -63,7 +67,9 @@ def assumptions_from(args: argparse.Namespace, central: Any) -> Any:
     changes = {k: v for k, v in {
         "availability": None if args.availability is None else args.availability / 100,
         "blasts_per_year": args.blasts_per_year, "orders_per_blast": args.orders_per_blast, "fee_usd": args.fee,
-        "return_share": args.return_share, "response_share": args.response_share}.items() if v is not None}
+        "return_share": args.return_share, "response_share": args.response_share,
+        "reprice_share": None if args.reprice_share is None else args.reprice_share / 100,
+        "old_email_share": args.old_email_share}.items() if v is not None}
     return replace(central, **changes)
 
 
@@ -75,6 +81,7 @@ def report(model: Any, a: Any) -> dict[str, Any]:
     harms, d = model.evaluate(a)
     prices = model.prices(a)
     tie = model.break_even("availability", 0.95, 1.0, a)
+    reprice = model.break_even("reprice_share", 0.0, 1.0, a)
     return {
         "assumptions": {**asdict(a), "basketball_api_downtime_hours_a_year": downtime_hours(a.availability),
                         "horizon_years": prices.horizon_years},
@@ -91,6 +98,9 @@ def report(model: Any, a: Any) -> dict[str, Any]:
                                                          "downtime_hours_a_year": downtime_hours(tie.at),
                                                          "cheaper_below": tie.cheaper_below,
                                                          "cheaper_above": tie.cheaper_above},
+        "reprice_tie": None if reprice.at is None else {"reprice_share": reprice.at,
+                                                        "cheaper_below": reprice.cheaper_below,
+                                                        "cheaper_above": reprice.cheaper_above},
     }
 
 
@@ -99,13 +109,28 @@ COLUMNS = (("parents_meeting_an_error_page", "error pages", "{:,.1f}"), ("parent
            ("support_contacts", "contacts", "{:,.1f}"), ("checkout_sessions", "sessions", "{:,.0f}"))
 
 
+def stated(obj: Any) -> Any:
+    """Every float as the evidence states it (6 significant digits), so a figure prints as the ADR prints it."""
+    from blastpay.evidence.writer import round_float
+
+    if isinstance(obj, float):
+        return round_float(obj)
+    if isinstance(obj, dict):
+        return {k: stated(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [stated(v) for v in obj]
+    return obj
+
+
 def text(r: dict[str, Any]) -> str:
     """The report as a table a reader scans: one row per variant, cheapest first (all harms: --json)."""
+    r = stated(r)
     a = r["assumptions"]
     lines = [f"At {a['availability']:.4%} basketball-api availability ({a['basketball_api_downtime_hours_a_year']:.1f} h "
              f"down a year), {a['blasts_per_year']:g} blasts a year x {a['orders_per_blast']:g} orders, "
              f"${a['fee_usd']:,.2f} a fee, {a['return_share']:g} of parents back by themselves after an error page, "
-             f"{a['response_share']:g} acting on a re-sent email; per year:", ""]
+             f"{a['response_share']:g} acting on a re-sent email, {a['reprice_share']:.2%} of orders re-priced after "
+             f"their email ({a['old_email_share']:g} of their parents clicking the old one); per year:", ""]
     heads = [h for _, h, _ in COLUMNS] + ["harms $", "build days", f"{a['horizon_years']:g}-year $"]
     rows = [[v["title"]] + [fmt.format(v["per_year"][k]) for k, _, fmt in COLUMNS]
             + [f"{v['yearly_usd']:,.0f}", f"{v['build_days']:g}", f"{v['horizon_usd']:,.0f}"]
@@ -122,6 +147,12 @@ def text(r: dict[str, Any]) -> str:
     else:
         lines.append(f"They cost the same at {t['availability']:.4%} availability ({t['downtime_hours_a_year']:.1f} h down "
                      f"a year): {t['cheaper_below']} is cheaper below it, {t['cheaper_above']} above it.")
+    t = r["reprice_tie"]
+    if t is None:
+        lines.append("No share of orders re-priced after their email changes it.")
+    else:
+        lines.append(f"They cost the same at {t['reprice_share']:.2%} of orders re-priced after their email: "
+                     f"{t['cheaper_below']} is cheaper below it, {t['cheaper_above']} above it.")
     return "\n".join(lines)
 
 
@@ -135,5 +166,5 @@ def decide_main(argv: Sequence[str]) -> int:
         raise DecideError(f"{evidence}: no evidence directory (run `blastpay evidence` first)")
     model = load_model(evidence)
     r = report(model, assumptions_from(args, model.central()))
-    print(json.dumps(r, indent=2, sort_keys=True) if args.json else text(r))
+    print(json.dumps(stated(r), indent=2, sort_keys=True) if args.json else text(r))
     return 0

@@ -47,6 +47,11 @@ def variant_record(model: DecisionModel, harm: YearlyHarm, d: Decision) -> dict[
         # what the expired-session metric (#487) would count: sessions created that never took a payment, the retry
         # cohort's included, per 100 orders
         "expired_sessions_per_100_orders": 100 * (harm.total["checkout_sessions"] - orders * everyday.paid_share) / orders,
+        # the same, in its two parts: sessions opened by clicks and reminders that took no payment, and the sessions
+        # the retry cohort leaves behind
+        "expired_sessions_per_100_orders_parts": {
+            "clicks": 100 * (everyday.sessions_minted_per_order - everyday.paid_share),
+            "retry_cohort": 100 * harm.total["abandoned_sessions"] / orders},
     }
 
 
@@ -73,6 +78,15 @@ def break_even(model: DecisionModel, d: Decision) -> dict[str, Any]:
         "availability_yearly": _tie(tie(yearly_difference, rec, run, lo, hi)),
         "availability_by_harm": {h: _tie(model.harm_break_even(h, lo, hi, (rec, run))) for h in HEADLINE_HARMS},
     }
+    # parent-hours locked out are not priced: the price of one at which the leaders would tie (none when the
+    # recommendation has no more of them than the runner-up: pricing them would only widen its lead)
+    central_harms, _ = model.evaluate(a)
+    hours = {v: central_harms[v].total["hours_locked_out"] for v in (rec, run)}
+    extra = hours[rec] - hours[run]
+    out["hours_locked_out_price_usd"] = {
+        "at": (d.costed[run].horizon_usd - d.costed[rec].horizon_usd) / (extra * model.club.prices.horizon_years)
+        if extra > 0 else None,
+        "recommended_hours": hours[rec], "runner_up_hours": hours[run]}
     for name, value in (("blasts_per_year", a.blasts_per_year), ("orders_per_blast", a.orders_per_blast),
                         ("fee_usd", a.fee_usd)):
         out[name] = _tie(model.break_even(name, value / 100, value * 100), hours=False)
@@ -127,8 +141,11 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
         "break_even": ties,
         "flips": flips, "levers": len(sensitivity), "levers_that_flip": len(flips),
         "provenance": PROVENANCE, "mitigation_policy": policy,
-        "schedule": schedule(d.costed[rec].build_days, as_of),
+        "schedule": schedule(d.costed[rec].build_days, as_of, model.club.schedule.engineers,
+                             model.club.schedule.days_off),
         "stopgap": stopgap(model),
+        # the click rate a blast can bring, at most: every parent of one blast clicking within the same minute
+        "clicks_a_second_if_a_blast_clicked_in_one_minute": a.orders_per_blast / 60,
     }
 
 
@@ -148,17 +165,21 @@ def stopgap(model: DecisionModel) -> dict[str, Any]:
             "build_days": days, "build_usd": days * model.club.prices.engineer_day_usd}
 
 
-def schedule(build_days: float, as_of: "date") -> dict[str, Any]:
-    """Whether the build fits the quarter the record is dated in: working days (Monday to Friday) left in it after
-    the record's date, against the build's engineer-days (one engineer)."""
+def schedule(build_days: float, as_of: "date", engineers: int = 1, days_off: Any = ()) -> dict[str, Any]:
+    """Whether the build fits the quarter the record is dated in: working days (Monday to Friday, less the team's days
+    off) left in it after the record's date, against the build's engineer-days shared by ``engineers``."""
     from datetime import date, timedelta
 
     quarter_end_month = ((as_of.month - 1) // 3 + 1) * 3
     end = (date(as_of.year + (quarter_end_month == 12), 1 if quarter_end_month == 12 else quarter_end_month + 1, 1)
            - timedelta(days=1))
-    left = sum(1 for n in range(1, (end - as_of).days + 1) if (as_of + timedelta(days=n)).weekday() < 5)
-    return {"quarter_ends": end.isoformat(), "working_days_left": left, "build_days": build_days,
-            "fits_this_quarter": build_days <= left}
+    off = set(days_off)
+    days = [as_of + timedelta(days=n) for n in range(1, (end - as_of).days + 1)]
+    weekdays = [d for d in days if d.weekday() < 5]
+    left = sum(1 for d in weekdays if d not in off)
+    return {"quarter_ends": end.isoformat(), "working_days_left": left, "weekdays_off": len(weekdays) - left,
+            "engineers": engineers, "build_days": build_days, "calendar_working_days": build_days / engineers,
+            "fits_this_quarter": build_days / engineers <= left}
 
 
 def yearly_table(harms: dict[str, YearlyHarm], d: Decision, model: DecisionModel) -> list[dict[str, Any]]:
@@ -183,6 +204,7 @@ def by_fault_table(model: DecisionModel, harms: dict[str, YearlyHarm]) -> list[d
             rows.append({"variant": v, "fault": fault, "why": like.why,
                          "share_of": like.share_of, "share": like.share if like.share_of else None,
                          "per_year": like.per_year, "per_order": like.per_order, "while": like.while_down,
+                         "old_email_share": like.old_email_share if like.per_order is not None else None,
                          **{k: part.get(k, 0.0) for k in ("temporary_error_pages", "dead_link_pages", "parents_stranded",
                                                             "hours_locked_out", "double_charges", "paid_still_payable")}})
         rows.append({"variant": v, "fault": "(everyday: no fault)", "why": "latency, webhook-match, retry-cohort and "

@@ -37,6 +37,7 @@ from blastpay.models.yearly_harm import (
 SCENARIO = "central"  # the latency scenario the decision reads; the others are the latency notebook's sensitivity
 TODAY = "ttl_24h"  # today's pattern: a Checkout Session minted at send
 BASKETBALL_API = "basketball_api"
+REPRICE = "amount_changed_after_blast"  # the scenario whose frequency the club's records show and a reader re-asks
 
 # Where each everyday figure comes from (the ADR's provenance table quotes this).
 PROVENANCE: dict[str, str] = {
@@ -82,6 +83,8 @@ class Assumptions:
     fee_usd: float
     return_share: float  # parents who come back by themselves after an error page
     response_share: float  # parents who act on a re-sent email
+    reprice_share: float  # orders re-priced after their email went out (likelihood.yaml, REPRICE)
+    old_email_share: float  # of their parents, the share who click the old email's link
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Knobs:
 
     downtime_factor: Mapping[str, float] = field(default_factory=dict)
     likelihood_factor: Mapping[str, float] = field(default_factory=dict)
+    old_email_share: Mapping[str, float] = field(default_factory=dict)  # fault -> its old_email_share
     prices: Mapping[str, float] = field(default_factory=dict)
     unit_days: Mapping[str, float] = field(default_factory=dict)
     retry_cohort_share: Optional[float] = None
@@ -122,6 +126,7 @@ class DecisionModel:
         self.likelihood = {name: Likelihood(fault=name, baseline=f.baseline, share_of=f.share_of, share=f.share or 0.0,
                                             per_year=f.per_year, per_order=f.per_order, while_down=f.while_,
                                             counts=tuple(f.counts) if f.counts else None, cell_orders=f.cell_orders,
+                                            old_email_share=1.0 if f.old_email_share is None else f.old_email_share,
                                             why=f.why)
                            for name, f in self.like_in.faults.items()}
         self.timing = {name: FaultTiming(start=float(spec["start"]) if "start" in spec else None,
@@ -193,10 +198,14 @@ class DecisionModel:
 
     def central(self) -> Assumptions:
         vol = self.club.volumes
+        reprice = self.likelihood.get(REPRICE)
+        if reprice is None or reprice.per_order is None:
+            raise EvidenceError(f"experiments/likelihood.yaml: {REPRICE} needs per_order (the share of orders re-priced)")
         return Assumptions(availability=self.club.basketball_api.availability.central,
                            blasts_per_year=vol.blasts_per_year, orders_per_blast=vol.orders_per_blast,
                            fee_usd=vol.fee_usd, return_share=self.plan.error_return_share,
-                           response_share=self.plan.reminder_response_share)
+                           response_share=self.plan.reminder_response_share,
+                           reprice_share=reprice.per_order, old_email_share=reprice.old_email_share)
 
     def world(self, a: Assumptions, knobs: Optional["Knobs"] = None) -> World:
         knobs = knobs or Knobs()
@@ -221,8 +230,12 @@ class DecisionModel:
         key = (a.return_share, a.response_share)
         if key not in self._parts:
             self._parts[key] = all_cell_parts(self.cells, *key)
-        likelihood = self.likelihood if knobs is None or not knobs.likelihood_factor else {
-            f: scaled(like, knobs.likelihood_factor.get(f, 1.0)) for f, like in self.likelihood.items()}
+        likelihood = dict(self.likelihood)
+        likelihood[REPRICE] = replace(likelihood[REPRICE], per_order=a.reprice_share, old_email_share=a.old_email_share)
+        if knobs is not None and (knobs.likelihood_factor or knobs.old_email_share):
+            likelihood = {f: replace(scaled(like, knobs.likelihood_factor.get(f, 1.0)),
+                                     old_email_share=knobs.old_email_share.get(f, like.old_email_share))
+                          for f, like in likelihood.items()}
         return {v: yearly_harm(v, self.cells, likelihood, self.timing, e, w, self._parts[key])
                 for v, e in self.everyday.items()}
 

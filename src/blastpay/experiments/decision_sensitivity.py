@@ -3,7 +3,9 @@ becomes the cheapest over the horizon.
 
 Every variant's horizon cost is affine in each single assumption (a downtime, a likelihood, a price, a unit effort,
 a volume, a behaviour share), so two evaluations give each variant's line and the recommendation can only change
-where two lines cross; each crossing nearest the stated value is checked with a full evaluation.
+where two lines cross; a third evaluation checks the lines (a lever that is not affine is scanned instead). Walking
+out from the stated value in each direction, the first crossing past which another option is cheapest is that
+direction's flip; the nearer of the two (by ratio to the stated value) is reported.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Callable, Optional
 from blastpay import display_names
 from blastpay.experiments.decision_inputs import Assumptions, DecisionModel, Knobs
 from blastpay.models.decision import OPTION_OF
+from blastpay.models.yearly_harm import HOURS_A_YEAR
 
 Costs = Callable[[float], dict[str, float]]  # an assumption's value -> each variant's horizon cost
 
@@ -45,6 +48,8 @@ def _knob(a: Assumptions, kind: str, key: str = "") -> Callable[[float], tuple[A
             return a, Knobs(prices={key: x})
         if kind == "effort":
             return a, Knobs(unit_days={key: x})
+        if kind == "old_email":
+            return a, Knobs(old_email_share={key: x})
         return a, Knobs(retry_cohort_share=x)
     return inputs
 
@@ -58,8 +63,11 @@ def _natural(by_factor: Callable[[float], tuple[Assumptions, Knobs]],
 def levers(model: DecisionModel) -> list[Lever]:
     """One lever per stated assumption of the decision."""
     a = model.central()
-    out = [Lever("basketball_api_downtime", 1.0, 0.0, 100.0, "factor",
-                 _knob(a, "downtime", "basketball_api"))]
+    world = model.world(a)
+    # a component's downtime in hours a year (the lever moves it by a factor on the stated downtime)
+    hours = {comp: world.downtime[comp] * HOURS_A_YEAR for comp in model.component_availability}
+    out = [Lever("basketball_api_downtime", hours["basketball_api"], 0.0, hours["basketball_api"] * 100, "hours",
+                 _natural(_knob(a, "downtime", "basketball_api"), hours["basketball_api"]))]
     for name, unit in (("blasts_per_year", "blasts"), ("orders_per_blast", "orders"), ("fee_usd", "usd")):
         stated = float(getattr(a, name))
         out.append(Lever(name, stated, stated / 100, stated * 100, unit, _assumption(a, name)))
@@ -75,8 +83,9 @@ def levers(model: DecisionModel) -> list[Lever]:
         lo, hi = (0.0, 1.0) if unit == "share" else (stated / 100, stated * 100)
         out.append(Lever(key, stated, lo, hi, unit, _knob(a, "price", key)))
     for comp in model.component_availability:
-        if comp != "basketball_api":
-            out.append(Lever(f"{comp}_downtime", 1.0, 0.0, 100.0, "factor", _knob(a, "downtime", comp)))
+        if comp != "basketball_api" and hours[comp] > 0:
+            out.append(Lever(f"{comp}_downtime", hours[comp], 0.0, hours[comp] * 100, "hours",
+                             _natural(_knob(a, "downtime", comp), hours[comp])))
     for fault, like in sorted(model.likelihood.items()):
         if like.baseline:
             continue
@@ -84,8 +93,13 @@ def levers(model: DecisionModel) -> list[Lever]:
         unit, stated = (("per_order", like.per_order) if like.per_order is not None else
                         ("per_year", like.per_year) if like.per_year is not None else ("share", like.share))
         if stated:
-            out.append(Lever(f"likelihood:{fault}", float(stated), 0.0, float(stated) * 100, unit,
+            # a share (of orders, or of a component's downtime) goes up to 1; incidents a year a hundredfold
+            hi = 1.0 if unit in ("per_order", "share") else float(stated) * 100
+            out.append(Lever(f"likelihood:{fault}", float(stated), 0.0, hi, unit,
                              _natural(_knob(a, "likelihood", fault), float(stated))))
+        if like.per_order is not None and like.old_email_share != 1.0:
+            out.append(Lever(f"old_email:{fault}", like.old_email_share, 0.0, 1.0, "share",
+                             _knob(a, "old_email", fault)))
     for kind, days in sorted(model.unit_days.items()):
         out.append(Lever(f"effort:{kind}", days, 0.0, max(days, 0.25) * 100, "days", _knob(a, "effort", kind)))
     return out
@@ -95,33 +109,87 @@ def _winner(costs: dict[str, float]) -> str:
     return min(sorted(costs), key=lambda v: (costs[v], v))
 
 
-def nearest_flip(costs: Costs, stated: float, lo: float, hi: float) -> Optional[tuple[float, str]]:
-    """The value nearest ``stated`` (within [lo, hi]) past which another option is cheapest, and that variant."""
-    base = _winner(costs(stated))
-    step = (hi - lo) / 7 or 1.0
+def _lines(costs: Costs, stated: float, lo: float, hi: float) -> Optional[list[float]]:
+    """Where any two variants' cost lines cross within [lo, hi], from two evaluations; None when a third evaluation
+    shows the costs are not affine in this assumption."""
+    step = (hi - lo) / 7
     other = stated + step if stated + step <= hi else stated - step
-    c0, c1 = costs(stated), costs(other)
+    check = stated - step / 2 if stated - step / 2 >= lo else stated + step / 2
+    c0, c1, c2 = costs(stated), costs(other), costs(check)
     slope = {v: (c1[v] - c0[v]) / (other - stated) for v in c0}
-    crossings = {lo, hi}
+    for v in c0:
+        predicted = c0[v] + slope[v] * (check - stated)
+        if abs(predicted - c2[v]) > 1e-6 * max(1.0, abs(c0[v]), abs(c1[v])):
+            return None
+    out = []
     vs = sorted(c0)
     for i, p in enumerate(vs):
         for q in vs[i + 1:]:
             if slope[p] != slope[q]:
                 x = stated + (c0[q] - c0[p]) / (slope[p] - slope[q])
-                if lo <= x <= hi:
-                    crossings.add(x)
-    def dist(x: float) -> float:
-        return abs(math.log(max(x, 1e-12) / max(stated, 1e-12))) if stated > 0 and lo >= 0 and x > 0 else abs(x - stated)
-    for x in sorted(crossings, key=dist):
-        for probe in (x + 1e-6 * max(1.0, abs(x)), x - 1e-6 * max(1.0, abs(x)), x):
-            if probe < lo or probe > hi or abs(probe - stated) < 1e-12:
-                continue
-            if (probe > stated) != (x > stated) and probe != x:
-                continue
-            w = _winner(costs(probe))
-            if OPTION_OF.get(w) != OPTION_OF.get(base):
-                return x, w
-    return None
+                if lo <= x <= hi and x != stated:
+                    out.append(x)
+    return out
+
+
+def _scan(costs: Costs, stated: float, lo: float, hi: float, base: Optional[str], points: int = 400) -> list[float]:
+    """Crossings of a lever that is not affine: a grid in each direction, each change of option bisected."""
+    out = []
+    for end in (lo, hi):
+        if end == stated:
+            continue
+        prev, prev_opt = stated, base
+        for i in range(1, points + 1):
+            x = stated + (end - stated) * i / points
+            opt = OPTION_OF.get(_winner(costs(x)))
+            if opt != prev_opt:
+                a, b = prev, x
+                for _ in range(100):
+                    mid = (a + b) / 2
+                    if OPTION_OF.get(_winner(costs(mid))) == prev_opt:
+                        a = mid
+                    else:
+                        b = mid
+                out.append((a + b) / 2)
+                break
+            prev = x
+    return out
+
+
+def _beyond(x: float, stated: float, lo: float, hi: float) -> float:
+    """A value just past ``x``, seen from ``stated`` (``x`` itself at the range's end)."""
+    eps = 1e-9 * max(1.0, abs(x))
+    probe = x + eps if x > stated else x - eps
+    return min(hi, max(lo, probe))
+
+
+def nearest_flip(costs: Costs, stated: float, lo: float, hi: float) -> Optional[tuple[float, str]]:
+    """The value nearest ``stated`` (within [lo, hi]) past which another option is cheapest, and that variant.
+    Nearness is by ratio to the stated value (a value of 0 is the farthest), or by difference when it is 0."""
+    if hi <= lo:
+        return None
+    base = OPTION_OF.get(_winner(costs(stated)))
+    candidates = _lines(costs, stated, lo, hi)
+    if candidates is None:
+        candidates = _scan(costs, stated, lo, hi, base)
+    candidates = sorted(set(candidates) | ({lo, hi} - {stated}))
+    found = []
+    for up in (True, False):
+        side = sorted((x for x in candidates if (x > stated) == up), key=lambda x: abs(x - stated))
+        for x in side:
+            w = _winner(costs(_beyond(x, stated, lo, hi)))
+            if OPTION_OF.get(w) != base:
+                found.append((x, w))
+                break
+    if not found:
+        return None
+
+    def distance(x: float) -> float:
+        if stated > 0:
+            return abs(math.log(x / stated)) if x > 0 else math.inf
+        return abs(x - stated)
+
+    return min(found, key=lambda f: (distance(f[0]), f[0]))
 
 
 def flips(model: DecisionModel) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 UNIT_KINDS = ("table_added", "table_removed", "route_added", "worker_added", "worker_removed", "job_added",
               "job_removed", "job_changed", "secret_added", "stripe_kind_added", "call_site", "template", "doc",
-              "feature_flag", "rehearsal", "live_probe", "rollback_drill")
+              "serving_change", "alert_added", "feature_flag", "rehearsal", "live_probe", "rollback_drill")
 
 # What undoes each kind of step (the checklist's rollback column).
 ROLLBACK = {
@@ -34,6 +34,8 @@ ROLLBACK = {
     "call_site": "Flag off routes the call back to today's code path (both paths ship together).",
     "template": "The template takes whichever URL the blast hands it: nothing to undo.",
     "doc": "Nothing to undo.",
+    "serving_change": "Deploy the previous serving configuration.",
+    "alert_added": "Mute the alert.",
     "feature_flag": "Switch the flag off.",
     "rehearsal": "Nothing to undo (test mode).",
     "live_probe": "Nothing to undo (test mode).",
@@ -122,11 +124,11 @@ def structural_steps(variant: Mapping[str, Any], today: Mapping[str, Any],
     for name in changes["scheduled_jobs"][0]:
         steps.append(_step("job_added", f"Scheduled job: {name}", unit_days))
     for name in changes["workers"][1]:
-        steps.append(_step("worker_removed", f"Retire the {name} after the cut-over", unit_days))
+        steps.append(_step("worker_removed", f"Optional, after a full blast cycle on the new flow: retire the {name}", unit_days))
     for name in changes["scheduled_jobs"][1]:
-        steps.append(_step("job_removed", f"Retire the scheduled {name} after the cut-over", unit_days))
+        steps.append(_step("job_removed", f"Optional, after a full blast cycle on the new flow: retire the scheduled {name}", unit_days))
     for name in changes["tables"][1]:
-        steps.append(_step("table_removed", f"Schema migration: drop table {name} after the cut-over", unit_days))
+        steps.append(_step("table_removed", f"Optional, after a full blast cycle on the new flow: drop table {name}", unit_days))
     return steps
 
 
@@ -160,8 +162,10 @@ def cutover_steps(unit_days: Mapping[str, float]) -> list[Step]:
 
 
 def listed_steps(listed: Iterable[Mapping[str, str]], unit_days: Mapping[str, float], common: bool = False) -> list[Step]:
-    """Steps named in experiments/effort.yaml (an option's own, or the ones every option needs)."""
-    return [replace(_step(str(s["kind"]), str(s["what"]), unit_days), common=common) for s in listed]
+    """Steps named in experiments/effort.yaml (an option's own, or the ones every option needs), each with the test
+    the file gives it."""
+    return [replace(_step(str(s["kind"]), str(s["what"]), unit_days, test=s.get("test")), common=common)
+            for s in listed]
 
 
 def plan(variant: Mapping[str, Any], today: Mapping[str, Any], checklist_items: Iterable[Mapping[str, Any]],

@@ -4,10 +4,13 @@ Two sources, added once each:
 
 - **faults**: every parent of every failure-mode cell (``failure-modes/parents.csv``), each fault weighted by how often
   it happens (``experiments/likelihood.yaml``). A parent's harm is the excess over the same parent in the variant's
-  no-fault cell. An outage is weighted where it bites: the parents whose first click came while it was on stand for
-  every clicking parent of the year (a click lands in an outage with the probability the outage is on), and, for an
-  outage that was on when the blast went out, the other parents stand for every order (a blast goes out during it with
-  that same probability). A scenario on single orders is weighted per order; a rare incident per blast it can hit.
+  no-fault cell. Every parent of a cell clicks, and a parent who never clicks meets no fault (their order ends the
+  same with or without it), so a cell stands for the clicking parents only. An outage is weighted where it bites: the
+  parents whose first click came while it was on stand for every clicking parent of the year (a click lands in an
+  outage with the probability the outage is on), and, for an outage that was on when the blast went out, the other
+  parents stand for every other clicking parent (a blast goes out during it with that same probability). A scenario
+  on single orders is weighted per clicking parent's order (and, for a scenario that sends a new email, by the share
+  who click the old one); a rare incident per blast it can hit.
 - **everyday**: what happens without a fault (``latency/summary.json``: parents who open the email too late, with the
   policy's 72-hour reminder; ``webhook-match/summary.json``: payments the matcher cannot attribute;
   ``retry-cohort/decision_metric.json``: sessions a parent who presses Back leaves behind; ``cost/summary.json``:
@@ -103,6 +106,9 @@ class Likelihood:
     while_down: Optional[str] = None  # per_order only: the scenario needs this component down at the same time
     counts: Optional[tuple[str, ...]] = None  # outages: "clicks", "blast"
     cell_orders: str = "pair"  # per_order: the cell plays the scenario on its first "pair" of orders or on "all"
+    # per_order, a scenario that emails a new link (a re-price): the share of its parents who click the old email's
+    # link rather than the new one (the cell plays every parent clicking the old one)
+    old_email_share: float = 1.0
     why: str = ""
 
 
@@ -270,10 +276,11 @@ def fault_yearly(like: Likelihood, timing: FaultTiming, parts: CellParts, world:
     out = _zero()
     vol = world.volumes
     cell_n = max(1, parts.parents)
+    clickers_per_blast = clicking_parents_per_year / vol.blasts_per_year
     if like.baseline:
         return out
     if like.per_order is not None:
-        events = vol.orders_per_year * like.per_order
+        events = clicking_parents_per_year * like.per_order * like.old_email_share
         if like.while_down is not None:
             if like.while_down not in world.downtime:
                 raise HarmModelError(f"{like.fault}: unknown component {like.while_down!r}")
@@ -285,20 +292,20 @@ def fault_yearly(like: Likelihood, timing: FaultTiming, parts: CellParts, world:
         if like.per_year is None:
             raise HarmModelError(f"{like.fault}: an untimed incident needs per_year")
         hits = like.per_year * min(1.0, vol.blasts_per_year * world.horizon_hours / HOURS_A_YEAR)
-        _add(out, parts.all_total, hits * vol.orders_per_blast / cell_n)
+        _add(out, parts.all_total, hits * clickers_per_blast / cell_n)
         return out
     share_on = on_share(like, timing, world)
     counted = counted_parts(like, timing)
     if "clicks" in counted and parts.in_fault_parents:
         _add(out, parts.in_fault_mean, clicking_parents_per_year * share_on)
     if "blast" in counted:
-        _add(out, parts.rest_total, vol.orders_per_year * share_on / cell_n)
+        _add(out, parts.rest_total, clicking_parents_per_year * share_on / cell_n)
     elif "clicks" in counted and any(abs(v) > 1e-12 for v in parts.rest_total.values()):
         # an outage after the blast that still harmed parents who did not click during it: weighted by the chance an
         # incident overlaps a blast's horizon (incidents a year x blasts x (horizon + duration) / year)
         incidents = share_on * HOURS_A_YEAR / timing.hours
         overlap = min(1.0, vol.blasts_per_year * (world.horizon_hours + timing.hours) / HOURS_A_YEAR)
-        _add(out, parts.rest_total, incidents * overlap * vol.orders_per_blast / cell_n)
+        _add(out, parts.rest_total, incidents * overlap * clickers_per_blast / cell_n)
     return out
 
 

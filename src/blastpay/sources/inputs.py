@@ -110,6 +110,23 @@ def read_document(path: Path, what: str, error: type[Exception] = InputError) ->
     return parse_document(path, text, what, error)
 
 
+def _unbuildable_scalar(root: Any) -> Any:
+    """The first scalar node under ``root`` that PyYAML parses but cannot turn into a value, or None."""
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node, deep=True)
+            except (ValueError, OverflowError, yaml.YAMLError):
+                return node
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+    return None
+
+
 def parse_document(path: Path, text: str, what: str, error: type[Exception] = InputError) -> Document:
     """`text`, the content of `path`, parsed as `read_document` does."""
     path = Path(path)
@@ -134,6 +151,11 @@ def parse_document(path: Path, text: str, what: str, error: type[Exception] = In
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise error(f"{where}: malformed YAML: {problem}".splitlines()[0]) from None
+    except (ValueError, OverflowError) as exc:  # a scalar YAML reads but cannot build (a date such as 2026-12-32)
+        node = _unbuildable_scalar(root)
+        where = f"{path}:{node.start_mark.line + 1}" if node is not None else str(path)
+        value = f" {node.value!r}" if node is not None else ""
+        raise error(f"{where}: malformed YAML: value{value} cannot be read ({exc})".splitlines()[0]) from None
     finally:
         loader.dispose()
     if root is None:

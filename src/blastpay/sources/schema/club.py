@@ -3,6 +3,7 @@ values the decision is swept over (placeholders and assumptions, each commented 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -47,8 +48,15 @@ class Sweeps(InputModel):
     fee_usd: list[Positive] = Field(min_length=1, max_length=50)
 
 
+class Schedule(InputModel):
+    engineers: Annotated[int, Bounds(1, 50)] = Field(description="engineers working on the build at once (placeholder)")
+    days_off: list[date] = Field(default_factory=list, max_length=400,
+                                 description="weekdays the team does not work (placeholder: holidays)")
+
+
 class ClubInput(InputModel):
     volumes: Volumes
+    schedule: Schedule
     retry_cohort_share: Share = Field(
         description="share of paying parents who press Back and come back later through the emailed link")
     basketball_api: BasketballApi
@@ -80,6 +88,9 @@ class FaultLikelihood(InputModel):
     counts: list[str] | None = Field(default=None, min_length=1, max_length=2,
                                      description="which part of an outage's cell is weighted: clicks, blast")
     cell_orders: str = Field(default="pair", description="the cell plays the scenario on its first pair of orders or on all")
+    old_email_share: Share | None = Field(
+        default=None, description="per_order, a scenario that emails a new link: the share of its parents who click "
+                                  "the old email's link rather than the new one")
     why: str = Field(default="", description="a sources-registry id, or ASSUMPTION and on what it rests")
 
     @model_validator(mode="after")
@@ -91,6 +102,8 @@ class FaultLikelihood(InputModel):
             raise ValueError("share_of and share go together")
         if self.while_ is not None and self.per_order is None:
             raise ValueError("`while` applies to per_order only")
+        if self.old_email_share is not None and self.per_order is None:
+            raise ValueError("old_email_share applies to per_order only")
         if self.counts is not None and not set(self.counts) <= {"clicks", "blast"}:
             raise ValueError("counts takes clicks and blast")
         if self.cell_orders not in ("pair", "all"):
@@ -123,6 +136,7 @@ class LikelihoodInput(InputModel):
 class ListedStep(InputModel):
     kind: str = Field(description="a kind of unit_days")
     what: str = Field(min_length=1, description="the step, in the checklist's words")
+    test: str = Field(min_length=1, description="the test that proves the step done, in the checklist's words")
 
 
 class EffortInput(InputModel):
