@@ -52,13 +52,17 @@ def test_the_first_screen_states_the_yearly_harms_the_break_even_the_cost_and_tw
         assert f"{r['yearly']['parents_stranded']:,.1f}" in screen
     tie = decision["break_even"]["availability_horizon"]
     if tie["at"] is not None:
-        assert f"{tie['downtime_hours_a_year']:,.1f} hours a year" in screen, "the number Lucas checks"
+        assert f"above {tie['downtime_hours_a_year']:,.1f}," in screen, "the number Lucas checks"
     reprice = decision["break_even"]["amount_changed_after_blast_share"]
     if reprice["at"] is not None:
-        assert f"{100 * reprice['at']:.2f}% of orders" in screen
-    assert "two numbers in the club's records" in screen
-    assert "--item stop-gap" in screen and "--item decision" in screen
-    assert "1. **The stop-gap, now.**" in screen and "2. **The decision.**" in screen
+        assert f"above {100 * reprice['at']:.2f}%," in screen
+    assert "three facts the club can check" in screen
+    assert _money(decision["margin_usd"]) in screen and f"{decision['margin_engineer_days']:,.1f} engineer-days" in screen
+    missing = decision["without_removed_parts"]
+    if missing is not None:
+        assert _money(missing["margin_usd"]) in screen, "what the answer is if basketball-api lacks the task worker"
+    assert "--item stop-gap" in screen and "--item decision" in screen and '"approve stop-gap"' in screen
+    assert "1. **The stop-gap, today.**" in screen and "2. **The decision:**" in screen
     assert f"{decision['variants'][w]['build_days']:,.2f} engineer-days" in screen
     assert "it depends" not in screen.lower() and "judges" not in screen
 
@@ -143,32 +147,55 @@ def _copy_evidence(fresh_stage, tmp_path):
     return tmp_path / "evidence"
 
 
-def test_evidence_that_picks_another_option_makes_rendering_fail_naming_the_contradiction(fresh_stage, tmp_path):
+def _prose_copy(tmp_path, monkeypatch):
+    templates = tmp_path / "templates"
+    shutil.copytree(config.TEMPLATES_DIR, templates)
+    monkeypatch.setattr(config, "TEMPLATES_DIR", templates)
+    return templates
+
+
+def test_prose_that_argues_for_another_option_than_the_evidence_fails_the_render_naming_both(fresh_stage, tmp_path,
+                                                                                            monkeypatch):
+    """A prose file that argues for the wrong option (here the lazy-mint prose filed under the recommended option's
+    name) refuses to render, naming what it argues for and what the evidence recommends."""
     evidence = _copy_evidence(fresh_stage, tmp_path)
-    path = evidence / "decision" / "decision.json"
-    decision = json.loads(path.read_text())
-    decision["recommended_option"] = "payment_links"
-    decision["recommended_variant"] = "payment_link_per_order"
-    path.write_text(json.dumps(decision))
-    with pytest.raises(RenderError, match=r"adr.md.j2:\d+: NarrativeError: the prose argues for 'Lazy-mint"):
+    decision = json.loads((evidence / "decision" / "decision.json").read_text())
+    prose = _prose_copy(tmp_path, monkeypatch) / "adr_prose"
+    other = next(p for p in prose.glob("*.md.j2") if p.stem.split(".")[0] != decision["recommended_option"])
+    shutil.copy(other, prose / f"{decision['recommended_option']}.md.j2")
+    with pytest.raises(RenderError, match=r"NarrativeError: the prose argues for .* but the evidence recommends"):
         render_documents(evidence)
 
 
-def test_club_numbers_that_flip_the_winner_fail_the_render_of_unchanged_prose(fresh_stage, tmp_path):
-    """Re-evaluated with a basketball-api down ten times as long, the evidence recommends another option; the prose,
-    which argues for lazy-mint, must then refuse to render."""
+def test_evidence_that_picks_an_option_no_prose_argues_for_fails_the_render_naming_the_file_to_write(
+        fresh_stage, tmp_path, monkeypatch):
+    evidence = _copy_evidence(fresh_stage, tmp_path)
+    decision = json.loads((evidence / "decision" / "decision.json").read_text())
+    prose = _prose_copy(tmp_path, monkeypatch) / "adr_prose"
+    (prose / f"{decision['recommended_option']}.md.j2").unlink()
+    with pytest.raises(RenderError, match=r"no prose argues for it: write .*adr_prose"):
+        render_documents(evidence)
+
+
+def test_club_numbers_that_flip_the_winner_render_the_other_options_prose(fresh_stage, tmp_path):
+    """Re-evaluated with basketball-api down a tenth as long, the evidence recommends another option; its runner-up
+    changes with it, and the document renders that option's prose, contrasting it with the new runner-up."""
     from blastpay.experiments.decision_inputs import Knobs, load_model
 
     evidence = _copy_evidence(fresh_stage, tmp_path)
     model = load_model(evidence)
-    _, flipped = model.evaluate(model.central(), Knobs(downtime_factor={"basketball_api": 10.0}))
-    assert flipped.recommended_option != "lazy_mint"
+    base = json.loads((evidence / "decision" / "decision.json").read_text())
+    factor = 0.1 if base["recommended_option"] == "payment_links" else 10.0
+    _, flipped = model.evaluate(model.central(), Knobs(downtime_factor={"basketball_api": factor}))
+    assert flipped.recommended_option != base["recommended_option"]
     path = evidence / "decision" / "decision.json"
-    decision = json.loads(path.read_text())
-    decision.update(recommended_option=flipped.recommended_option, recommended_variant=flipped.recommended_variant)
+    decision = dict(base)
+    decision.update(recommended_option=flipped.recommended_option, recommended_variant=flipped.recommended_variant,
+                    runner_up_variant=flipped.runner_up_variant, runner_up_option=base["recommended_option"])
     path.write_text(json.dumps(decision))
-    with pytest.raises(RenderError, match="but the evidence recommends"):
-        render_documents(evidence)
+    text = render_documents(evidence)[ADR].decode()
+    title = next(line for line in text.splitlines() if line.startswith("# "))
+    assert {"lazy_mint": "lazy-mint", "payment_links": "Payment Link"}[flipped.recommended_option] in title
 
 
 def test_a_number_typed_into_the_prose_fails_the_render(fresh_stage, tmp_path, monkeypatch):

@@ -163,7 +163,7 @@ SCENARIOS: dict[str, str] = {"central": "central", "optimistic": "optimistic", "
 
 # The decision's stated assumptions as the ADR names them (experiments/club.yaml, likelihood.yaml, effort.yaml).
 LEVERS: dict[str, str] = {
-    "basketball_api_downtime": "basketball-api's downtime while parents pay, hours a year",
+    "basketball_api_downtime": "hours a year basketball-api cannot be reached",
     "blasts_per_year": "blasts a year",
     "orders_per_blast": "orders a blast",
     "fee_usd": "the fee",
@@ -173,6 +173,7 @@ LEVERS: dict[str, str] = {
     "support_contact_minutes": "the minutes a support contact takes",
     "staff_hour_usd": "the cost of a staff hour",
     "error_page_contact_share": "parents who write in after a temporary error page",
+    "dead_link_contact_share": "parents told their link no longer works who write in",
     "engineer_day_usd": "the cost of an engineer-day",
     "horizon_years": "the years the build is spread over",
     "stripe_api_downtime": "the downtime of Stripe's API alone, hours a year",
@@ -184,8 +185,9 @@ STEP_KINDS: dict[str, str] = {
     "table_added": "a new table", "table_removed": "dropping a table", "route_added": "a new public route",
     "worker_added": "a new worker", "worker_removed": "retiring a worker", "job_added": "a new scheduled job",
     "job_removed": "retiring a scheduled job", "job_changed": "a change to a scheduled job", "secret_added": "a new secret",
-    "stripe_kind_added": "a Stripe object basketball-api has not used before",
-    "call_site": "changed call sites", "template": "the email template", "doc": "the runbook",
+    "stripe_kind_added": "a kind of Stripe object basketball-api has not used before",
+    "call_site": "code changes where sessions are created and payments handled", "template": "the email template",
+    "doc": "the runbook",
     "serving_change": "a change to how basketball-api is served", "alert_added": "a new alert",
     "feature_flag": "the cut-over flag", "rehearsal": "the cut-over rehearsal", "live_probe": "the test-mode probe",
     "rollback_drill": "the rollback drill",

@@ -19,6 +19,12 @@ NOT_NAMED = "a file the spike does not name (the rescan pins it)"
 
 
 def _rank(step: Mapping[str, Any]) -> int:
+    """The jobs every option needs come first (the stop-gap among them), then the test-mode probe: it checks Stripe's
+    behaviour before anything is built on it."""
+    if step.get("common") in ("True", True) and step["kind"] == "job_added":
+        return -1
+    if step["kind"] == "live_probe":
+        return 0
     return RANK.get(step.get("site") or step["kind"], 3)
 
 
@@ -51,8 +57,8 @@ def step_summary(steps: list[dict[str, str]]) -> str:
            and float(s["days"]) > 0]
     names = [display_names.STEP_KINDS.get(k, k) for k in dict.fromkeys(s["kind"] for s in own)]
     if not names:
-        return "the mitigation jobs every option needs"
-    return ", ".join(names) + ", and the mitigation jobs every option needs"
+        return "the reminder and incident jobs every option needs"
+    return ", ".join(names) + ", and the reminder and incident jobs every option needs"
 
 
 def schema_note(steps: list[dict[str, str]]) -> str:
@@ -60,7 +66,7 @@ def schema_note(steps: list[dict[str, str]]) -> str:
     migration's up step; its down step drops them), or the sentence saying none is needed."""
     added = [s["what"].split("create table ", 1)[1] for s in steps if s["kind"] == "table_added"]
     if not added:
-        return ("No new table: the link's id and URL are stored where today's session id is (the reference flow's "
+        return ("Schema: no new table. The link's id and URL are stored where today's session id is (the reference flow's "
                 "table of Stripe objects, with the link's kind). If basketball-api keeps the session id on the order "
                 "itself, the migration adds the link's id beside it (part of the step that creates, stores and retires "
                 "the link); its down step drops the column.\n\n```sql\nALTER TABLE orders ADD COLUMN "

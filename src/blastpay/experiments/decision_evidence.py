@@ -125,6 +125,8 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
         "runner_up_variant_title": VARIANT_TITLES[run], "runner_up_option_title": OPTION_TITLES[OPTION_OF[run]],
         "best_of_option": d.best_of_option, "infeasible": d.infeasible,
         "margin_usd": d.margin_usd, "yearly_margin_usd": d.yearly_margin_usd,
+        # the lead in the unit the nearest flips are in: engineer-days at the stated day rate
+        "margin_engineer_days": d.margin_usd / prices.engineer_day_usd,
         "build_days_difference": d.costed[run].build_days - d.costed[rec].build_days,
         "build_usd_difference": d.costed[run].build_usd - d.costed[rec].build_usd,
         "central": {**asdict(a), "basketball_api_downtime_hours_a_year": downtime_hours(a.availability),
@@ -144,9 +146,50 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
         "schedule": schedule(d.costed[rec].build_days, as_of, model.club.schedule.engineers,
                              model.club.schedule.days_off),
         "stopgap": stopgap(model),
+        "without_removed_parts": without_removed_parts(model, d),
+        "two_way": two_way(model),
         # the click rate a blast can bring, at most: every parent of one blast clicking within the same minute
         "clicks_a_second_if_a_blast_clicked_in_one_minute": a.orders_per_blast / 60,
     }
+
+
+def without_removed_parts(model: DecisionModel, d: Decision) -> dict[str, Any] | None:
+    """The answer if basketball-api lacks the moving parts of today's flow as rebuilt here that one of the two leaders
+    removes (the spike names neither the task table nor the clean-up worker): a leader that keeps them must build them
+    too (a table and a worker at their unit efforts). None when neither leader removes anything."""
+    from blastpay.experiments.decision_inputs import TODAY
+    from blastpay.models.effort import moving_part_changes
+
+    rec, run = d.recommended_variant, d.runner_up_variant
+    today = model.cost_rows[TODAY]
+    changes = {v: moving_part_changes(model.cost_rows[v], today) for v in (rec, run)}
+    removed = {kind: sorted({name for v in (rec, run) for name in changes[v][kind][1]}) for kind in ("tables", "workers")}
+    if not removed["tables"] and not removed["workers"]:
+        return None
+    unit = {"tables": model.unit_days["table_added"], "workers": model.unit_days["worker_added"]}
+    day_usd = model.club.prices.engineer_day_usd
+    extra = {v: sum(unit[kind] for kind in removed for name in removed[kind] if name not in changes[v][kind][1])
+             for v in (rec, run)}
+    horizon = {v: d.costed[v].horizon_usd + extra[v] * day_usd for v in (rec, run)}
+    cheaper = min((rec, run), key=lambda v: (horizon[v], v))
+    other = run if cheaper == rec else rec
+    return {"parts": [*removed["tables"], *removed["workers"]], "extra_build_days": extra, "horizon_usd": horizon,
+            "recommended_variant": cheaper, "margin_usd": horizon[other] - horizon[cheaper]}
+
+
+def two_way(model: DecisionModel) -> dict[str, Any]:
+    """The decision at each pair of the two numbers the club's records hold: basketball-api's availability and the
+    share of orders re-priced after their email (club.yaml sweeps), the rest as stated."""
+    a = model.central()
+    sweeps = model.club.sweeps
+    rows = []
+    for availability in sweeps.availability:
+        for share in sweeps.reprice_share:
+            _, d = model.evaluate(replace(a, availability=availability, reprice_share=share))
+            rows.append({"availability": availability, "downtime_hours_a_year": downtime_hours(availability),
+                         "reprice_share": share, "recommended_variant": d.recommended_variant,
+                         "runner_up_variant": d.runner_up_variant, "margin_usd": d.margin_usd})
+    return {"availability": list(sweeps.availability), "reprice_share": list(sweeps.reprice_share), "cells": rows}
 
 
 def stopgap(model: DecisionModel) -> dict[str, Any]:
@@ -179,7 +222,7 @@ def schedule(build_days: float, as_of: "date", engineers: int = 1, days_off: Any
     left = sum(1 for d in weekdays if d not in off)
     return {"quarter_ends": end.isoformat(), "working_days_left": left, "weekdays_off": len(weekdays) - left,
             "engineers": engineers, "build_days": build_days, "calendar_working_days": build_days / engineers,
-            "fits_this_quarter": build_days / engineers <= left}
+            "spare_working_days": left - build_days / engineers, "fits_this_quarter": build_days / engineers <= left}
 
 
 def yearly_table(harms: dict[str, YearlyHarm], d: Decision, model: DecisionModel) -> list[dict[str, Any]]:

@@ -223,7 +223,8 @@ class DecisionModel:
         refund_fee = processing_fee(a.fee_usd, "card", self.fee_table)  # the refunded card charge's fee, not returned
         return Prices(support_contact_usd=p["support_contact_minutes"] / 60 * p["staff_hour_usd"],
                       error_page_contact_share=p["error_page_contact_share"], refund_fee_usd=refund_fee,
-                      engineer_day_usd=p["engineer_day_usd"], horizon_years=p["horizon_years"])
+                      engineer_day_usd=p["engineer_day_usd"], horizon_years=p["horizon_years"],
+                      dead_link_contact_share=p["dead_link_contact_share"])
 
     def harms(self, a: Assumptions, knobs: Optional["Knobs"] = None) -> dict[str, YearlyHarm]:
         w = self.world(a, knobs)

@@ -77,6 +77,7 @@ def levers(model: DecisionModel) -> list[Lever]:
                      _knob(a, "retry_cohort")))
     prices = model.club.prices
     units = {"support_contact_minutes": "minutes", "staff_hour_usd": "usd", "error_page_contact_share": "share",
+             "dead_link_contact_share": "share",
              "engineer_day_usd": "usd", "horizon_years": "years"}
     for key, unit in units.items():
         stated = float(getattr(prices, key))

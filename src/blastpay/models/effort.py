@@ -155,8 +155,8 @@ def cutover_steps(unit_days: Mapping[str, float]) -> list[Step]:
     return [
         _step("feature_flag", "Cut-over behind a flag the blast job reads (off: today's links)", unit_days),
         _step("rehearsal", "Rehearse the cut-over in test mode with orders pending under old links", unit_days),
-        _step("live_probe", "Gate: `blastpay live probe` against Stripe's test mode before the first real blast",
-              unit_days),
+        _step("live_probe", "Gate, before the build: `blastpay live probe` checks the Stripe behaviour this plan rests "
+              "on against Stripe's test mode", unit_days),
         _step("rollback_drill", "Rollback drill: flag off in test mode, the next blast goes out as today", unit_days),
     ]
 

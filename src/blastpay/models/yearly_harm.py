@@ -140,6 +140,7 @@ class Prices:
     refund_fee_usd: float  # the processing fee of a refunded charge, counted as lost
     engineer_day_usd: float
     horizon_years: float
+    dead_link_contact_share: float = 1.0  # share of parents told their link no longer works who write in
 
 
 @dataclass(frozen=True)
@@ -403,13 +404,13 @@ def yearly_harm(variant: str, data: CellData, likelihood: Mapping[str, Likelihoo
 
 
 def yearly_usd(harm: Mapping[str, float], prices: Prices, fee_usd: float) -> dict[str, float]:
-    """What a year's harms cost the club, by harm: stranded fees; a support contact for each dead-link page, each
-    payment reconciled by hand and each double charge (whose processing fee is also lost), and for the assumed share
-    of parents who write in after a temporary error page. Hours, sessions and calls are not priced."""
+    """What a year's harms cost the club, by harm: stranded fees; a support contact for each payment reconciled by hand
+    and each double charge (whose processing fee is also lost), and for the assumed shares of parents who write in
+    after a dead-link page and after a temporary error page. Hours, sessions and calls are not priced."""
     contact = prices.support_contact_usd
     return {
         "parents_stranded": harm["parents_stranded"] * fee_usd,
-        "dead_link_pages": harm["dead_link_pages"] * contact,
+        "dead_link_pages": harm["dead_link_pages"] * prices.dead_link_contact_share * contact,
         "temporary_error_pages": harm["temporary_error_pages"] * prices.error_page_contact_share * contact,
         "double_charges": harm["double_charges"] * (prices.refund_fee_usd + contact),
         "unmatched_payments": harm["unmatched_payments"] * contact,
@@ -418,7 +419,7 @@ def yearly_usd(harm: Mapping[str, float], prices: Prices, fee_usd: float) -> dic
 
 def support_contacts(harm: Mapping[str, float], prices: Prices) -> float:
     """Expected support contacts a year: the same parents yearly_usd prices as contacts."""
-    return (harm["dead_link_pages"] + harm["double_charges"] + harm["unmatched_payments"]
+    return (harm["dead_link_pages"] * prices.dead_link_contact_share + harm["double_charges"] + harm["unmatched_payments"]
             + harm["temporary_error_pages"] * prices.error_page_contact_share)
 
 

@@ -37,6 +37,8 @@ class Prices(InputModel):
     staff_hour_usd: Annotated[float, Bounds(0, 10_000)] = Field(description="the club's cost of a staff hour")
     error_page_contact_share: Share = Field(
         description="share of parents who write in after a temporary error page")
+    dead_link_contact_share: Share = Field(
+        description="share of parents told their link no longer works, for an unpaid order, who write in")
     engineer_day_usd: Annotated[float, Bounds(0, 100_000)] = Field(description="what an engineer-day costs the club")
     horizon_years: Annotated[float, Bounds(0, 50, low_open=True)] = Field(
         description="years the yearly harms are counted over against the one-time build")
@@ -46,6 +48,10 @@ class Sweeps(InputModel):
     blasts_per_year: list[Positive] = Field(min_length=1, max_length=50)
     orders_per_blast: list[Positive] = Field(min_length=1, max_length=50)
     fee_usd: list[Positive] = Field(min_length=1, max_length=50)
+    availability: list[Annotated[float, Bounds(0, 1, low_open=True)]] = Field(
+        min_length=1, max_length=20, description="availabilities of the two-way table")
+    reprice_share: list[Share] = Field(min_length=1, max_length=20,
+                                       description="shares of orders re-priced after their email, of the two-way table")
 
 
 class Schedule(InputModel):
