@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 SYSTEM := $(VENV)/.system-deps
 
-.PHONY: evidence test check lock help
+.PHONY: evidence test check lock help mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,10 @@ test: $(STAMP) $(SYSTEM) ## run the whole test suite (includes the freshness che
 
 check: $(STAMP) $(SYSTEM) ## only the freshness check: is the committed evidence what the code produces?
 	$(VENV)/bin/blastpay check
+
+# Mutants of each module in mutation/modules.toml against that module's tests; the score per module (README).
+mutation: $(STAMP) ## mutation testing: a score per module, survivors listed (see README for its time)
+	$(VENV)/bin/python mutation/run.py
 
 lock: ## re-pin dependencies after editing pyproject.toml (needs network to the package index)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
