@@ -31,7 +31,7 @@ ROOT = HERE.parent
 WORK = ROOT / ".mutation"
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 LEFT_OUT = {".git", ".venv", ".mutation", ".hypothesis", ".pytest_cache", ".lock-venv"}
-PYTEST_ARGS = ["--timeout=60", "-p", "no:cacheprovider", "--hypothesis-seed=0"]
+PYTEST_ARGS = ["-p", "no:cacheprovider", "--hypothesis-seed=0"]
 
 
 class ConfigError(Exception):
@@ -132,6 +132,22 @@ def _function_span(source: str, function: str) -> tuple[int, int]:
     return 0, 0
 
 
+def _changed_line(diff: list[str], lines: list[str], start: int, end: int) -> int:
+    """The source line of the first removed line: where the hunk's context and removed lines match the function."""
+    body = next((i for i, d in enumerate(diff) if d.startswith("@@")), len(diff))
+    block = []
+    for d in diff[body + 1:]:
+        if d.startswith("+"):
+            continue
+        block.append(d[1:].strip())
+        if d.startswith("-"):
+            break
+    for n in range(start, end + 2 - len(block)):
+        if [lines[n - 1 + i].strip() for i in range(len(block))] == block:
+            return n + len(block) - 1
+    return start
+
+
 def results(module: Module, work: Path) -> list[Mutant]:
     """Every mutant of the module's last run with its status; survivors also with their line and change."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
@@ -157,7 +173,7 @@ def results(module: Module, work: Path) -> list[Mutant]:
             added = [d[1:].strip() for d in diff if d.startswith("+") and not d.startswith("+++")]
             function = _function_name(key)
             start, end = _function_span(source, function)
-            line = next((n for n in range(start, end + 1) if removed and lines[n - 1].strip() == removed[0]), start)
+            line = _changed_line(diff, lines, start, end)
             out.append(Mutant(key, status, function, line, " ".join(removed), " ".join(added)))
     finally:
         os.chdir(cwd)
