@@ -213,3 +213,156 @@ def test_concurrent_deliveries_of_two_sessions_pay_once_and_flag_the_other(env):
     assert sorted(results).count("paid") == 1
     assert sorted(results).count("anomaly:double_payment") == 5
     assert store.count(Anomaly) == 5
+
+
+def test_during_secret_rotation_an_event_signed_with_either_secret_is_accepted(tmp_path):
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    app = create_webhook_app(WebhookMatcher(store, secrets=["whsec_new", SECRET], clock=lambda: NOW))
+    a, b = make_orders(store, 2)
+    with TestClient(app) as web:
+        assert post(web, session_event("evt_1", session(a)), sig=sign(session_event("evt_1", session(a)))).json()[
+            "outcome"] == "paid"  # signed with the second (older) secret
+        body = session_event("evt_2", session(b, sid="cs_b"))
+        assert post(web, body, sig=sign(body, secret="whsec_new")).json()["outcome"] == "paid"
+        forged = session_event("evt_3", session(b, sid="cs_c"))
+        r = post(web, forged, sig=sign(forged, secret="whsec_neither"))
+        assert (r.status_code, r.json()) == (400, {"error": "signature does not verify"})
+    store.dispose()
+
+
+def test_a_matcher_without_any_endpoint_secret_is_refused():
+    with pytest.raises(ValueError, match="at least one endpoint secret"):
+        WebhookMatcher(OrderStore("sqlite://"), secrets=[], clock=lambda: NOW)
+
+
+@pytest.mark.parametrize("field,longest", [("id", 255), ("type", 100), ("object_id", 200)])
+def test_ids_as_long_as_the_columns_hold_are_accepted_and_longer_ones_refused(env, field, longest):
+    store, web = env
+
+    def event(n):
+        obj = {"id": "cs_" + "x" * (n - 3) if field == "object_id" else "cs_1", "object": "checkout.session"}
+        return json.dumps({"id": "evt_" + "x" * (n - 4) if field == "id" else "evt_1",
+                           "type": "t" * n if field == "type" else "customer.created", "data": {"object": obj}}).encode()
+
+    assert post(web, event(longest)).json()["outcome"] == "ignored"
+    r = post(web, event(longest + 1))
+    assert (r.status_code, r.json()) == (400, {"error": "event id, type or object id is longer than any Stripe id"})
+
+
+@pytest.mark.parametrize("sig,error", [(None, "missing Stripe-Signature header"),
+                                       ("t=1,v1=deadbeef", "signature does not verify")])
+def test_a_refused_request_says_why(env, sig, error):
+    _, web = env
+    r = post(web, b'{"id": "evt_1"}', sig=sig)
+    assert (r.status_code, r.json()) == (400, {"error": error})
+
+
+def test_events_other_than_checkout_are_recorded_as_ignored_once(env):
+    store, web = env
+    body = json.dumps({"id": "evt_9", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).encode()
+    assert post(web, body).json() == {"event": "evt_9", "outcome": "ignored"}
+    assert post(web, body).json() == {"event": "evt_9", "outcome": "duplicate"}
+    assert store.count(ProcessedEvent) == 1
+
+
+def test_an_order_reference_present_but_naming_another_order_loses_to_the_metadata(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    r = post(web, session_event("evt_1", session(a, client_reference_id=f"order_{b.id}")))
+    assert r.json()["outcome"] == "paid"
+    assert (store.get_order(a.id).status, store.get_order(b.id).status) == ("paid", "pending")
+
+
+@pytest.mark.parametrize("metadata_order_id", ["999999", "00000000001", str(2**31), "12a", ""])
+def test_metadata_naming_no_order_falls_back_to_the_client_reference(env, metadata_order_id):
+    store, web = env
+    (a,) = make_orders(store)
+    r = post(web, session_event("evt_1", session(a, metadata={"order_id": metadata_order_id})))
+    assert r.json()["outcome"] == "paid" and store.get_order(a.id).paid_via == "cs_test_1"
+
+
+def test_metadata_with_leading_zeros_within_ten_digits_still_names_the_order(env):
+    store, web = env
+    (a,) = make_orders(store)
+    obj = session(a, metadata={"order_id": f"{a.id:010d}"}, client_reference_id=None)
+    assert post(web, session_event("evt_1", obj)).json()["outcome"] == "paid"
+
+
+def test_a_session_recovered_from_an_expired_one_pays_the_order_of_the_original(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id="cs_expired", url=None, status="expired", now=NOW,
+                               order_id=b.id, expires_at=NOW)
+    obj = session(b, sid="cs_recovered", metadata={}, client_reference_id=None, recovered_from="cs_expired")
+    r = post(web, session_event("evt_1", obj))
+    assert r.json()["outcome"] == "paid" and store.get_order(b.id).paid_via == "cs_recovered"
+    assert store.get_order(a.id).status == "pending"
+
+
+def test_a_payment_whose_link_and_origin_are_unknown_is_unmatched_and_says_what_it_carried(env):
+    store, web = env
+    make_orders(store)
+    obj = {"id": "cs_x", "amount_total": 700, "currency": "usd", "payment_status": "paid", "metadata": {},
+           "client_reference_id": None, "payment_link": "plink_unknown", "recovered_from": ""}
+    assert post(web, session_event("evt_1", obj)).json()["outcome"] == "anomaly:unmatched_payment"
+    (anomaly,) = store.anomalies()
+    assert (anomaly.kind, anomaly.order_id, anomaly.stripe_object_id) == ("unmatched_payment", None, "cs_x")
+    assert anomaly.detail == ("cs_x paid 700 usd and matches no order (metadata={}, client_reference_id=None, "
+                              "payment_link='plink_unknown')")
+
+
+@pytest.mark.parametrize("currency,outcome", [("eur", "anomaly:amount_mismatch"), (None, "anomaly:amount_mismatch"),
+                                              ("USD", "paid")])
+def test_a_payment_in_another_currency_is_not_matched_to_the_order(env, currency, outcome):
+    store, web = env
+    (a,) = make_orders(store)
+    r = post(web, session_event("evt_1", session(a, currency=currency)))
+    assert r.json()["outcome"] == outcome
+    assert store.get_order(a.id).status == ("paid" if outcome == "paid" else "pending")
+    if outcome != "paid":
+        (anomaly,) = store.anomalies()
+        assert (anomaly.kind, anomaly.order_id) == ("amount_mismatch", a.id)
+        assert anomaly.detail == f"cs_test_1 paid 15000 {currency} for order {a.id} of 15000 usd; order left pending"
+
+
+def test_a_completed_zero_amount_session_is_an_anomaly_not_a_wait_for_payment(env):
+    store, web = env
+    (a,) = make_orders(store)
+    r = post(web, session_event("evt_1", session(a, amount_total=0, payment_status="no_payment_required")))
+    assert r.json()["outcome"] == "anomaly:amount_mismatch" and store.get_order(a.id).status == "pending"
+
+
+def test_anomalies_name_the_order_the_session_and_what_was_paid(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    post(web, session_event("evt_1", session(a)))
+    post(web, session_event("evt_2", session(a, sid="cs_test_2")))
+    store.cancel_order(b.id, now=NOW)
+    post(web, session_event("evt_3", session(b, sid="cs_b")))
+    details = [(x.kind, x.order_id, x.stripe_object_id, x.event_id, x.detail) for x in store.anomalies()]
+    assert details == [
+        ("double_payment", a.id, "cs_test_2", "evt_2",
+         f"order {a.id} already paid by cs_test_1; cs_test_2 paid 15000 usd again (matched by metadata.order_id)"),
+        ("paid_canceled_order", b.id, "cs_b", "evt_3",
+         f"cs_b paid 15000 usd for canceled order {b.id} (matched by metadata.order_id)")]
+
+
+def test_an_expired_session_records_why_its_order_is_pending_and_until_when_the_recovery_url_works(env):
+    store, web = env
+    a, b = make_orders(store, 2)
+    recovery = {"recovery": {"enabled": True, "url": "https://pay.test/r/abc", "expires_at": NOW + 30 * 86400}}
+    obj = session(a, sid="cs_old", status="expired", payment_status="unpaid", after_expiration=recovery)
+    post(web, session_event("evt_1", obj, "checkout.session.expired"))
+    assert store.get_order(a.id).pending_reason == (
+        f"checkout session cs_old expired unpaid; recovery URL emailed, usable until {NOW + 30 * 86400}")
+    # a second expiry event for the same session (another event id) emails nothing more
+    assert post(web, session_event("evt_2", obj, "checkout.session.expired")).json()["outcome"] == "expired"
+    assert store.count(OutboundEmail) == 1
+    odd = session(b, sid="cs_b", status="expired", payment_status="unpaid",
+                  after_expiration={"recovery": {"url": "https://pay.test/r/b", "expires_at": True}})
+    assert post(web, session_event("evt_3", odd, "checkout.session.expired")).json()["outcome"] == "recovery_emailed"
+    assert store.get_order(b.id).pending_reason.endswith("usable until None")
+    plain = session(b, sid="cs_b2", status="expired", payment_status="unpaid", after_expiration=None)
+    store.set_pending_reason(b.id, None)
+    post(web, session_event("evt_4", plain, "checkout.session.expired"))
+    assert store.get_order(b.id).pending_reason == "checkout session cs_b2 expired unpaid"
