@@ -197,6 +197,17 @@ def test_paid_session_completes_with_metadata_in_event(door, price, hook):
     assert event["data"]["object"]["client_reference_id"] == "parent_9"
 
 
+def test_no_cost_session_completes_without_a_payment(door, price, hook):
+    free = door.client.v1.prices.create({"currency": "usd", "unit_amount": 0, "product": price.product})
+    session = make_session(door, free)
+    door.pay(session.id)
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status, done.amount_total) == ("complete", "no_payment_required", 0)
+    paid = make_session(door, price)
+    door.pay(paid.id)
+    assert door.client.v1.checkout.sessions.retrieve(paid.id).payment_status == "paid"
+
+
 def test_success_url_gets_session_id(door, price):
     session = make_session(door, price, success_url="https://club.example/thanks/{CHECKOUT_SESSION_ID}/done")
     assert door.pay(session.id)["redirect"] == f"https://club.example/thanks/{session.id}/done"
@@ -340,13 +351,28 @@ def test_completed_sessions_limit_deactivates_link(door, price, hook):
     assert updates[0]["data"]["previous_attributes"]["active"] is True
 
 
-def test_sessions_open_when_limit_reached_can_still_complete(door, price):
+def test_sessions_open_when_limit_reached_can_still_complete(door, price, hook):
     link = make_link(door, price, restrictions={"completed_sessions": {"limit": 1}})
     first, second = door.visit(link.url)["session"], door.visit(link.url)["session"]
     door.pay(first)
     assert door.client.v1.payment_links.retrieve(link.id).active is False
-    assert door.pay(second)["redirect"]
-    assert door.client.v1.payment_links.retrieve(link.id).restrictions.completed_sessions.count == 2
+    assert door.pay(second)["redirect"]  # the deactivated link's late completion
+    after = door.client.v1.payment_links.retrieve(link.id)
+    assert (after.active, after.restrictions.completed_sessions.count) == (False, 2)
+    # the link was already inactive: the late completion announces no second deactivation
+    assert [e["type"] for e in door.sink.events()].count("payment_link.updated") == 1
+
+
+def test_raising_the_limit_after_payments_keeps_their_count(door, price, hook):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 2}})
+    door.pay(door.visit(link.url)["session"])
+    updated = door.client.v1.payment_links.update(link.id, {"restrictions": {"completed_sessions": {"limit": 3}}})
+    assert (updated.restrictions.completed_sessions.count, updated.restrictions.completed_sessions.limit) == (1, 3)
+    door.pay(door.visit(link.url)["session"])
+    assert door.client.v1.payment_links.retrieve(link.id).active is True
+    door.pay(door.visit(link.url)["session"])
+    assert door.client.v1.payment_links.retrieve(link.id).active is False
+    assert door.visit(link.url)["page"] == "inactive"
 
 
 def test_link_metadata_reaches_completed_event(door, price, hook):
