@@ -428,6 +428,7 @@ def test_payment_link_accepts_up_to_20_line_items(door, price):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         door.client.v1.payment_links.create({"line_items": items + [{"price": price.id, "quantity": 1}]})
     assert caught.value.param == "line_items"
+    assert caught.value.user_message == "A payment link supports up to 20 line items, but you passed 21."
     with pytest.raises(stripe.InvalidRequestError) as missing:
         door.client.v1.payment_links.create({"metadata": {"a": "b"}})
     assert missing.value.param == "line_items"
@@ -477,6 +478,55 @@ def test_update_emits_payment_link_updated(door, price, hook):
     assert event["type"] == "payment_link.updated"
     assert event["data"]["object"]["metadata"] == {"round": "2"}
     assert event["data"]["previous_attributes"] == {"metadata": {"round": "1"}}
+
+
+def test_a_links_settings_can_be_changed_after_it_was_emailed(door, price, hook):
+    link = make_link(door, price, inactive_message="Closed.")
+    updated = door.client.v1.payment_links.update(link.id, {
+        "after_completion": {"type": "redirect", "redirect": {"url": "https://club.example/thanks"}},
+        "payment_intent_data": {"metadata": {"order_id": "ord_5"}}, "allow_promotion_codes": True,
+        "inactive_message": ""})
+    assert (updated.after_completion.type, updated.after_completion.redirect.url) == (
+        "redirect", "https://club.example/thanks")
+    assert (updated.allow_promotion_codes, updated.inactive_message) == (True, None)
+    again = door.client.v1.payment_links.retrieve(link.id)
+    assert (again.payment_intent_data.metadata.to_dict(), again.allow_promotion_codes) == ({"order_id": "ord_5"}, True)
+    session_id = door.visit(link.url)["session"]
+    assert door.pay(session_id)["redirect"] == "https://club.example/thanks"
+    intent = door.client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    assert door.client.v1.payment_intents.retrieve(intent).metadata.to_dict() == {"order_id": "ord_5"}
+    (event,) = [e for e in door.sink.events() if e["type"] == "payment_link.updated"]
+    assert set(event["data"]["previous_attributes"]) == {"after_completion", "payment_intent_data",
+                                                        "allow_promotion_codes", "inactive_message"}
+
+
+def test_reaching_the_limit_announces_the_count_and_activity_before_the_payment(door, price, hook):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 2}})
+    door.pay(door.visit(link.url)["session"])
+    door.pay(door.visit(link.url)["session"])
+    (event,) = [e for e in door.sink.events() if e["type"] == "payment_link.updated"]
+    assert event["data"]["object"]["id"] == link.id and event["data"]["object"]["active"] is False
+    assert event["data"]["previous_attributes"] == {
+        "active": True, "restrictions": {"completed_sessions": {"count": 1, "limit": 2}}}
+
+
+def test_payment_intent_data_is_refused_on_a_recurring_link_and_subscription_data_on_a_one_time_one(door, price):
+    yearly = door.client.v1.prices.create({"currency": "usd", "unit_amount": 9000, "product": price.product,
+                                           "recurring": {"interval": "year"}})
+    message = "You can not pass `payment_intent_data` with recurring prices."
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, yearly, payment_intent_data={"metadata": {"a": "b"}})
+    assert (caught.value.user_message, caught.value.param) == (message, "payment_intent_data")
+    recurring = make_link(door, yearly, subscription_data={"metadata": {"a": "b"}})
+    assert recurring.subscription_data.metadata.to_dict() == {"a": "b"}
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.payment_links.update(recurring.id, {"payment_intent_data": {"metadata": {"a": "b"}}})
+    assert (caught.value.user_message, caught.value.param) == (message, "payment_intent_data")
+    assert make_link(door, price, payment_intent_data={"metadata": {"a": "b"}}).payment_intent_data is not None
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, price, subscription_data={"metadata": {"a": "b"}})
+    assert caught.value.user_message == (
+        "There must be at least one line item with a recurring price to use `subscription_data`.")
 
 
 # -- resources ----------------------------------------------------------------------------------
