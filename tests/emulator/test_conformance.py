@@ -529,6 +529,44 @@ def test_payment_intent_data_is_refused_on_a_recurring_link_and_subscription_dat
         "There must be at least one line item with a recurring price to use `subscription_data`.")
 
 
+def test_a_new_link_reads_back_in_its_currency_with_a_hosted_confirmation_and_lists_newest_first(door, price):
+    first, second = make_link(door, price), make_link(door, price)
+    assert first.id.startswith("plink_") and first.url.startswith(door.api_base + "/b/test_")
+    assert (first.currency, first.subscription_data, first.restrictions) == ("usd", None, None)
+    assert first.after_completion.to_dict() == {"hosted_confirmation": {"custom_message": None}, "redirect": None,
+                                                "type": "hosted_confirmation"}
+    assert [link.id for link in door.client.v1.payment_links.list().data][:2] == [second.id, first.id]
+
+
+def test_a_links_completion_settings_must_agree_with_their_type(door, price):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, price, after_completion={"type": "redirect"})
+    assert caught.value.param == "after_completion[redirect]"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, price, after_completion={"type": "hosted_confirmation",
+                                                 "redirect": {"url": "https://club.example/x"}})
+    assert (caught.value.param, caught.value.user_message) == (
+        "after_completion[redirect]",
+        "`after_completion[redirect]` can only be set when `after_completion[type]` is `redirect`.")
+
+
+def test_a_links_payment_description_reaches_the_payment_intent(door, price):
+    link = make_link(door, price, payment_intent_data={"description": "Spring tournament fee"})
+    assert link.payment_intent_data.description == "Spring tournament fee"
+    session_id = door.visit(link.url)["session"]
+    door.pay(session_id)
+    intent = door.client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    assert door.client.v1.payment_intents.retrieve(intent).description == "Spring tournament fee"
+
+
+def test_a_links_limit_can_be_removed(door, price):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 1}})
+    assert door.client.v1.payment_links.update(link.id, {"restrictions": ""}).restrictions is None
+    for _ in range(2):
+        door.pay(door.visit(link.url)["session"])
+    assert door.client.v1.payment_links.retrieve(link.id).active is True
+
+
 # -- resources ----------------------------------------------------------------------------------
 def test_prices_one_time_and_recurring(door, price):
     assert (price.type, price.recurring) == ("one_time", None)
