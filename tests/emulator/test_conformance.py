@@ -86,8 +86,11 @@ def test_expire_endpoint_only_for_open_sessions(door, price):
         door.client.v1.checkout.sessions.expire(session.id)
     paid = make_session(door, price)
     door.pay(paid.id)
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
         door.client.v1.checkout.sessions.expire(paid.id)
+    assert (caught.value.param, caught.value.user_message) == (
+        "session", 'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a '
+                   'status of "complete".')
 
 
 def test_url_only_while_open(door, price):
@@ -295,6 +298,37 @@ def test_sessions_list_filters_by_payment_link(door, price):
     listed = door.client.v1.checkout.sessions.list({"payment_link": link.id})
     assert [s.id for s in listed.data] == from_link[::-1]
     assert all(s.payment_link == link.id for s in listed.data)
+
+
+def test_sessions_list_filters_by_customer_and_by_status(door, price):
+    customer = door.client.v1.customers.create({"email": "p@example.test"})
+    mine = [make_session(door, price, customer=customer.id) for _ in range(2)]
+    make_session(door, price)
+    door.pay(mine[0].id)
+    by_customer = door.client.v1.checkout.sessions.list({"customer": customer.id})
+    assert [s.id for s in by_customer.data] == [mine[1].id, mine[0].id]
+    assert door.client.v1.checkout.sessions.list({"customer": "cus_nobody"}).data == []
+    complete = door.client.v1.checkout.sessions.list({"status": "complete"})
+    assert [s.id for s in complete.data] == [mine[0].id]
+    assert door.client.v1.checkout.sessions.list({"payment_link": "plink_nobody"}).data == []
+    assert by_customer.url == "/v1/checkout/sessions"
+
+
+def test_a_sessions_line_items_are_listed_and_an_unknown_session_has_none(door, price):
+    session = make_session(door, price, line_items=[{"price": price.id, "quantity": 3}])
+    (item,) = door.client.v1.checkout.sessions.line_items.list(session.id).data
+    assert (item.quantity, item.amount_total, item.currency) == (3, 13500, "usd")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.checkout.sessions.line_items.list("cs_test_nobody")
+    assert caught.value.http_status == 404
+
+
+def test_pressing_back_names_the_session_and_an_unknown_one_is_refused(door, price):
+    session = make_session(door, price, cancel_url="https://club.example/back")
+    assert door.cancel(session.id) == {"redirect": "https://club.example/back", "session": session.id}
+    with pytest.raises(EmulatorError) as caught:
+        door.cancel("cs_test_nobody")
+    assert caught.value.param == "session"
 
 
 # -- payment links ------------------------------------------------------------------------------
