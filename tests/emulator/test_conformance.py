@@ -559,8 +559,10 @@ def test_payment_intent_data_is_refused_on_a_recurring_link_and_subscription_dat
     assert make_link(door, price, payment_intent_data={"metadata": {"a": "b"}}).payment_intent_data is not None
     with pytest.raises(stripe.InvalidRequestError) as caught:
         make_link(door, price, subscription_data={"metadata": {"a": "b"}})
-    assert caught.value.user_message == (
-        "There must be at least one line item with a recurring price to use `subscription_data`.")
+    assert (caught.value.param, caught.value.user_message) == ("subscription_data", (
+        "There must be at least one line item with a recurring price to use `subscription_data`."))
+    assert (recurring.subscription_data.trial_period_days, recurring.subscription_data.invoice_settings.issuer.type) == (
+        None, "self")
 
 
 def test_a_new_link_reads_back_in_its_currency_with_a_hosted_confirmation_and_lists_newest_first(door, price):
@@ -570,6 +572,11 @@ def test_a_new_link_reads_back_in_its_currency_with_a_hosted_confirmation_and_li
     assert first.after_completion.to_dict() == {"hosted_confirmation": {"custom_message": None}, "redirect": None,
                                                 "type": "hosted_confirmation"}
     assert [link.id for link in door.client.v1.payment_links.list().data][:2] == [second.id, first.id]
+    page = door.client.v1.payment_links.list({"limit": 1, "starting_after": second.id})
+    assert [link.id for link in page.data] == [first.id]
+    euro = door.client.v1.prices.create({"currency": "eur", "unit_amount": 4000, "product": price.product})
+    promo = make_link(door, euro, allow_promotion_codes=True)
+    assert (promo.currency, promo.allow_promotion_codes) == ("eur", True)
 
 
 def test_a_links_completion_settings_must_agree_with_their_type(door, price):
@@ -591,6 +598,13 @@ def test_a_links_payment_description_reaches_the_payment_intent(door, price):
     door.pay(session_id)
     intent = door.client.v1.checkout.sessions.retrieve(session_id).payment_intent
     assert door.client.v1.payment_intents.retrieve(intent).description == "Spring tournament fee"
+
+
+def test_a_limit_added_to_a_link_that_had_none_counts_from_zero(door, price):
+    link = make_link(door, price)
+    door.pay(door.visit(link.url)["session"])
+    limited = door.client.v1.payment_links.update(link.id, {"restrictions": {"completed_sessions": {"limit": 2}}})
+    assert (limited.restrictions.completed_sessions.count, limited.restrictions.completed_sessions.limit) == (0, 2)
 
 
 def test_a_links_limit_can_be_removed(door, price):
