@@ -209,6 +209,10 @@ def test_no_cost_session_completes_without_a_payment(door, price, hook):
     paid = make_session(door, price)
     door.pay(paid.id)
     assert door.client.v1.checkout.sessions.retrieve(paid.id).payment_status == "paid"
+    cent = make_session(door, door.client.v1.prices.create({"currency": "usd", "unit_amount": 1,
+                                                            "product": price.product}))
+    door.pay(cent.id)
+    assert door.client.v1.checkout.sessions.retrieve(cent.id).payment_status == "paid"  # one cent is a payment
 
 
 def test_success_url_gets_session_id(door, price):
@@ -329,6 +333,79 @@ def test_pressing_back_names_the_session_and_an_unknown_one_is_refused(door, pri
     with pytest.raises(EmulatorError) as caught:
         door.cancel("cs_test_nobody")
     assert caught.value.param == "session"
+
+
+def test_a_session_without_line_items_is_refused_naming_them(door, price):
+    for params in ({}, {"line_items": []}):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            door.client.v1.checkout.sessions.create({"mode": "payment", "success_url": "https://club.example/ok",
+                                                     **params})
+        assert caught.value.param == "line_items"
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, customer=customer.id, customer_email="other@example.test")
+    assert (caught.value.param, caught.value.user_message) == (
+        "customer", "You may only specify one of these parameters: customer, customer_email.")
+
+
+def test_a_session_passing_expiry_by_an_hour_expires_at_its_own_second(door, price, hook):
+    session = make_session(door, price, expires_at=door.now() + 3600)
+    door.advance(2 * 3600)
+    (event,) = [e for e in door.sink.events() if e["type"] == "checkout.session.expired"]
+    assert event["created"] == session.expires_at
+
+
+def test_what_the_payer_sees_after_paying_declining_or_paying_what_cannot_be_paid(door, price):
+    session = make_session(door, price, customer_email="parent@example.test")
+    declined = door.pay(session.id, "declined")
+    assert (declined["outcome"], declined["session"], declined["redirect"]) == ("declined", session.id, None)
+    paid = door.pay(session.id)
+    assert paid == {"redirect": f"https://club.example/paid?session={session.id}", "outcome": "succeeded",
+                    "session": session.id, "message": "Payment succeeded."}
+    for target, outcome, param, message in [
+            (session.id, "maybe", "outcome", "Invalid outcome: must be one of succeeded or declined"),
+            (session.id, "succeeded", "session", "This Checkout Session is already complete."),
+            ("cs_test_nobody", "succeeded", "session", None)]:
+        with pytest.raises(EmulatorError) as caught:
+            door.pay(target, outcome)
+        assert caught.value.param == param and (message is None or str(caught.value) == message)
+    late = make_session(door, price)
+    door.client.v1.checkout.sessions.expire(late.id)
+    with pytest.raises(EmulatorError) as caught:
+        door.pay(late.id)
+    assert (caught.value.param, str(caught.value)) == (
+        "session", "This Checkout Session has expired and can no longer be paid.")
+
+
+def test_a_payment_intent_records_what_was_paid_by_whom_and_when(door, price):
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    session = make_session(door, price, customer=customer.id)
+    door.advance(600)
+    door.pay(session.id)
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    intent = door.client.v1.payment_intents.retrieve(done.payment_intent)
+    assert intent.id.startswith("pi_") and intent.client_secret.startswith(f"{intent.id}_secret_")
+    assert (intent.amount, intent.amount_received, intent.currency, intent.customer, intent.created) == (
+        4500, 4500, "usd", customer.id, door.now())
+    assert intent.payment_method_types == done.payment_method_types == ["card"]
+    second = make_session(door, price)
+    door.pay(second.id)
+    later = door.client.v1.checkout.sessions.retrieve(second.id).payment_intent
+    page = door.client.v1.payment_intents.list({"limit": 1, "starting_after": later})
+    assert [i.id for i in page.data] == [intent.id]
+
+
+def test_a_guest_payment_creates_no_customer_and_a_subscription_gets_one_with_the_payers_email(door, price):
+    guest = make_session(door, price)
+    door.pay(guest.id)
+    done = door.client.v1.checkout.sessions.retrieve(guest.id)
+    assert done.customer is None and done.customer_details.email
+    yearly = door.client.v1.prices.create({"currency": "usd", "unit_amount": 9000, "product": price.product,
+                                           "recurring": {"interval": "year"}})
+    sub = make_session(door, yearly, mode="subscription", customer_email="parent@example.test")
+    door.pay(sub.id)
+    customer_id = door.client.v1.checkout.sessions.retrieve(sub.id).customer
+    assert door.client.v1.customers.retrieve(customer_id).email == "parent@example.test"
 
 
 # -- payment links ------------------------------------------------------------------------------
