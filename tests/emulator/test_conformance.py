@@ -256,13 +256,24 @@ def test_mode_must_match_price_types(door, price):
     monthly = door.client.v1.prices.create(
         {"currency": "usd", "unit_amount": 2000, "product_data": {"name": "Monthly dues"}, "recurring": {"interval": "month"}}
     )
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, monthly, mode="payment")
-    with pytest.raises(stripe.InvalidRequestError):
+    assert (caught.value.param, caught.value.user_message) == ("mode", (
+        "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only "
+        "one-time prices."))
+    with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, price, mode="subscription")
+    assert (caught.value.param, caught.value.user_message) == (
+        "mode", "You must provide at least one recurring price in `subscription` mode when using prices.")
     with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, monthly, mode="subscription", payment_intent_data={"metadata": {"a": "b"}})
-    assert caught.value.param == "payment_intent_data"
+    assert (caught.value.param, caught.value.user_message) == (
+        "payment_intent_data", "You can not pass `payment_intent_data` in `subscription` mode.")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, subscription_data={"metadata": {"a": "b"}})
+    assert (caught.value.param, caught.value.user_message) == (
+        "subscription_data", "You can not pass `subscription_data` in `payment` mode.")
+    assert make_session(door, monthly, mode="subscription", subscription_data={"metadata": {"a": "b"}}).status == "open"
     subscription = make_session(door, monthly, mode="subscription")
     door.pay(subscription.id)
     done = door.client.v1.checkout.sessions.retrieve(subscription.id)
@@ -406,6 +417,51 @@ def test_a_guest_payment_creates_no_customer_and_a_subscription_gets_one_with_th
     door.pay(sub.id)
     customer_id = door.client.v1.checkout.sessions.retrieve(sub.id).customer
     assert door.client.v1.customers.retrieve(customer_id).email == "parent@example.test"
+
+
+def test_a_new_session_reads_back_with_stripes_defaults_for_its_mode(door, price):
+    guest = make_session(door, price, locale="fr", after_expiration={"recovery": {"enabled": True}})
+    assert guest.id.startswith("cs_test_") and len(guest.id) == len("cs_test_") + 58
+    assert (guest.amount_subtotal, guest.amount_total, guest.locale) == (4500, 4500, "fr")
+    assert (guest.customer_creation, guest.payment_method_collection, guest.invoice_creation.enabled) == (
+        "if_required", "if_required", False)
+    assert guest.after_expiration.recovery.to_dict() == {"allow_promotion_codes": False, "enabled": True,
+                                                         "expires_at": None, "url": None}
+    assert make_session(door, price).after_expiration is None
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    assert make_session(door, price, customer=customer.id).customer_creation is None
+    monthly = door.client.v1.prices.create({"currency": "usd", "unit_amount": 2000, "product": price.product,
+                                            "recurring": {"interval": "month"}})
+    sub = make_session(door, monthly, mode="subscription",
+                       after_expiration={"recovery": {"enabled": True, "allow_promotion_codes": True}})
+    assert (sub.customer_creation, sub.payment_method_collection, sub.invoice_creation) == (None, "always", None)
+    assert sub.after_expiration.recovery.allow_promotion_codes is True
+
+
+def test_line_items_name_the_item_at_fault(door, price):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": price.id, "quantity": 1},
+                                              {"price": price.id, "quantity": 1,
+                                               "price_data": {"currency": "usd", "unit_amount": 1,
+                                                              "product_data": {"name": "x"}}}])
+    assert (caught.value.param, caught.value.user_message) == (
+        "line_items[1][price]", "You may only specify one of these parameters: price, price_data.")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": "price_nobody", "quantity": 1}])
+    assert caught.value.param == "line_items[0][price]"
+
+
+def test_sessions_page_by_link_and_by_customer(door, price):
+    link = make_link(door, price)
+    opened = [door.visit(link.url)["session"] for _ in range(2)]
+    page = door.client.v1.checkout.sessions.list({"payment_link": link.id, "limit": 1, "starting_after": opened[1]})
+    assert [s.id for s in page.data] == [opened[0]]
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    mine = [make_session(door, price, customer=customer.id) for _ in range(2)]
+    page = door.client.v1.checkout.sessions.list({"customer": customer.id, "limit": 1, "starting_after": mine[1].id})
+    assert [s.id for s in page.data] == [mine[0].id]
+    page = door.client.v1.checkout.sessions.list({"limit": 1, "starting_after": mine[1].id})
+    assert [s.id for s in page.data] == [mine[0].id]
 
 
 # -- payment links ------------------------------------------------------------------------------
@@ -708,7 +764,8 @@ def test_inactive_price_refused(door, price):
     door.client.v1.prices.update(price.id, {"active": False})
     with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, price)
-    assert caught.value.param == "line_items[0][price]"
+    assert (caught.value.param, caught.value.user_message) == (
+        "line_items[0][price]", "The price specified is inactive. This field only accepts active prices.")
 
 
 def test_metadata_limits_and_unsetting(door):
