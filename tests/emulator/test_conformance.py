@@ -332,7 +332,8 @@ def test_sessions_list_filters_by_customer_and_by_status(door, price):
 def test_a_sessions_line_items_are_listed_and_an_unknown_session_has_none(door, price):
     session = make_session(door, price, line_items=[{"price": price.id, "quantity": 3}])
     (item,) = door.client.v1.checkout.sessions.line_items.list(session.id).data
-    assert (item.quantity, item.amount_total, item.currency) == (3, 13500, "usd")
+    assert (item.quantity, item.amount_subtotal, item.amount_total, item.currency) == (3, 13500, 13500, "usd")
+    assert item.id.startswith("li_") and item.price.id == price.id
     with pytest.raises(stripe.InvalidRequestError) as caught:
         door.client.v1.checkout.sessions.line_items.list("cs_test_nobody")
     assert caught.value.http_status == 404
@@ -449,6 +450,25 @@ def test_line_items_name_the_item_at_fault(door, price):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, price, line_items=[{"price": "price_nobody", "quantity": 1}])
     assert caught.value.param == "line_items[0][price]"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"quantity": 1}])
+    assert (caught.value.param, caught.value.user_message) == (
+        "line_items[0]", "You must specify either `price` or `price_data` in line_items[0].")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": price.id}])
+    assert caught.value.param == "line_items[0][quantity]"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price_data": {"currency": "usd", "unit_amount": -5,
+                                                              "product_data": {"name": "x"}}, "quantity": 1}])
+    assert caught.value.param.startswith("line_items[0][price_data][")
+
+
+def test_a_session_cannot_mix_currencies(door, price):
+    euro = door.client.v1.prices.create({"currency": "eur", "unit_amount": 4000, "product": price.product})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": price.id, "quantity": 1}, {"price": euro.id, "quantity": 1}])
+    assert (caught.value.param, caught.value.user_message) == ("line_items", "All line items must use the same currency.")
+    assert make_session(door, price, line_items=[{"price": price.id, "quantity": 1}] * 3).amount_total == 13500
 
 
 def test_sessions_page_by_link_and_by_customer(door, price):
