@@ -366,3 +366,9 @@ def test_an_expired_session_records_why_its_order_is_pending_and_until_when_the_
     store.set_pending_reason(b.id, None)
     post(web, session_event("evt_4", plain, "checkout.session.expired"))
     assert store.get_order(b.id).pending_reason == "checkout session cs_b2 expired unpaid"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_the_webhook_app_serves_no_api_documentation(env, path):
+    _, web = env
+    assert web.get(path).status_code == 404
