@@ -372,3 +372,47 @@ def test_an_expired_session_records_why_its_order_is_pending_and_until_when_the_
 def test_the_webhook_app_serves_no_api_documentation(env, path):
     _, web = env
     assert web.get(path).status_code == 404
+
+
+def test_each_event_is_recorded_with_what_it_did_to_which_order(tmp_path):
+    from sqlalchemy import select
+
+    from blastpay.flows.order_models import RECOVERY_URL, StripeObject
+    from blastpay.flows.webhook_matcher import WebhookOutcome
+
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    matcher = WebhookMatcher(store, secrets=[SECRET], clock=lambda: NOW)
+    a, b, c = make_orders(store, 3)
+    expired = "checkout.session.expired"
+
+    def handle(event_id, obj, etype=expired):
+        body = session_event(event_id, obj, etype)
+        return matcher.handle(body, sign(body))
+
+    recovery = {"recovery": {"url": "https://pay.test/r/a", "expires_at": NOW + 86400}}
+    stray = {"id": "cs_stray", "metadata": {}, "client_reference_id": None, "after_expiration": recovery}
+    assert handle("evt_1", stray) == WebhookOutcome("evt_1", expired, "expired", None)
+    assert handle("evt_1", stray) == WebhookOutcome("evt_1", expired, "duplicate")
+    assert handle("evt_2", session(a, sid="cs_a", after_expiration=recovery)) == WebhookOutcome(
+        "evt_2", expired, "recovery_emailed", a.id)
+    assert handle("evt_3", session(b, sid="cs_b", after_expiration={"recovery": {"url": ""}})) == WebhookOutcome(
+        "evt_3", expired, "expired", b.id)
+    assert handle("evt_4", session(a, sid="cs_a", after_expiration=recovery)) == WebhookOutcome(
+        "evt_4", expired, "expired", a.id)  # a repeat under another event id: emailed once
+    handle("evt_5", session(c, sid="cs_c_paid"), "checkout.session.completed")
+    assert handle("evt_6", session(c, sid="cs_c_old", after_expiration=recovery)) == WebhookOutcome(
+        "evt_6", expired, "expired", c.id)
+    assert handle("evt_7", session(c, sid="cs_c2"), "checkout.session.completed") == WebhookOutcome(
+        "evt_7", "checkout.session.completed", "anomaly:double_payment", c.id)
+    with store.transaction() as db:
+        events = {e.event_id: (e.type, e.stripe_object_id, e.order_id, e.outcome)
+                  for e in db.scalars(select(ProcessedEvent))}
+        (row,) = db.scalars(select(StripeObject).where(StripeObject.kind == RECOVERY_URL))
+        stored = (row.stripe_id, row.order_id, row.url, row.status, row.expires_at)
+    assert events["evt_1"] == (expired, "cs_stray", None, "expired")
+    assert events["evt_2"] == (expired, "cs_a", a.id, "recovery_emailed")
+    assert events["evt_3"] == (expired, "cs_b", b.id, "expired")
+    assert events["evt_5"] == ("checkout.session.completed", "cs_c_paid", c.id, "paid")
+    assert events["evt_7"] == ("checkout.session.completed", "cs_c2", c.id, "anomaly:double_payment")
+    assert stored == ("cs_a#recovery", a.id, "https://pay.test/r/a", "active", NOW + 86400)
+    store.dispose()
