@@ -303,11 +303,12 @@ def test_a_payment_whose_link_and_origin_are_unknown_is_unmatched_and_says_what_
     store, web = env
     make_orders(store)
     obj = {"id": "cs_x", "amount_total": 700, "currency": "usd", "payment_status": "paid", "metadata": {},
-           "client_reference_id": None, "payment_link": "plink_unknown", "recovered_from": ""}
+           "client_reference_id": "family_12", "payment_link": "plink_unknown", "recovered_from": ""}
     assert post(web, session_event("evt_1", obj)).json()["outcome"] == "anomaly:unmatched_payment"
     (anomaly,) = store.anomalies()
-    assert (anomaly.kind, anomaly.order_id, anomaly.stripe_object_id) == ("unmatched_payment", None, "cs_x")
-    assert anomaly.detail == ("cs_x paid 700 usd and matches no order (metadata={}, client_reference_id=None, "
+    assert (anomaly.kind, anomaly.order_id, anomaly.stripe_object_id, anomaly.event_id) == (
+        "unmatched_payment", None, "cs_x", "evt_1")
+    assert anomaly.detail == ("cs_x paid 700 usd and matches no order (metadata={}, client_reference_id='family_12', "
                               "payment_link='plink_unknown')")
 
 
