@@ -89,11 +89,15 @@ def test_signature_by_another_secret_or_too_old_is_400(env):
     assert store.get_order(order.id).status == "pending" and store.count(ProcessedEvent) == 0
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"id": "evt_1"}', b'{"id":"evt_1","type":"x","data":{}}',
-                                  b"\xff\xfe"])
-def test_signed_but_malformed_payload_is_400(env, body):
+@pytest.mark.parametrize("body,error", [
+    (b"not json", "payload is not JSON"), (b"[]", "payload is not a Stripe event with data.object"),
+    (b'{"id": "evt_1"}', "payload is not a Stripe event with data.object"),
+    (b'{"id":"evt_1","type":"x","data":{}}', "payload is not a Stripe event with data.object"),
+    (b"\xff\xfe", "payload is not UTF-8")])
+def test_signed_but_malformed_payload_is_400(env, body, error):
     store, web = env
-    assert post(web, body).status_code == 400
+    r = post(web, body)
+    assert (r.status_code, r.json()) == (400, {"error": error})
     assert store.count(ProcessedEvent) == 0
 
 
@@ -231,8 +235,9 @@ def test_during_secret_rotation_an_event_signed_with_either_secret_is_accepted(t
 
 
 def test_a_matcher_without_any_endpoint_secret_is_refused():
-    with pytest.raises(ValueError, match="at least one endpoint secret"):
+    with pytest.raises(ValueError) as caught:
         WebhookMatcher(OrderStore("sqlite://"), secrets=[], clock=lambda: NOW)
+    assert str(caught.value) == "the webhook matcher needs at least one endpoint secret"
 
 
 @pytest.mark.parametrize("field,longest", [("id", 255), ("type", 100), ("object_id", 200)])
@@ -262,7 +267,9 @@ def test_events_other_than_checkout_are_recorded_as_ignored_once(env):
     body = json.dumps({"id": "evt_9", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).encode()
     assert post(web, body).json() == {"event": "evt_9", "outcome": "ignored"}
     assert post(web, body).json() == {"event": "evt_9", "outcome": "duplicate"}
-    assert store.count(ProcessedEvent) == 1
+    (row,) = store_rows(store, ProcessedEvent)
+    assert (row.event_id, row.type, row.stripe_object_id, row.order_id, row.outcome) == (
+        "evt_9", "customer.created", "cus_1", None, "ignored")
 
 
 def test_an_order_reference_present_but_naming_another_order_loses_to_the_metadata(env):
@@ -417,3 +424,56 @@ def test_each_event_is_recorded_with_what_it_did_to_which_order(tmp_path):
     assert events["evt_7"] == ("checkout.session.completed", "cs_c2", c.id, "anomaly:double_payment")
     assert stored == ("cs_a#recovery", a.id, "https://pay.test/r/a", "active", NOW + 86400)
     store.dispose()
+
+
+def store_rows(store, model):
+    from sqlalchemy import select
+
+    with store.transaction() as db:
+        return list(db.scalars(select(model)))
+
+
+def test_a_matcher_with_a_shorter_tolerance_refuses_an_older_signature(tmp_path):
+    from blastpay.flows.webhook_matcher import WebhookRejected
+
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    matcher = WebhookMatcher(store, secrets=[SECRET], clock=lambda: NOW, tolerance=60)
+    body = json.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).encode()
+    with pytest.raises(WebhookRejected):
+        matcher.handle(body, sign(body, timestamp=int(time.time()) - 120))
+    assert matcher.handle(body, sign(body)).outcome == "ignored"
+    store.dispose()
+
+
+def test_metadata_names_an_order_by_up_to_ten_digits_up_to_the_largest_order_id(env):
+    from blastpay.flows.order_models import MAX_ORDER_ID, Order
+
+    store, web = env
+    a, b = make_orders(store, 2)
+    eleven = session(a, metadata={"order_id": f"{b.id:011d}"})  # eleven digits name no order: the reference wins
+    assert post(web, session_event("evt_1", eleven)).json()["outcome"] == "paid"
+    assert (store.get_order(a.id).status, store.get_order(b.id).status) == ("paid", "pending")
+    with store.transaction() as db:
+        db.add(Order(id=MAX_ORDER_ID, parent_id=1, player_id=1, product_id="p", amount=15000, currency="usd",
+                     status="pending", created_at=NOW))
+    largest = session(store.get_order(MAX_ORDER_ID), sid="cs_max", client_reference_id=None)
+    assert post(web, session_event("evt_2", largest)).json()["outcome"] == "paid"
+    no_metadata = session(b, sid="cs_b", metadata=None)
+    assert post(web, session_event("evt_3", no_metadata)).json()["outcome"] == "paid"
+
+
+def test_a_double_payment_says_which_key_matched_it(env):
+    store, web = env
+    a, b, c = make_orders(store, 3)
+    store.record_stripe_object(kind=PAYMENT_LINK, stripe_id="plink_b", url="https://x", status="active", now=NOW,
+                               order_id=b.id)
+    store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id="cs_c_old", url=None, status="expired", now=NOW,
+                               order_id=c.id, expires_at=NOW)
+    for n, order in enumerate((a, b, c)):
+        post(web, session_event(f"evt_paid_{n}", session(order, sid=f"cs_paid_{n}")))
+    bare = {"metadata": {}, "client_reference_id": None}
+    post(web, session_event("evt_1", session(a, sid="cs_a2", metadata={})))
+    post(web, session_event("evt_2", session(b, sid="cs_b2", **bare, payment_link="plink_b")))
+    post(web, session_event("evt_3", session(c, sid="cs_c2", **bare, recovered_from="cs_c_old")))
+    keys = [x.detail.rsplit("(matched by ", 1)[1] for x in store.anomalies()]
+    assert keys == ["client_reference_id)", "payment_link)", "recovered_from)"]
