@@ -169,7 +169,7 @@ def test_a_canceled_order_that_stripe_charged_is_a_payment_without_a_paid_order(
     _db(flow, update(Order).where(Order.id == orders[0].id).values(status="canceled"))
     (violation,) = invariant_violations(flow)
     assert (violation.kind, violation.order_id) == (PAYMENT_WITHOUT_PAID_ORDER, orders[0].id)
-    assert "is canceled but Stripe captured cs_" in violation.detail and "(nothing recorded)" in violation.detail
+    assert "is canceled but Stripe captured cs_" in violation.detail and violation.detail.endswith("(nothing recorded)")
     assert not money_safe([violation])
 
 
@@ -177,6 +177,8 @@ def test_a_pending_order_that_stripe_charged_is_reported_against_that_order(paid
     _, flow, orders = paid_flow
     _db(flow, update(Order).where(Order.id == orders[0].id).values(status="pending", paid_via=None))
     assert _kinds(flow) == [(PAYMENT_WITHOUT_PAID_ORDER, orders[0].id)]
+    _db(flow, update(Order).where(Order.id == orders[1].id).values(status="refunded"))  # the next order is checked too
+    assert _kinds(flow) == [(PAYMENT_WITHOUT_PAID_ORDER, orders[0].id), (PAYMENT_WITHOUT_PAID_ORDER, orders[1].id)]
 
 
 def test_a_payment_in_another_currency_is_not_taken_for_the_orders_payment(paid_flow):
@@ -208,7 +210,7 @@ def test_a_second_charge_flagged_for_refund_is_money_safe_and_an_unflagged_one_i
     _db(flow, delete(Anomaly))  # nobody was told: a silent double charge
     (silent,) = invariant_violations(flow)
     assert (silent.kind, silent.order_id) == (DOUBLE_CHARGE_UNREPORTED, orders[0].id)
-    assert "(nothing recorded)" in silent.detail and not money_safe([silent])
+    assert silent.detail.endswith(" (nothing recorded)") and not money_safe([silent])
 
     with flow.store.transaction() as db:  # recorded, but as a payment matching no order: not known to pay it
         db.add(Anomaly(kind="unmatched_payment", stripe_object_id=stray.id, detail="x", created_at=emu.now()))
@@ -287,6 +289,10 @@ def test_a_scoped_check_sees_only_its_orders_and_the_unattributed_payments_made_
     assert _kinds(flow, {orders[1].id}, start) == [(PAYMENT_WITHOUT_PAID_ORDER, None)]
     assert _kinds(flow, {orders[1].id}, start + 1) == []
     assert _kinds(flow, {orders[1].id}) == [(PAYMENT_WITHOUT_PAID_ORDER, None)]  # no start: every such payment
+    # the newer payment of no order is out of scope; the older capture of the scoped order is still checked
+    assert _kinds(flow, {orders[0].id}, start + 1) == [(PAYMENT_WITHOUT_PAID_ORDER, orders[0].id)]
+    _db(flow, update(Order).where(Order.id == orders[0].id).values(status="refunded"))
+    assert _kinds(flow, {orders[1].id}, start + 1) == []  # an order out of scope is not checked
 
 
 # -- a way to pay: what the newest email's link would meet now ---------------------------------------------------
@@ -299,7 +305,7 @@ def test_ways_to_pay_answer_per_order_and_name_what_is_missing(make_flow):
     emu, flow = make_flow("lazy_mint_db")
     a, b, unsent = flow.create_orders([spec(player_id=1), spec(player_id=2), spec(player_id=3)])
     flow.blast([a, b])
-    assert ways_to_pay(flow, [a.id, b.id, unsent.id, 999999]) == {
+    assert ways_to_pay(flow, [999999, a.id, b.id, unsent.id]) == {
         a.id: None, b.id: None, unsent.id: "no email was sent", 999999: "order 999999 does not exist"}
     assert (way_to_pay(flow, a.id), has_working_link(flow, a.id), has_working_link(flow, unsent.id)) == (
         None, True, False)
@@ -339,6 +345,8 @@ def test_an_emailed_session_expired_early_is_no_way_to_pay(make_flow):
     flow.observer.v1.checkout.sessions.expire(session.id)  # retired before its expires_at
     why = way_to_pay(flow, order.id)
     assert why.startswith(f"the emailed Checkout Session {session.id} is expired")
+    flow.store.set_pending_reason(order.id, None)  # with no reason recorded, the order is stranded
+    assert _kinds(flow) == [(STRANDED_ORDER, order.id)]
 
 
 def test_the_emailed_recovery_url_is_a_way_to_pay_until_the_second_it_expires(make_flow):
@@ -398,10 +406,10 @@ def test_a_shared_product_link_stays_a_live_way_to_pay_again_after_payment(make_
 
 def test_a_per_order_link_is_no_live_way_once_stripe_deactivated_it(make_flow):
     emu, flow = make_flow("payment_link_per_order")
-    (a,) = flow.create_orders([spec()])
+    a, unsent = flow.create_orders([spec(player_id=1), spec(player_id=2)])
     flow.blast([a])
     flow.pay(flow.click(a.id))
-    assert live_ways_for_paid(flow, [a.id, 999999]) == {a.id: [], 999999: []}
+    assert live_ways_for_paid(flow, [999999, unsent.id, a.id]) == {a.id: [], 999999: [], unsent.id: []}
 
 
 def test_an_open_session_of_a_charged_order_is_a_live_way_to_pay_again(make_flow):
@@ -428,8 +436,8 @@ def test_a_pay_link_is_a_live_way_to_pay_again_only_while_the_route_would_mint(m
     _db(flow, update(StripeObject).where(StripeObject.stripe_id == view.session_id).values(status="open"))
     assert live_ways_for_paid(flow, [a.id]) == {a.id: []}  # the route sends a click back to the paid session
     _db(flow, update(StripeObject).where(StripeObject.order_id == a.id).values(status="expired"))
-    assert live_ways_for_paid(flow, [a.id]) == {
-        a.id: ["its /pay/ link (the store still says pending and holds no session to reuse)"]}
+    mint = "its /pay/ link (the store still says pending and holds no session to reuse)"
+    assert live_ways_for_paid(flow, [b.id, a.id]) == {a.id: [mint], b.id: [mint]}
     _email_url(flow, a.id, flow.store.latest_email(b.id).url)  # a token of another order mints for that one
     assert live_ways_for_paid(flow, [a.id]) == {a.id: []}
     _db(flow, update(Order).where(Order.id == b.id).values(status="paid"))
