@@ -442,3 +442,16 @@ def test_a_pay_link_is_a_live_way_to_pay_again_only_while_the_route_would_mint(m
     assert live_ways_for_paid(flow, [a.id]) == {a.id: []}
     _db(flow, update(Order).where(Order.id == b.id).values(status="paid"))
     assert live_ways_for_paid(flow, [b.id]) == {b.id: []}  # the route shows "already paid"
+
+
+def test_the_checker_reads_every_page_of_a_listing_past_a_hundred_objects(make_flow):
+    from blastpay.flows.invariants import list_all
+
+    emu, flow = make_flow("ttl_24h")
+    created = [flow.observer.v1.checkout.sessions.create({
+        "mode": "payment", "success_url": "https://club.example/ok",
+        "line_items": [{"price_data": {"currency": "usd", "unit_amount": 100 + n,
+                                       "product_data": {"name": "fee"}}, "quantity": 1}]}).id for n in range(205)]
+    listed = [s.id for s in list_all(flow.observer, "/v1/checkout/sessions")]
+    assert listed == created[::-1]  # newest first, each once, across three pages
+    assert len(list_all(flow.observer, "/v1/checkout/sessions", status="complete")) == 0
