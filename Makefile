@@ -12,7 +12,7 @@ LOCK_FLAGS := --universal --python-version 3.11.5 --generate-hashes --no-header 
 
 SYSTEM := $(VENV)/.system-deps
 
-.PHONY: evidence test lint check lock help
+.PHONY: evidence test lint check lock help mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,6 +50,10 @@ test: $(TEST_STAMP) $(SYSTEM) lint ## run the whole test suite (lint first; incl
 
 check: $(STAMP) $(SYSTEM) ## only the freshness check: is the committed evidence what the code produces?
 	$(VENV)/bin/blastpay check
+
+# Mutants of each module in mutation/modules.toml against that module's tests; the score per module (README).
+mutation: $(TEST_STAMP) ## mutation testing: a score per module, survivors listed (see README for its time)
+	$(VENV)/bin/python mutation/run.py
 
 # Re-pin after editing pyproject.toml (needs the package index). Versions already in a lock stay where they are
 # unless the new requirements need otherwise; delete a line of a lock to let that package move.

@@ -86,8 +86,11 @@ def test_expire_endpoint_only_for_open_sessions(door, price):
         door.client.v1.checkout.sessions.expire(session.id)
     paid = make_session(door, price)
     door.pay(paid.id)
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
         door.client.v1.checkout.sessions.expire(paid.id)
+    assert (caught.value.param, caught.value.user_message) == (
+        "session", 'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a '
+                   'status of "complete".')
 
 
 def test_url_only_while_open(door, price):
@@ -197,6 +200,21 @@ def test_paid_session_completes_with_metadata_in_event(door, price, hook):
     assert event["data"]["object"]["client_reference_id"] == "parent_9"
 
 
+def test_no_cost_session_completes_without_a_payment(door, price, hook):
+    free = door.client.v1.prices.create({"currency": "usd", "unit_amount": 0, "product": price.product})
+    session = make_session(door, free)
+    door.pay(session.id)
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status, done.amount_total) == ("complete", "no_payment_required", 0)
+    paid = make_session(door, price)
+    door.pay(paid.id)
+    assert door.client.v1.checkout.sessions.retrieve(paid.id).payment_status == "paid"
+    cent = make_session(door, door.client.v1.prices.create({"currency": "usd", "unit_amount": 1,
+                                                            "product": price.product}))
+    door.pay(cent.id)
+    assert door.client.v1.checkout.sessions.retrieve(cent.id).payment_status == "paid"  # one cent is a payment
+
+
 def test_success_url_gets_session_id(door, price):
     session = make_session(door, price, success_url="https://club.example/thanks/{CHECKOUT_SESSION_ID}/done")
     assert door.pay(session.id)["redirect"] == f"https://club.example/thanks/{session.id}/done"
@@ -238,13 +256,24 @@ def test_mode_must_match_price_types(door, price):
     monthly = door.client.v1.prices.create(
         {"currency": "usd", "unit_amount": 2000, "product_data": {"name": "Monthly dues"}, "recurring": {"interval": "month"}}
     )
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, monthly, mode="payment")
-    with pytest.raises(stripe.InvalidRequestError):
+    assert (caught.value.param, caught.value.user_message) == ("mode", (
+        "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only "
+        "one-time prices."))
+    with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, price, mode="subscription")
+    assert (caught.value.param, caught.value.user_message) == (
+        "mode", "You must provide at least one recurring price in `subscription` mode when using prices.")
     with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, monthly, mode="subscription", payment_intent_data={"metadata": {"a": "b"}})
-    assert caught.value.param == "payment_intent_data"
+    assert (caught.value.param, caught.value.user_message) == (
+        "payment_intent_data", "You can not pass `payment_intent_data` in `subscription` mode.")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, subscription_data={"metadata": {"a": "b"}})
+    assert (caught.value.param, caught.value.user_message) == (
+        "subscription_data", "You can not pass `subscription_data` in `payment` mode.")
+    assert make_session(door, monthly, mode="subscription", subscription_data={"metadata": {"a": "b"}}).status == "open"
     subscription = make_session(door, monthly, mode="subscription")
     door.pay(subscription.id)
     done = door.client.v1.checkout.sessions.retrieve(subscription.id)
@@ -284,6 +313,175 @@ def test_sessions_list_filters_by_payment_link(door, price):
     listed = door.client.v1.checkout.sessions.list({"payment_link": link.id})
     assert [s.id for s in listed.data] == from_link[::-1]
     assert all(s.payment_link == link.id for s in listed.data)
+
+
+def test_sessions_list_filters_by_customer_and_by_status(door, price):
+    customer = door.client.v1.customers.create({"email": "p@example.test"})
+    mine = [make_session(door, price, customer=customer.id) for _ in range(2)]
+    make_session(door, price)
+    door.pay(mine[0].id)
+    by_customer = door.client.v1.checkout.sessions.list({"customer": customer.id})
+    assert [s.id for s in by_customer.data] == [mine[1].id, mine[0].id]
+    assert door.client.v1.checkout.sessions.list({"customer": "cus_nobody"}).data == []
+    complete = door.client.v1.checkout.sessions.list({"status": "complete"})
+    assert [s.id for s in complete.data] == [mine[0].id]
+    assert door.client.v1.checkout.sessions.list({"payment_link": "plink_nobody"}).data == []
+    assert by_customer.url == "/v1/checkout/sessions"
+
+
+def test_a_sessions_line_items_are_listed_and_an_unknown_session_has_none(door, price):
+    session = make_session(door, price, line_items=[{"price": price.id, "quantity": 3}])
+    (item,) = door.client.v1.checkout.sessions.line_items.list(session.id).data
+    assert (item.quantity, item.amount_subtotal, item.amount_total, item.currency) == (3, 13500, 13500, "usd")
+    assert item.id.startswith("li_") and item.price.id == price.id
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.checkout.sessions.line_items.list("cs_test_nobody")
+    assert caught.value.http_status == 404
+
+
+def test_pressing_back_names_the_session_and_an_unknown_one_is_refused(door, price):
+    session = make_session(door, price, cancel_url="https://club.example/back")
+    assert door.cancel(session.id) == {"redirect": "https://club.example/back", "session": session.id}
+    with pytest.raises(EmulatorError) as caught:
+        door.cancel("cs_test_nobody")
+    assert caught.value.param == "session"
+
+
+def test_a_session_without_line_items_is_refused_naming_them(door, price):
+    for params in ({}, {"line_items": []}):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            door.client.v1.checkout.sessions.create({"mode": "payment", "success_url": "https://club.example/ok",
+                                                     **params})
+        assert caught.value.param == "line_items"
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, customer=customer.id, customer_email="other@example.test")
+    assert (caught.value.param, caught.value.user_message) == (
+        "customer", "You may only specify one of these parameters: customer, customer_email.")
+
+
+def test_a_session_passing_expiry_by_an_hour_expires_at_its_own_second(door, price, hook):
+    session = make_session(door, price, expires_at=door.now() + 3600)
+    door.advance(2 * 3600)
+    (event,) = [e for e in door.sink.events() if e["type"] == "checkout.session.expired"]
+    assert event["created"] == session.expires_at
+
+
+def test_what_the_payer_sees_after_paying_declining_or_paying_what_cannot_be_paid(door, price):
+    session = make_session(door, price, customer_email="parent@example.test")
+    declined = door.pay(session.id, "declined")
+    assert (declined["outcome"], declined["session"], declined["redirect"]) == ("declined", session.id, None)
+    paid = door.pay(session.id)
+    assert paid == {"redirect": f"https://club.example/paid?session={session.id}", "outcome": "succeeded",
+                    "session": session.id, "message": "Payment succeeded."}
+    for target, outcome, param, message in [
+            (session.id, "maybe", "outcome", "Invalid outcome: must be one of succeeded or declined"),
+            (session.id, "succeeded", "session", "This Checkout Session is already complete."),
+            ("cs_test_nobody", "succeeded", "session", None)]:
+        with pytest.raises(EmulatorError) as caught:
+            door.pay(target, outcome)
+        assert caught.value.param == param and (message is None or str(caught.value) == message)
+    late = make_session(door, price)
+    door.client.v1.checkout.sessions.expire(late.id)
+    with pytest.raises(EmulatorError) as caught:
+        door.pay(late.id)
+    assert (caught.value.param, str(caught.value)) == (
+        "session", "This Checkout Session has expired and can no longer be paid.")
+
+
+def test_a_payment_intent_records_what_was_paid_by_whom_and_when(door, price):
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    session = make_session(door, price, customer=customer.id)
+    door.advance(600)
+    door.pay(session.id)
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    intent = door.client.v1.payment_intents.retrieve(done.payment_intent)
+    assert intent.id.startswith("pi_") and intent.client_secret.startswith(f"{intent.id}_secret_")
+    assert (intent.amount, intent.amount_received, intent.currency, intent.customer, intent.created) == (
+        4500, 4500, "usd", customer.id, door.now())
+    assert intent.payment_method_types == done.payment_method_types == ["card"]
+    second = make_session(door, price)
+    door.pay(second.id)
+    later = door.client.v1.checkout.sessions.retrieve(second.id).payment_intent
+    page = door.client.v1.payment_intents.list({"limit": 1, "starting_after": later})
+    assert [i.id for i in page.data] == [intent.id]
+
+
+def test_a_guest_payment_creates_no_customer_and_a_subscription_gets_one_with_the_payers_email(door, price):
+    guest = make_session(door, price)
+    door.pay(guest.id)
+    done = door.client.v1.checkout.sessions.retrieve(guest.id)
+    assert done.customer is None and done.customer_details.email
+    yearly = door.client.v1.prices.create({"currency": "usd", "unit_amount": 9000, "product": price.product,
+                                           "recurring": {"interval": "year"}})
+    sub = make_session(door, yearly, mode="subscription", customer_email="parent@example.test")
+    door.pay(sub.id)
+    customer_id = door.client.v1.checkout.sessions.retrieve(sub.id).customer
+    assert door.client.v1.customers.retrieve(customer_id).email == "parent@example.test"
+
+
+def test_a_new_session_reads_back_with_stripes_defaults_for_its_mode(door, price):
+    guest = make_session(door, price, locale="fr", after_expiration={"recovery": {"enabled": True}})
+    assert guest.id.startswith("cs_test_") and len(guest.id) == len("cs_test_") + 58
+    assert (guest.amount_subtotal, guest.amount_total, guest.locale) == (4500, 4500, "fr")
+    assert (guest.customer_creation, guest.payment_method_collection, guest.invoice_creation.enabled) == (
+        "if_required", "if_required", False)
+    assert guest.after_expiration.recovery.to_dict() == {"allow_promotion_codes": False, "enabled": True,
+                                                         "expires_at": None, "url": None}
+    assert make_session(door, price).after_expiration is None
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    assert make_session(door, price, customer=customer.id).customer_creation is None
+    monthly = door.client.v1.prices.create({"currency": "usd", "unit_amount": 2000, "product": price.product,
+                                            "recurring": {"interval": "month"}})
+    sub = make_session(door, monthly, mode="subscription",
+                       after_expiration={"recovery": {"enabled": True, "allow_promotion_codes": True}})
+    assert (sub.customer_creation, sub.payment_method_collection, sub.invoice_creation) == (None, "always", None)
+    assert sub.after_expiration.recovery.allow_promotion_codes is True
+
+
+def test_line_items_name_the_item_at_fault(door, price):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": price.id, "quantity": 1},
+                                              {"price": price.id, "quantity": 1,
+                                               "price_data": {"currency": "usd", "unit_amount": 1,
+                                                              "product_data": {"name": "x"}}}])
+    assert (caught.value.param, caught.value.user_message) == (
+        "line_items[1][price]", "You may only specify one of these parameters: price, price_data.")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": "price_nobody", "quantity": 1}])
+    assert caught.value.param == "line_items[0][price]"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"quantity": 1}])
+    assert (caught.value.param, caught.value.user_message) == (
+        "line_items[0]", "You must specify either `price` or `price_data` in line_items[0].")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": price.id}])
+    assert caught.value.param == "line_items[0][quantity]"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price_data": {"currency": "usd", "unit_amount": -5,
+                                                              "product_data": {"name": "x"}}, "quantity": 1}])
+    assert caught.value.param.startswith("line_items[0][price_data][")
+
+
+def test_a_session_cannot_mix_currencies(door, price):
+    euro = door.client.v1.prices.create({"currency": "eur", "unit_amount": 4000, "product": price.product})
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_session(door, price, line_items=[{"price": price.id, "quantity": 1}, {"price": euro.id, "quantity": 1}])
+    assert (caught.value.param, caught.value.user_message) == ("line_items", "All line items must use the same currency.")
+    assert make_session(door, price, line_items=[{"price": price.id, "quantity": 1}] * 3).amount_total == 13500
+
+
+def test_sessions_page_by_link_and_by_customer(door, price):
+    link = make_link(door, price)
+    opened = [door.visit(link.url)["session"] for _ in range(2)]
+    page = door.client.v1.checkout.sessions.list({"payment_link": link.id, "limit": 1, "starting_after": opened[1]})
+    assert [s.id for s in page.data] == [opened[0]]
+    customer = door.client.v1.customers.create({"email": "parent@example.test"})
+    mine = [make_session(door, price, customer=customer.id) for _ in range(2)]
+    page = door.client.v1.checkout.sessions.list({"customer": customer.id, "limit": 1, "starting_after": mine[1].id})
+    assert [s.id for s in page.data] == [mine[0].id]
+    page = door.client.v1.checkout.sessions.list({"limit": 1, "starting_after": mine[1].id})
+    assert [s.id for s in page.data] == [mine[0].id]
 
 
 # -- payment links ------------------------------------------------------------------------------
@@ -340,13 +538,28 @@ def test_completed_sessions_limit_deactivates_link(door, price, hook):
     assert updates[0]["data"]["previous_attributes"]["active"] is True
 
 
-def test_sessions_open_when_limit_reached_can_still_complete(door, price):
+def test_sessions_open_when_limit_reached_can_still_complete(door, price, hook):
     link = make_link(door, price, restrictions={"completed_sessions": {"limit": 1}})
     first, second = door.visit(link.url)["session"], door.visit(link.url)["session"]
     door.pay(first)
     assert door.client.v1.payment_links.retrieve(link.id).active is False
-    assert door.pay(second)["redirect"]
-    assert door.client.v1.payment_links.retrieve(link.id).restrictions.completed_sessions.count == 2
+    assert door.pay(second)["redirect"]  # the deactivated link's late completion
+    after = door.client.v1.payment_links.retrieve(link.id)
+    assert (after.active, after.restrictions.completed_sessions.count) == (False, 2)
+    # the link was already inactive: the late completion announces no second deactivation
+    assert [e["type"] for e in door.sink.events()].count("payment_link.updated") == 1
+
+
+def test_raising_the_limit_after_payments_keeps_their_count(door, price, hook):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 2}})
+    door.pay(door.visit(link.url)["session"])
+    updated = door.client.v1.payment_links.update(link.id, {"restrictions": {"completed_sessions": {"limit": 3}}})
+    assert (updated.restrictions.completed_sessions.count, updated.restrictions.completed_sessions.limit) == (1, 3)
+    door.pay(door.visit(link.url)["session"])
+    assert door.client.v1.payment_links.retrieve(link.id).active is True
+    door.pay(door.visit(link.url)["session"])
+    assert door.client.v1.payment_links.retrieve(link.id).active is False
+    assert door.visit(link.url)["page"] == "inactive"
 
 
 def test_link_metadata_reaches_completed_event(door, price, hook):
@@ -402,6 +615,7 @@ def test_payment_link_accepts_up_to_20_line_items(door, price):
     with pytest.raises(stripe.InvalidRequestError) as caught:
         door.client.v1.payment_links.create({"line_items": items + [{"price": price.id, "quantity": 1}]})
     assert caught.value.param == "line_items"
+    assert caught.value.user_message == "A payment link supports up to 20 line items, but you passed 21."
     with pytest.raises(stripe.InvalidRequestError) as missing:
         door.client.v1.payment_links.create({"metadata": {"a": "b"}})
     assert missing.value.param == "line_items"
@@ -453,6 +667,107 @@ def test_update_emits_payment_link_updated(door, price, hook):
     assert event["data"]["previous_attributes"] == {"metadata": {"round": "1"}}
 
 
+def test_a_links_settings_can_be_changed_after_it_was_emailed(door, price, hook):
+    link = make_link(door, price, inactive_message="Closed.")
+    updated = door.client.v1.payment_links.update(link.id, {
+        "after_completion": {"type": "redirect", "redirect": {"url": "https://club.example/thanks"}},
+        "payment_intent_data": {"metadata": {"order_id": "ord_5"}}, "allow_promotion_codes": True,
+        "inactive_message": ""})
+    assert (updated.after_completion.type, updated.after_completion.redirect.url) == (
+        "redirect", "https://club.example/thanks")
+    assert (updated.allow_promotion_codes, updated.inactive_message) == (True, None)
+    again = door.client.v1.payment_links.retrieve(link.id)
+    assert (again.payment_intent_data.metadata.to_dict(), again.allow_promotion_codes) == ({"order_id": "ord_5"}, True)
+    session_id = door.visit(link.url)["session"]
+    assert door.pay(session_id)["redirect"] == "https://club.example/thanks"
+    intent = door.client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    assert door.client.v1.payment_intents.retrieve(intent).metadata.to_dict() == {"order_id": "ord_5"}
+    (event,) = [e for e in door.sink.events() if e["type"] == "payment_link.updated"]
+    assert set(event["data"]["previous_attributes"]) == {"after_completion", "payment_intent_data",
+                                                        "allow_promotion_codes", "inactive_message"}
+
+
+def test_reaching_the_limit_announces_the_count_and_activity_before_the_payment(door, price, hook):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 2}})
+    door.pay(door.visit(link.url)["session"])
+    door.pay(door.visit(link.url)["session"])
+    (event,) = [e for e in door.sink.events() if e["type"] == "payment_link.updated"]
+    assert event["data"]["object"]["id"] == link.id and event["data"]["object"]["active"] is False
+    assert event["data"]["previous_attributes"] == {
+        "active": True, "restrictions": {"completed_sessions": {"count": 1, "limit": 2}}}
+
+
+def test_payment_intent_data_is_refused_on_a_recurring_link_and_subscription_data_on_a_one_time_one(door, price):
+    yearly = door.client.v1.prices.create({"currency": "usd", "unit_amount": 9000, "product": price.product,
+                                           "recurring": {"interval": "year"}})
+    message = "You can not pass `payment_intent_data` with recurring prices."
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, yearly, payment_intent_data={"metadata": {"a": "b"}})
+    assert (caught.value.user_message, caught.value.param) == (message, "payment_intent_data")
+    recurring = make_link(door, yearly, subscription_data={"metadata": {"a": "b"}})
+    assert recurring.subscription_data.metadata.to_dict() == {"a": "b"}
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        door.client.v1.payment_links.update(recurring.id, {"payment_intent_data": {"metadata": {"a": "b"}}})
+    assert (caught.value.user_message, caught.value.param) == (message, "payment_intent_data")
+    assert make_link(door, price, payment_intent_data={"metadata": {"a": "b"}}).payment_intent_data is not None
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, price, subscription_data={"metadata": {"a": "b"}})
+    assert (caught.value.param, caught.value.user_message) == ("subscription_data", (
+        "There must be at least one line item with a recurring price to use `subscription_data`."))
+    assert (recurring.subscription_data.trial_period_days, recurring.subscription_data.invoice_settings.issuer.type) == (
+        None, "self")
+
+
+def test_a_new_link_reads_back_in_its_currency_with_a_hosted_confirmation_and_lists_newest_first(door, price):
+    first, second = make_link(door, price), make_link(door, price)
+    assert first.id.startswith("plink_") and first.url.startswith(door.api_base + "/b/test_")
+    assert (first.currency, first.subscription_data, first.restrictions) == ("usd", None, None)
+    assert first.after_completion.to_dict() == {"hosted_confirmation": {"custom_message": None}, "redirect": None,
+                                                "type": "hosted_confirmation"}
+    assert [link.id for link in door.client.v1.payment_links.list().data][:2] == [second.id, first.id]
+    page = door.client.v1.payment_links.list({"limit": 1, "starting_after": second.id})
+    assert [link.id for link in page.data] == [first.id]
+    euro = door.client.v1.prices.create({"currency": "eur", "unit_amount": 4000, "product": price.product})
+    promo = make_link(door, euro, allow_promotion_codes=True)
+    assert (promo.currency, promo.allow_promotion_codes) == ("eur", True)
+
+
+def test_a_links_completion_settings_must_agree_with_their_type(door, price):
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, price, after_completion={"type": "redirect"})
+    assert caught.value.param == "after_completion[redirect]"
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        make_link(door, price, after_completion={"type": "hosted_confirmation",
+                                                 "redirect": {"url": "https://club.example/x"}})
+    assert (caught.value.param, caught.value.user_message) == (
+        "after_completion[redirect]",
+        "`after_completion[redirect]` can only be set when `after_completion[type]` is `redirect`.")
+
+
+def test_a_links_payment_description_reaches_the_payment_intent(door, price):
+    link = make_link(door, price, payment_intent_data={"description": "Spring tournament fee"})
+    assert link.payment_intent_data.description == "Spring tournament fee"
+    session_id = door.visit(link.url)["session"]
+    door.pay(session_id)
+    intent = door.client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    assert door.client.v1.payment_intents.retrieve(intent).description == "Spring tournament fee"
+
+
+def test_a_limit_added_to_a_link_that_had_none_counts_from_zero(door, price):
+    link = make_link(door, price)
+    door.pay(door.visit(link.url)["session"])
+    limited = door.client.v1.payment_links.update(link.id, {"restrictions": {"completed_sessions": {"limit": 2}}})
+    assert (limited.restrictions.completed_sessions.count, limited.restrictions.completed_sessions.limit) == (0, 2)
+
+
+def test_a_links_limit_can_be_removed(door, price):
+    link = make_link(door, price, restrictions={"completed_sessions": {"limit": 1}})
+    assert door.client.v1.payment_links.update(link.id, {"restrictions": ""}).restrictions is None
+    for _ in range(2):
+        door.pay(door.visit(link.url)["session"])
+    assert door.client.v1.payment_links.retrieve(link.id).active is True
+
+
 # -- resources ----------------------------------------------------------------------------------
 def test_prices_one_time_and_recurring(door, price):
     assert (price.type, price.recurring) == ("one_time", None)
@@ -469,7 +784,8 @@ def test_inactive_price_refused(door, price):
     door.client.v1.prices.update(price.id, {"active": False})
     with pytest.raises(stripe.InvalidRequestError) as caught:
         make_session(door, price)
-    assert caught.value.param == "line_items[0][price]"
+    assert (caught.value.param, caught.value.user_message) == (
+        "line_items[0][price]", "The price specified is inactive. This field only accepts active prices.")
 
 
 def test_metadata_limits_and_unsetting(door):

@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from blastpay.flows import tokens
 from blastpay.flows.order_models import OrderSpec
 from blastpay.flows.orders import OrderStore
 from blastpay.flows.tokens import DbTokens, HmacTokens, TokenKeyError, make_binding, parse_token_keys
@@ -122,4 +123,48 @@ def test_first_key_signs():
     with pytest.raises(TokenKeyError):
         make_binding("hmac", None)
     with pytest.raises(ValueError):
+        make_binding("jwt")
+
+
+@pytest.mark.parametrize("kid", ["k", "k1", "k10", "kid4", "k" * 5, "k" * 8, "k" * 15, "k" * 16])
+def test_a_key_id_of_any_allowed_length_signs_tokens_that_open_their_order(store, kid):
+    binding = HmacTokens(parse_token_keys(f"{kid}:" + "ab" * 32))
+    (order,) = _orders(store, 1)
+    token = _mint(store, binding, order.id)
+    assert _resolve(store, binding, token) == order.id
+
+
+def test_tokens_open_their_order_whatever_character_they_end_with(store, monkeypatch):
+    # with a three-character key id the token's last character carries six bits, so all 64 occur
+    binding = HmacTokens(parse_token_keys("k10:" + "ab" * 32))
+    (order,) = _orders(store, 1)
+    nonces = iter(range(2000))
+    monkeypatch.setattr(tokens.secrets, "token_bytes", lambda n: next(nonces).to_bytes(n, "big"))
+    endings = set()
+    while len(endings) < 64:
+        token = _mint(store, binding, order.id)
+        assert _resolve(store, binding, token) == order.id, f"token ending in {token[-1]!r} opens nothing"
+        endings.add(token[-1])
+
+
+@pytest.mark.parametrize("value", [None, "   "])
+def test_an_unset_or_blank_key_variable_is_reported_as_empty(value):
+    with pytest.raises(TokenKeyError, match="is empty"):
+        parse_token_keys(value)
+
+
+def test_a_malformed_key_is_reported_with_its_entry_number_counted_from_one():
+    with pytest.raises(TokenKeyError, match=r"entry 2 \(k0\): key is not hex"):
+        parse_token_keys("k1:" + "ab" * 32 + ",k0:zz")
+
+
+def test_a_key_with_a_stray_colon_is_refused_as_not_hex_under_its_key_id():
+    with pytest.raises(TokenKeyError, match=r"entry 1 \(k1\): key is not hex"):
+        parse_token_keys("k1:" + "ab" * 16 + ":" + "ab" * 16)
+
+
+def test_choosing_a_binding_badly_names_what_is_wrong():
+    with pytest.raises(TokenKeyError, match="BLASTPAY_TOKEN_KEYS"):
+        make_binding("hmac", None)
+    with pytest.raises(ValueError, match="'jwt'.*'hmac' or 'db'"):
         make_binding("jwt")

@@ -135,6 +135,12 @@ RULES: tuple[Rule, ...] = (
        "It also appears in the events sent to your webhook endpoint that contain that Checkout Session (including the "
        "`checkout.session.completed` event).",
        "stripe-docs", f"{CONFORMANCE}::test_paid_session_completes_with_metadata_in_event"),
+    _r("session.complete.no_cost",
+       "Paying a session whose total is 0 completes it with payment_status no_payment_required, not paid: no payment "
+       "is collected (the emulator's reading of the no_payment_required status for a no-cost order).",
+       "https://stripe.com/docs/payments/checkout/no-cost-orders",
+       "If the total amount is 0, Checkout doesn't collect a payment method from the customer.",
+       "assumption", f"{CONFORMANCE}::test_no_cost_session_completes_without_a_payment"),
     _r("session.success_url.placeholder",
        "After payment the customer is redirected to success_url with {CHECKOUT_SESSION_ID} replaced by the id.",
        "stripe/params/_payment_link_create_params.py:216-244 (stripe 16.1.0)",
@@ -213,6 +219,13 @@ RULES: tuple[Rule, ...] = (
        "When the payment link reaches the limit, it automatically deactivates and customers can't use it to make a "
        "purchase.",
        "stripe-docs", f"{CONFORMANCE}::test_completed_sessions_limit_deactivates_link"),
+    _r("link.limit_update_keeps_count",
+       "Updating restrictions.completed_sessions.limit keeps the count of sessions already completed: the link "
+       "deactivates when that count reaches the new limit.",
+       "stripe/_payment_link.py:449-452 (stripe 16.1.0)",
+       "The current number of checkout sessions that have been completed on the payment link which count towards the "
+       "`completed_sessions` restriction to be met.",
+       "stripe-docs", f"{CONFORMANCE}::test_raising_the_limit_after_payments_keeps_their_count"),
     _r("link.limit_open_sessions",
        "Sessions opened before the limit was reached stay open and can still be paid; count may then exceed limit.",
        "stripe-facts.md, Not found", "Nothing was found on what happens to sessions already open when the limit is "

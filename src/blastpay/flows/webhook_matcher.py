@@ -264,6 +264,6 @@ def create_webhook_router(matcher: WebhookMatcher) -> APIRouter:
 
 def create_webhook_app(matcher: WebhookMatcher) -> FastAPI:
     """An app serving only the webhook endpoint (the flows whose email links point at Stripe)."""
-    app = FastAPI(title="blastpay webhooks", docs_url=None, redoc_url=None)
+    app = FastAPI(title="blastpay webhooks", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(create_webhook_router(matcher))
     return app
