@@ -54,11 +54,13 @@ def test_the_adr_cites_only_registry_ids_and_lists_their_urls(fresh_stage):
     registry = load_registry(config.SOURCES_DIR)
     import re
 
-    cited = set(re.findall(r"\[([a-z0-9][a-z0-9-]+)\]", adr))
-    assert cited, "the ADR cites no source"
-    assert cited <= set(registry.ids())
-    for sid in cited:
-        assert registry.get(sid)["url"] in adr
+    markers = set(re.findall(r"(?<!\n)\[\^(\d+)\]", adr))  # a note's definition starts its line
+    notes = dict(re.findall(r"^\[\^(\d+)\]: .*<(\S+)> \(read \d{4}-\d{2}-\d{2}\)$", adr, re.M))
+    assert markers, "the ADR cites no source"
+    assert markers == set(notes), "every footnote marker has its note and every note is cited"
+    urls = {registry.get(sid)["url"] for sid in registry.ids()}
+    assert set(notes.values()) <= urls, "every note is a registry source's URL"
+    assert [int(n) for n in sorted(notes, key=int)] == list(range(1, len(notes) + 1))
 
 
 # --- bad input: a scratch copy of the repository's inputs, run through the real CLI -------------------

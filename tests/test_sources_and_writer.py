@@ -58,7 +58,8 @@ def test_duplicate_ids_across_files_name_both_places(tmp_path):
 
 def test_citing_an_unknown_id_fails(tmp_path):
     cite = Citations(_registry(tmp_path, GOOD))
-    assert cite("a-fact") == "[a-fact]"
+    assert cite("a-fact") == "[^1]" and cite("a-fact") == "[^1]"  # the same number for the same source
+    assert cite.used == ["a-fact"]
     with pytest.raises(SourcesError):
         cite("made-up")
 
