@@ -133,6 +133,7 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
                     "orders_per_year": a.blasts_per_year * a.orders_per_blast,
                     "support_contact_usd": prices.support_contact_usd,
                     "error_page_contact_share": prices.error_page_contact_share,
+                    "dead_link_contact_share": prices.dead_link_contact_share,
                     "refund_fee_usd": prices.refund_fee_usd, "card_fee_usd": prices.refund_fee_usd,
                     "engineer_day_usd": prices.engineer_day_usd,
                     "horizon_years": prices.horizon_years, "retry_cohort_share": model.club.retry_cohort_share,
