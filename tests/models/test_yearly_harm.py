@@ -19,6 +19,7 @@ from blastpay.models.yearly_harm import (
     everyday_yearly,
     fault_yearly,
     parent_harms,
+    read_parents,
     return_weight,
     support_contacts,
     yearly_harm,
@@ -211,3 +212,102 @@ def test_each_harm_is_priced_once_and_hours_sessions_and_calls_are_not_priced():
     assert usd == pytest.approx({"parents_stranded": 400.0, "dead_link_pages": 30.0, "temporary_error_pages": 15.0,
                                  "double_charges": 13.6, "unmatched_payments": 22.5})
     assert support_contacts(harm, prices) == pytest.approx(4 + 1 + 3 + 2)
+
+
+def test_the_share_of_parents_who_write_in_after_a_dead_link_page_scales_its_cost_and_its_contacts():
+    harm = {"parents_stranded": 0.0, "dead_link_pages": 4.0, "temporary_error_pages": 0.0, "double_charges": 0.0,
+            "unmatched_payments": 0.0}
+    prices = Prices(support_contact_usd=7.5, error_page_contact_share=0.25, refund_fee_usd=6.1, engineer_day_usd=600,
+                    horizon_years=3, dead_link_contact_share=0.5)
+    assert yearly_usd(harm, prices, fee_usd=200)["dead_link_pages"] == pytest.approx(4 * 0.5 * 7.5)
+    assert support_contacts(harm, prices) == pytest.approx(2.0)
+
+
+HEADER = ("fault,variant,parent,returns,first_click_in_fault,met_error,met_dead_link,paid_via,order_open,"
+          "hours_without_way_to_pay_after_first_click,paid_still_payable,double_charged\n")
+
+
+def test_the_parents_table_reads_each_spelling_of_true_and_false_the_writers_use(tmp_path):
+    path = tmp_path / "parents.csv"
+    path.write_text(HEADER + "f,v,7,True,true,1,False,click,false,2.5,0,\n")
+    (r,) = read_parents(path)
+    assert (r.fault, r.variant, r.parent, r.returns, r.first_click_in_fault, r.met_error) == ("f", "v", 7, True, True,
+                                                                                              True)
+    assert (r.met_dead_link, r.order_open, r.paid_still_payable, r.double_charged) == (False, False, False, False)
+    assert (r.paid_via, r.hours_locked_out) == ("click", 2.5)
+
+
+@pytest.mark.parametrize("row, problem", [("f,v,7,TRUE,0,0,0,click,1,0,0,0", "not a boolean: 'TRUE'"),
+                                          ("f,v,seven,1,0,0,0,click,1,0,0,0", "invalid literal for int()"),
+                                          ("f,v,7,1,0,0,0,click,1,soon,0,0", "could not convert string to float")])
+def test_a_corrupt_row_of_the_parents_table_is_one_line_naming_its_file_and_line(tmp_path, row, problem):
+    path = tmp_path / "parents.csv"
+    path.write_text(HEADER + "f,v,1,1,0,0,0,click,1,0,0,0\n" + row + "\n")
+    with pytest.raises(HarmModelError) as err:
+        read_parents(path)
+    assert str(err.value).startswith(f"{path}:3: {problem}")
+    assert "\n" not in str(err.value)
+
+
+def test_a_row_with_a_line_break_inside_a_quoted_field_keeps_the_tables_rows_apart(tmp_path):
+    path = tmp_path / "parents.csv"
+    path.write_text(HEADER + 'f,"v\r\nx",1,1,0,0,0,click,1,0,0,0\n', newline="")
+    assert read_parents(path)[0].variant == "v\r\nx"
+
+
+def test_refusals_of_the_weighting_name_the_fault_and_what_it_lacks():
+    parts, timing = _outage_parts(start=0.4)
+    with pytest.raises(HarmModelError) as err:
+        fault_yearly(Likelihood(fault="f", share_of="db"), timing, parts, world(), 700)
+    assert str(err.value) == "f: unknown component 'db'"
+    with pytest.raises(HarmModelError) as err:
+        fault_yearly(Likelihood(fault="f"), timing, parts, world(), 700)
+    assert str(err.value) == "f: a timed fault needs share_of or per_year"
+    with pytest.raises(HarmModelError) as err:
+        fault_yearly(Likelihood(fault="f", per_year=1.0), FaultTiming(0.4, 0.0), parts, world(), 700)
+    assert str(err.value) == "f: a timed fault needs share_of or per_year"
+    with pytest.raises(HarmModelError) as err:
+        fault_yearly(Likelihood(fault="f", per_order=0.1, while_down="db"), FaultTiming(None, None), parts, world(), 7)
+    assert str(err.value) == "f: unknown component 'db'"
+    with pytest.raises(HarmModelError) as err:
+        fault_yearly(Likelihood(fault="f", share_of="api", share=1.0), FaultTiming(0.2, None), parts, world(), 700)
+    assert str(err.value) == "f: an untimed incident needs per_year"
+    with pytest.raises(HarmModelError) as err:
+        parent_harms(rec(0, paid="cheque"), 0.5)
+    assert str(err.value) == "paid_via 'cheque' (expected click, email or none)"
+
+
+def test_with_blasts_more_often_than_their_horizon_an_incident_hits_at_most_once_per_blast_it_overlaps():
+    # 200 blasts a year of a 96-hour horizon cover the year twice over: an incident overlaps a blast for sure, not twice
+    rows = [rec(i, paid="email") for i in range(4)]
+    parts = cell_parts(rows, baseline(), 0.5, 0.5)
+    many = world(volumes=Volumes(blasts_per_year=200, orders_per_blast=5, fee_usd=200))
+    out = fault_yearly(Likelihood(fault="f", per_year=0.5), FaultTiming(0.2, None), parts, many, 700)
+    assert out["parents_stranded"] == pytest.approx(0.5 * 1.0 * (700 / 200) * 0.5)
+    parts, timing = _outage_parts(start=0.4)
+    out = fault_yearly(Likelihood(fault="f", per_year=1.0), timing, parts, many, clicking_parents_per_year=700)
+    on = 1.0 * 2 / 8760
+    assert out["hours_locked_out"] == pytest.approx(700 * on * 3.0 + 1.0 * 1.0 * (700 / 200) * 1.0 / 4)
+
+
+def test_a_cell_of_one_parent_weighs_that_parent_whole():
+    rows = [rec(0, paid="email")]
+    parts = cell_parts(rows, baseline(1), 0.5, 0.5)
+    out = fault_yearly(Likelihood(fault="f", per_year=0.5), FaultTiming(0.2, None), parts, world(), 700)
+    hits = 0.5 * 10 * 96 / 8760
+    assert out["parents_stranded"] == pytest.approx(hits * 70 * 0.5 / 1)
+
+
+def test_a_yearly_harm_names_its_variant_and_keeps_its_everyday_part_apart():
+    records = list(baseline().values()) + [rec(i, fault="f", returns=(i % 2 == 0)) for i in range(4)]
+    data = CellData.from_records(records)
+    likelihood = {"none": Likelihood(fault="none", baseline=True), "f": Likelihood(fault="f", share_of="api", share=1.0)}
+    timing = {"none": FaultTiming(None, None), "f": FaultTiming(0.4, 1.0)}
+    h = yearly_harm("v", data, likelihood, timing, _everyday(), world())
+    assert h.variant == "v"
+    assert h.everyday == pytest.approx(everyday_yearly(_everyday(), world()))
+    assert data.faults() == ["f", "none"]
+    with pytest.raises(HarmModelError) as err:
+        yearly_harm("v", data, {"none": likelihood["none"]}, timing, _everyday(), world())
+    assert str(err.value) == "no likelihood for fault(s) f (experiments/likelihood.yaml)"
+

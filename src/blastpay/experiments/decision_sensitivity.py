@@ -28,7 +28,7 @@ class Lever:
     stated: float
     lo: float
     hi: float
-    unit: str  # "factor" (x the stated value), "share", or a unit of the value itself
+    unit: str  # "share", "per_order", or the unit of the value itself (hours, usd, days, ...)
     inputs: Callable[[float], tuple[Assumptions, Knobs]]
 
 
@@ -203,12 +203,10 @@ def flips(model: DecisionModel) -> list[dict[str, Any]]:
             return {v: c.horizon_usd for v, c in d.costed.items()}
 
         found = nearest_flip(costs, lever.stated, lever.lo, lever.hi)
-        factor = None
-        if found is not None:
-            factor = found[0] if lever.unit == "factor" else (found[0] / lever.stated if lever.stated else None)
+        # the factor on the stated value (none for a value stated as 0)
+        factor = found[0] / lever.stated if found is not None and lever.stated else None
         rows.append({"lever": lever.name, "title": display_names.lever(lever.name), "unit": lever.unit,
-                     "stated": lever.stated if lever.unit != "factor" else 1.0,
-                     "flips_at": None if found is None else found[0], "factor": factor,
+                     "stated": lever.stated, "flips_at": None if found is None else found[0], "factor": factor,
                      "new_winner_variant": None if found is None else found[1],
                      "new_winner_option": None if found is None else OPTION_OF.get(found[1])})
     return rows

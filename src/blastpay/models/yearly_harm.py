@@ -24,8 +24,7 @@ over plain data: the arithmetic can be redone by hand from the CSV and the input
 from __future__ import annotations
 
 import csv
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
@@ -168,9 +167,6 @@ class World:
     response_share: float
     horizon_hours: float
     retry_cohort_share: float
-
-    def with_downtime(self, component: str, share: float) -> "World":
-        return replace(self, downtime={**self.downtime, component: share})
 
 
 # -- one parent ------------------------------------------------------------------------------------------------------
@@ -421,7 +417,3 @@ def support_contacts(harm: Mapping[str, float], prices: Prices) -> float:
     """Expected support contacts a year: the same parents yearly_usd prices as contacts."""
     return (harm["dead_link_pages"] * prices.dead_link_contact_share + harm["double_charges"] + harm["unmatched_payments"]
             + harm["temporary_error_pages"] * prices.error_page_contact_share)
-
-
-def finite(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
