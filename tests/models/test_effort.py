@@ -5,6 +5,7 @@ import pytest
 
 from blastpay.models.effort import (
     ROLLBACK,
+    SITE_ROLLBACK,
     TEST,
     UNIT_KINDS,
     EffortError,
@@ -107,7 +108,7 @@ def test_each_checklist_row_reads_as_the_adr_prints_it_what_where_how_it_is_prov
         ("template", "template: a file the spike does not name (rescan pins it)", None, "template", "",
          ROLLBACK["template"], 1.0, False),
         ("call_site", "expires at: a file the spike does not name (rescan pins it)", None, "expires_at",
-         "grep finds none", ROLLBACK["call_site"], 1.0, False),
+         "grep finds none", SITE_ROLLBACK["expires_at"], 1.0, False),
         ("feature_flag", "Cut-over behind a flag the blast job reads (off: today's links)", None, None,
          TEST["feature_flag"], ROLLBACK["feature_flag"], 1.0, False),
         ("rehearsal", "Rehearse the cut-over in test mode with orders pending under old links", None, None,
@@ -190,3 +191,8 @@ def test_each_route_and_each_worker_an_option_adds_is_its_own_checklist_row():
     assert [w for k, w in steps if k == "route_added"] == ["Route /paid in basketball-api",
                                                            "Route /pay/{order_token} in basketball-api"]
     assert [w for k, w in steps if k == "worker_added"] == ["Worker: mint retry worker", "Worker: stripe clean-up worker"]
+
+
+def test_removing_the_session_expiry_argument_rolls_back_to_todays_expiry_never_to_the_refused_30_day_patch():
+    (step,) = plan(TODAY, TODAY, [{"kind": "expires_at", "file": "x.py", "change": "Delete the argument"}], UNITS)[:1]
+    assert "never back to the 30-day argument" in step.rollback and step.rollback != ROLLBACK["call_site"]

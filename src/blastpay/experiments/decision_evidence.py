@@ -146,7 +146,8 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
         "provenance": PROVENANCE, "mitigation_policy": policy,
         "schedule": schedule(d.costed[rec].build_days, as_of, model.club.schedule.engineers,
                              model.club.schedule.days_off),
-        "stopgap": stopgap(model),
+        "stopgap": {**stopgap(model), "decision_build_days_after_it":
+                    d.costed[rec].build_days - model.unit_days["job_added"]},
         "without_removed_parts": without_removed_parts(model, d),
         "two_way": two_way(model),
         # the click rate a blast can bring, at most: every parent of one blast clicking within the same minute

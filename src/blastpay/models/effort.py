@@ -42,6 +42,13 @@ ROLLBACK = {
     "rollback_drill": "Nothing to undo (test mode).",
 }
 
+# Where a call site's own undo differs from its kind's: removing the session-expiry argument must not restore the
+# 30-day patch, which Stripe refuses.
+SITE_ROLLBACK = {
+    "expires_at": "Flag off: sessions go back to Stripe's default expiry, as today; never back to the 30-day argument, "
+                  "which Stripe refuses.",
+}
+
 # What proves each kind of structural step done (a call site's test comes from the call-site inventory).
 TEST = {
     "table_added": "The migration runs up and down on a copy of production's schema; the model's tests pass.",
@@ -146,8 +153,9 @@ def call_site_steps(items: Iterable[Mapping[str, Any]], unit_days: Mapping[str, 
         if kind is None or not changes_code(str(item.get("change", ""))):
             continue
         where = item.get("file") or "a file the spike does not name (rescan pins it)"
-        steps.append(_step(kind, f"{item['kind'].replace('_', ' ')}: {where}", unit_days, file=item.get("file"),
-                           site=str(item["kind"]), test=str(item.get("verify", ""))))
+        step = _step(kind, f"{item['kind'].replace('_', ' ')}: {where}", unit_days, file=item.get("file"),
+                     site=str(item["kind"]), test=str(item.get("verify", "")))
+        steps.append(replace(step, rollback=SITE_ROLLBACK.get(step.site or "", step.rollback)))
     return steps
 
 
