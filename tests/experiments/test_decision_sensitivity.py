@@ -72,6 +72,18 @@ def test_every_stated_assumption_is_a_lever_over_its_stated_range(model, record)
             assert lever.hi == (1.0 if lever.unit in ("per_order", "share") else pytest.approx(lever.stated * 100))
         if name.startswith("old_email:"):
             assert (lever.unit, lever.lo, lever.hi) == ("share", 0.0, 1.0)
+        if name.startswith("likelihood:"):
+            like = model.likelihood[name.split(":", 1)[1]]
+            assert (lever.unit, lever.stated) == (("per_order", like.per_order) if like.per_order is not None else
+                                                  ("per_year", like.per_year) if like.per_year is not None else
+                                                  ("share", like.share))
+    others = [lever for lever in by_name.values() if lever.name.endswith("_downtime")
+              and lever.name != "basketball_api_downtime"]
+    assert others, "Stripe's components have downtime levers of their own"
+    for lever in others:
+        comp = lever.name[: -len("_downtime")]
+        assert (lever.unit, lever.lo, lever.hi) == ("hours", 0.0, pytest.approx(lever.stated * 100))
+        assert lever.stated == pytest.approx((1 - model.component_availability[comp]) * 8760, rel=1e-9)
 
 
 def test_a_lever_at_its_stated_value_is_the_central_case_and_the_headline_levers_move_the_costs(model, record):
@@ -86,6 +98,7 @@ def test_a_lever_at_its_stated_value_is_the_central_case_and_the_headline_levers
     # a lever that moves no variant's cost (a fault that harms every variant alike, a step kind no plan uses)
     # cannot flip the answer; every lever in the table moves some cost
     assert {f["lever"] for f in record["flips"]} <= moving
+    assert {lever.name for lever in levers(model) if lever.name.endswith("_downtime")} <= moving
     assert {"basketball_api_downtime", "blasts_per_year", "orders_per_blast", "fee_usd", "return_share",
             "response_share", "engineer_day_usd", "horizon_years", "support_contact_minutes", "staff_hour_usd",
             "error_page_contact_share", "dead_link_contact_share", "effort:call_site", "effort:route_added",
