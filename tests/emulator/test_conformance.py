@@ -407,6 +407,16 @@ def test_a_payment_intent_records_what_was_paid_by_whom_and_when(door, price):
     assert [i.id for i in page.data] == [intent.id]
 
 
+def test_a_payment_intent_is_in_its_sessions_currency(door, price):
+    euro = door.client.v1.prices.create({"currency": "eur", "unit_amount": 4000, "product": price.product})
+    session = make_session(door, euro, line_items=[{"price": euro.id, "quantity": 2}])
+    door.pay(session.id)
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    intent = door.client.v1.payment_intents.retrieve(done.payment_intent)
+    assert (done.currency, done.amount_total) == ("eur", 8000)
+    assert (intent.currency, intent.amount, intent.amount_received) == ("eur", 8000, 8000)
+
+
 def test_a_guest_payment_creates_no_customer_and_a_subscription_gets_one_with_the_payers_email(door, price):
     guest = make_session(door, price)
     door.pay(guest.id)
