@@ -522,3 +522,14 @@ def test_the_session_that_pays_an_order_is_recorded_complete(env):
     rows = {s.stripe_id: s.status for s in store.stripe_objects(order_id=order.id, kind=CHECKOUT_SESSION)}
     assert rows == {"cs_paying": "complete", "cs_other": "retired"}
     assert [(t.action, t.stripe_id) for t in store.pending_tasks()] == [("expire_session", "cs_other")]
+
+
+def test_an_ignored_event_answers_with_its_own_id_and_type(tmp_path):
+    from blastpay.flows.webhook_matcher import WebhookOutcome
+
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    matcher = WebhookMatcher(store, secrets=[SECRET], clock=lambda: NOW)
+    body = json.dumps({"id": "evt_9", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).encode()
+    assert matcher.handle(body, sign(body)) == WebhookOutcome("evt_9", "customer.created", "ignored")
+    assert matcher.handle(body, sign(body)) == WebhookOutcome("evt_9", "customer.created", "duplicate")
+    store.dispose()
