@@ -407,6 +407,16 @@ def test_a_payment_intent_records_what_was_paid_by_whom_and_when(door, price):
     assert [i.id for i in page.data] == [intent.id]
 
 
+def test_a_payment_intent_is_in_its_sessions_currency(door, price):
+    euro = door.client.v1.prices.create({"currency": "eur", "unit_amount": 4000, "product": price.product})
+    session = make_session(door, euro, line_items=[{"price": euro.id, "quantity": 2}])
+    door.pay(session.id)
+    done = door.client.v1.checkout.sessions.retrieve(session.id)
+    intent = door.client.v1.payment_intents.retrieve(done.payment_intent)
+    assert (done.currency, done.amount_total) == ("eur", 8000)
+    assert (intent.currency, intent.amount, intent.amount_received) == ("eur", 8000, 8000)
+
+
 def test_a_guest_payment_creates_no_customer_and_a_subscription_gets_one_with_the_payers_email(door, price):
     guest = make_session(door, price)
     door.pay(guest.id)
@@ -461,6 +471,20 @@ def test_line_items_name_the_item_at_fault(door, price):
         make_session(door, price, line_items=[{"price_data": {"currency": "usd", "unit_amount": -5,
                                                               "product_data": {"name": "x"}}, "quantity": 1}])
     assert caught.value.param.startswith("line_items[0][price_data][")
+
+
+def test_an_inline_price_from_price_data_is_left_out_of_the_price_list(door, price):
+    # https://docs.stripe.com/api/prices/list: "Returns a list of your active prices, excluding inline prices."
+    session = make_session(door, price, line_items=[{"quantity": 1, "price_data": {
+        "currency": "usd", "unit_amount": 3000, "product_data": {"name": "Late registration fee"}}}])
+    (item,) = door.client.v1.checkout.sessions.line_items.list(session.id).data
+    assert (item.price.unit_amount, item.amount_total, item.description) == (3000, 3000, "Late registration fee")
+    assert [p.id for p in door.client.v1.prices.list().data] == [price.id]
+
+
+def test_a_payment_sessions_customer_creation_is_kept_as_given(door, price):
+    assert make_session(door, price, customer_creation="always").customer_creation == "always"
+    assert make_session(door, price).customer_creation == "if_required"
 
 
 def test_a_session_cannot_mix_currencies(door, price):

@@ -158,10 +158,12 @@ def test_each_completed_subscription_session_starts_its_own_subscription(door, m
 def test_subscription_mode_takes_20_recurring_and_20_one_time_line_items(door, monthly, jersey):
     ok = sub_session(door, *([monthly] * 20 + [jersey] * 20))
     assert ok.status == "open"
-    for extra in (monthly, jersey):
+    for extra, kind in ((monthly, "recurring"), (jersey, "one-time")):
         with pytest.raises(stripe.InvalidRequestError) as caught:
             sub_session(door, *([monthly] * 20 + [jersey] * 20 + [extra]))
-        assert caught.value.param == "line_items" and "at most 20" in caught.value.user_message
+        assert (caught.value.param, caught.value.user_message) == ("line_items", (
+            f"In `subscription` mode a Checkout Session accepts at most 20 line items with {kind} prices, but you "
+            "passed 21."))
 
 
 def test_payment_mode_session_takes_at_most_100_line_items(door, jersey):

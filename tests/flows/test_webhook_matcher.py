@@ -485,3 +485,51 @@ def test_a_double_payment_says_which_key_matched_it(env):
     post(web, session_event("evt_3", session(c, sid="cs_c2", **bare, recovered_from="cs_c_old")))
     keys = [x.detail.rsplit("(matched by ", 1)[1] for x in store.anomalies()]
     assert keys == ["client_reference_id)", "payment_link)", "recovered_from)"]
+
+
+def test_each_payment_event_answers_with_its_id_and_type_and_is_recorded_with_what_it_did(tmp_path):
+    from blastpay.flows.webhook_matcher import WebhookOutcome
+
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    matcher = WebhookMatcher(store, secrets=[SECRET], clock=lambda: NOW)
+    (a,) = make_orders(store)
+    completed, succeeded = "checkout.session.completed", "checkout.session.async_payment_succeeded"
+
+    def handle(event_id, obj, etype=completed):
+        body = session_event(event_id, obj, etype)
+        return matcher.handle(body, sign(body))
+
+    unpaid = session(a, sid="cs_a", payment_status="unpaid")
+    assert handle("evt_1", unpaid) == WebhookOutcome("evt_1", completed, "awaiting_async")
+    assert handle("evt_1", unpaid) == WebhookOutcome("evt_1", completed, "duplicate")
+    stray = session(a, sid="cs_stray", metadata={}, client_reference_id=None)
+    assert handle("evt_2", stray) == WebhookOutcome("evt_2", completed, "anomaly:unmatched_payment")
+    assert handle("evt_3", session(a, sid="cs_a"), succeeded) == WebhookOutcome("evt_3", succeeded, "paid", a.id)
+    events = {e.event_id: (e.type, e.stripe_object_id, e.order_id, e.outcome) for e in store_rows(store, ProcessedEvent)}
+    assert events == {"evt_1": (completed, "cs_a", None, "awaiting_async"),
+                      "evt_2": (completed, "cs_stray", None, "anomaly:unmatched_payment"),
+                      "evt_3": (succeeded, "cs_a", a.id, "paid")}
+    store.dispose()
+
+
+def test_the_session_that_pays_an_order_is_recorded_complete(env):
+    store, web = env
+    (order,) = make_orders(store)
+    for sid in ("cs_paying", "cs_other"):
+        store.record_stripe_object(kind=CHECKOUT_SESSION, stripe_id=sid, url="u", status="open", now=NOW,
+                                   order_id=order.id, expires_at=NOW + 3600)
+    assert post(web, session_event("evt_1", session(order, sid="cs_paying"))).json()["outcome"] == "paid"
+    rows = {s.stripe_id: s.status for s in store.stripe_objects(order_id=order.id, kind=CHECKOUT_SESSION)}
+    assert rows == {"cs_paying": "complete", "cs_other": "retired"}
+    assert [(t.action, t.stripe_id) for t in store.pending_tasks()] == [("expire_session", "cs_other")]
+
+
+def test_an_ignored_event_answers_with_its_own_id_and_type(tmp_path):
+    from blastpay.flows.webhook_matcher import WebhookOutcome
+
+    store = OrderStore(f"sqlite:///{tmp_path / 'orders.db'}")
+    matcher = WebhookMatcher(store, secrets=[SECRET], clock=lambda: NOW)
+    body = json.dumps({"id": "evt_9", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).encode()
+    assert matcher.handle(body, sign(body)) == WebhookOutcome("evt_9", "customer.created", "ignored")
+    assert matcher.handle(body, sign(body)) == WebhookOutcome("evt_9", "customer.created", "duplicate")
+    store.dispose()
