@@ -297,6 +297,19 @@ def test_session_customer_must_exist_and_excludes_customer_email(door, price):
     assert door.client.v1.checkout.sessions.retrieve(session.id).customer_details.email == "parent@example.test"
 
 
+def test_customer_creation_always_creates_a_customer_when_the_session_is_paid(door, price):
+    always = make_session(door, price, customer_creation="always", customer_email="parent@example.test")
+    assert always.customer is None  # none until the session is confirmed
+    door.pay(always.id)
+    paid = door.client.v1.checkout.sessions.retrieve(always.id)
+    customer = door.client.v1.customers.retrieve(paid.customer)
+    assert customer.email == "parent@example.test"
+    assert door.client.v1.payment_intents.retrieve(paid.payment_intent).customer == customer.id
+    guest = make_session(door, price)
+    door.pay(guest.id)
+    assert door.client.v1.checkout.sessions.retrieve(guest.id).customer is None  # if_required: a guest payment
+
+
 def test_session_client_reference_id_max_200(door, price):
     assert make_session(door, price, client_reference_id="a" * 200).client_reference_id == "a" * 200
     with pytest.raises(stripe.InvalidRequestError) as caught:
@@ -471,6 +484,13 @@ def test_line_items_name_the_item_at_fault(door, price):
         make_session(door, price, line_items=[{"price_data": {"currency": "usd", "unit_amount": -5,
                                                               "product_data": {"name": "x"}}, "quantity": 1}])
     assert caught.value.param.startswith("line_items[0][price_data][")
+    for given, message in (({"currency": "usd", "unit_amount": 5}, "Missing required param: "),
+                           ({"currency": "usd", "unit_amount": 5, "product": "prod_x", "product_data": {"name": "x"}},
+                            "You may only specify one of these parameters: product, product_data.")):
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            make_session(door, price, line_items=[{"price_data": given, "quantity": 1}])
+        assert caught.value.param == "line_items[0][price_data][product]"  # Stripe's bracketed spelling
+        assert message in str(caught.value)
 
 
 def test_an_inline_price_from_price_data_is_left_out_of_the_price_list(door, price):

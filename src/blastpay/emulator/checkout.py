@@ -43,7 +43,7 @@ class Checkout:
                         "The price specified is inactive. This field only accepts active prices.", param=f"{prefix}[price]"
                     )
             elif "price_data" in item:
-                price = self.create_price(item["price_data"], listed=False, param_prefix=f"{prefix}[price_data][")
+                price = self.create_price(item["price_data"], listed=False, param_prefix=f"{prefix}[price_data]")
             else:
                 raise invalid(f"You must specify either `price` or `price_data` in {prefix}.", param=prefix)
             if "quantity" not in item:
@@ -268,7 +268,9 @@ class Checkout:
         if session["automatic_tax"]["enabled"]:
             billing_address = self.billing_address(address)
             self.apply_automatic_tax(session, billing_address)
-        if session["mode"] == "subscription" and not session["customer"]:
+        # a subscription needs a Customer; customer_creation=always asks for one in payment mode too (rule
+        # session.customer_creation.always)
+        if not session["customer"] and (session["mode"] == "subscription" or session["customer_creation"] == "always"):
             session["customer"] = self.create_customer({"email": payer_email})["id"]
         if session["mode"] == "payment":
             pid = inputs["payment_intent_data"] or {}

@@ -10,6 +10,12 @@ from blastpay.emulator.params import UNSET
 from blastpay.emulator.shapes import shaped
 
 
+def _param(prefix: str, name: str) -> str:
+    """A parameter's name as Stripe reports it: ``product`` at the top level, ``line_items[0][price_data][product]``
+    inside a nested hash."""
+    return f"{prefix}[{name}]" if prefix else name
+
+
 class Products:
     """Mixed into ``Backend``; every method runs with ``self.lock`` held unless it says otherwise."""
 
@@ -41,14 +47,14 @@ class Products:
 
     def create_price(self, p: dict[str, Any], listed: bool = True, param_prefix: str = "") -> dict[str, Any]:
         if "product" in p and "product_data" in p:
-            raise invalid("You may only specify one of these parameters: product, product_data.", param=f"{param_prefix}product")
+            raise invalid("You may only specify one of these parameters: product, product_data.", param=_param(param_prefix, "product"))
         if "product" in p:
-            self._require("product", p["product"], f"{param_prefix}product")
+            self._require("product", p["product"], _param(param_prefix, "product"))
             product_id = p["product"]
         elif "product_data" in p:
             product_id = self.create_product(p["product_data"], listed=listed)["id"]
         else:
-            raise errors.missing_parameter(f"{param_prefix}product")
+            raise errors.missing_parameter(_param(param_prefix, "product"))
         recurring = None
         if "recurring" in p:
             recurring = shaped("price.recurring", interval=p["recurring"]["interval"],

@@ -180,6 +180,13 @@ RULES: tuple[Rule, ...] = (
        "customer must name an existing Customer; customer and customer_email cannot both be given.",
        SESSION_PARAMS, "ID of an existing Customer", "assumption",
        f"{CONFORMANCE}::test_session_customer_must_exist_and_excludes_customer_email"),
+    _r("session.customer_creation.always",
+       "customer_creation=always in payment mode creates a Customer (with the payer's email) when the session is paid "
+       "and sets the session's and its PaymentIntent's customer; if_required, the default, creates none for a one-time "
+       "payment.",
+       f"stripe/checkout/_session.py:2516-2519 {SDK}",
+       "Configure whether a Checkout Session creates a Customer when the Checkout Session completes.", "stripe-docs",
+       f"{CONFORMANCE}::test_customer_creation_always_creates_a_customer_when_the_session_is_paid"),
     _r("session.client_reference_id.max_200",
        "client_reference_id on session create is limited to 200 characters.",
        "https://hexdocs.pm/tiger_stripe/", "Max length: 200", "stripe-docs",
