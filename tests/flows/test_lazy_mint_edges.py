@@ -1,0 +1,383 @@
+"""The lazy-mint click where something goes wrong part-way: what the parent gets, what the operator reads in the
+log, what the store keeps for the next click, and which lease or key a failing click may touch."""
+
+import logging
+import sqlite3
+from types import SimpleNamespace
+
+import pytest
+import stripe
+from flow_helpers import spec
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from blastpay.flows.email_link import stripe_error_text
+from blastpay.flows.lazy_mint import REUSE_MARGIN, LazyMint, LazyMintConfig, PayOutcome
+from blastpay.flows.order_models import CHECKOUT_SESSION, PAYMENT_LINK, RETIRED, CheckoutAttempt
+from blastpay.flows.orders import add_stripe_object
+
+LOGGER = "blastpay.lazy_mint"
+
+
+class Killed(BaseException):
+    """The click's process dies here: nothing after this point runs."""
+
+
+@pytest.fixture
+def lazy(make_flow):
+    emu, flow = make_flow("lazy_mint_hmac")
+    (order,) = flow.create_orders([spec()])
+    url = flow.blast([order])[order.id].url
+    wall = [1_800_000_000.0]
+    flow.lazy.wall_clock = lambda: wall[0]
+    return emu, flow, order, url.rsplit("/", 1)[1], wall
+
+
+def _attempts(flow):
+    with flow.store.transaction() as db:
+        return [dict(attempt=a.attempt, state=a.state, stripe_id=a.stripe_id, lease_owner=a.lease_owner,
+                     lease_until=a.lease_until, error=a.error)
+                for a in db.scalars(select(CheckoutAttempt).order_by(CheckoutAttempt.id))]
+
+
+def _sessions_api(create=None, expire=None, real=None):
+    """A Stripe client whose Checkout Session calls are ``create``/``expire`` (the real ones where not given)."""
+    return SimpleNamespace(v1=SimpleNamespace(checkout=SimpleNamespace(sessions=SimpleNamespace(
+        create=create or real.create, expire=expire or real.expire))))
+
+
+def _sessions(flow, order_id):
+    return {o.stripe_id: o.status for o in flow.store.stripe_objects(order_id=order_id, kind=CHECKOUT_SESSION)}
+
+
+def _errors(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno == logging.ERROR]
+
+
+def _fail_statement(flow, fragment, exc, *, skip=0):
+    """Raise ``exc`` from the database at the next statement containing ``fragment`` (after ``skip`` of them)."""
+    state = {"skip": skip, "left": 1}
+
+    @event.listens_for(flow.store.engine, "before_cursor_execute")
+    def fail(conn, cursor, sql, params, context, executemany):
+        if state["left"] and fragment in sql:
+            if state["skip"]:
+                state["skip"] -= 1
+                return
+            state["left"] -= 1
+            raise exc
+
+    return state
+
+
+def test_pay_url_joins_a_base_with_a_trailing_slash_without_doubling_it(lazy):
+    emu, flow, order, token, wall = lazy
+    config = LazyMintConfig(public_base_url="https://club.example.org/", success_url="https://club.example.org/ok",
+                            cancel_url="https://club.example.org/back")
+    mint = LazyMint(flow.store, flow.client, flow.lazy.binding, emu.now, config)
+    assert mint.pay_url("abc") == "https://club.example.org/pay/abc"
+
+
+# -- the store refuses the session Stripe created --------------------------------------------------
+
+
+@pytest.fixture
+def colliding(lazy):
+    """Stripe creates the session, but the store already holds its id for another object (the restart bug):
+    recording it fails with an integrity error."""
+    emu, flow, order, token, wall = lazy
+    real = flow.client.v1.checkout.sessions
+    made = []
+
+    def create(params, options):
+        created = real.create(params, options)
+        made.append(created.id)
+        with flow.store.transaction() as db:
+            add_stripe_object(db, kind=PAYMENT_LINK, stripe_id=created.id, url=None, status="active", now=emu.now())
+        return created
+
+    flow.lazy.client = _sessions_api(create=create, real=real)
+    return emu, flow, order, token, made
+
+
+def test_a_session_the_store_cannot_record_is_expired_logged_and_its_attempt_voided(colliding, caplog):
+    emu, flow, order, token, made = colliding
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        outcome = flow.lazy.open(token)
+    (sid,) = made
+    assert outcome == PayOutcome("try_again", order_id=order.id, detail="database integrity error (logged)")
+    assert _errors(caplog) == [f"lazy-mint: cannot record Checkout Session {sid} for order {order.id} (attempt 1): "
+                               "UNIQUE constraint failed: stripe_objects.stripe_id; expiring it"]
+    assert flow.observer.v1.checkout.sessions.retrieve(sid).status == "expired"  # nothing payable left unrecorded
+    assert _attempts(flow) == [dict(attempt=1, state="void", stripe_id=sid, lease_owner=None, lease_until=None,
+                                    error=f"integrity error recording {sid}")]
+
+
+def test_an_unrecordable_session_stripe_will_not_expire_is_named_in_the_log(colliding, caplog):
+    emu, flow, order, token, made = colliding
+
+    def expire(session_id):
+        raise stripe.APIConnectionError("Connection reset by peer")
+
+    flow.lazy.client.v1.checkout.sessions.expire = expire
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        assert flow.lazy.open(token).page == "try_again"
+    (sid,) = made
+    assert _errors(caplog)[1:] == [f"lazy-mint: could not expire unrecorded session {sid}: "
+                                   "APIConnectionError: Connection reset by peer"]
+    assert [a["state"] for a in _attempts(flow)] == ["void"]
+
+
+def test_an_attempt_the_database_will_not_void_is_named_in_the_log(colliding, caplog):
+    emu, flow, order, token, made = colliding
+    # the record's own UPDATE goes through (and is rolled back with the refused INSERT); the void's fails
+    _fail_statement(flow, "UPDATE checkout_attempts", OperationalError("UPDATE", {}, sqlite3.OperationalError(
+        "disk I/O error")), skip=1)
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("try_again", order_id=order.id, detail="database integrity error (logged)")
+    (attempt,) = _attempts(flow)
+    (cannot_record, cannot_void) = _errors(caplog)
+    assert cannot_void.splitlines()[0] == "lazy-mint: could not void attempt 1: (sqlite3.OperationalError) disk I/O error"
+    assert attempt["state"] == "minting" and attempt["lease_owner"] is not None  # left to lapse
+
+
+# -- Stripe refuses the create ---------------------------------------------------------------------
+
+
+def _refusing(flow, exc):
+    calls = []
+
+    def create(params, options):
+        calls.append(options["idempotency_key"])
+        raise exc
+
+    flow.lazy.client = _sessions_api(create=create, real=flow.client.v1.checkout.sessions)
+    return calls
+
+
+def test_a_refused_create_shows_try_again_and_records_stripe_s_message_on_the_attempt_and_the_order(lazy):
+    emu, flow, order, token, wall = lazy
+    long = "Invalid line_items[0][price_data][product_data][name]: " + "x" * 3000
+    exc = stripe.InvalidRequestError(long, param="line_items", http_status=400, code="parameter_invalid_string_blank")
+    _refusing(flow, exc)
+    detail = stripe_error_text(exc)
+    outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("try_again", order_id=order.id, detail=detail)
+    (attempt,) = _attempts(flow)
+    assert (attempt["state"], attempt["lease_owner"], attempt["lease_until"]) == ("void", None, None)
+    assert attempt["error"] == detail[:2000] and len(attempt["error"]) == 2000
+    reason = flow.store.get_order(order.id).pending_reason
+    assert reason == "checkout could not be created at a click: " + detail[:500]
+
+
+@pytest.mark.parametrize("exc", [stripe.RateLimitError("Too many requests", http_status=429),
+                                 stripe.APIConnectionError("Connection reset by peer"),
+                                 stripe.APIError("Conflict", http_status=409)],
+                         ids=["429", "network", "409-without-code"])
+def test_a_failure_stripe_stored_no_answer_for_keeps_the_key_and_gives_the_lease_back(lazy, exc):
+    emu, flow, order, token, wall = lazy
+    calls = _refusing(flow, exc)
+    outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("try_again", order_id=order.id, detail=stripe_error_text(exc))
+    assert flow.store.get_order(order.id).pending_reason == ("checkout could not be created at a click: "
+                                                            + stripe_error_text(exc))
+    (attempt,) = _attempts(flow)
+    assert (attempt["state"], attempt["lease_owner"], attempt["lease_until"]) == ("minting", None, None)
+    flow.lazy.open(token)  # at once: no lease to wait for, the same key replayed
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+
+@pytest.mark.parametrize("error", ["429", "500"])
+def test_a_click_whose_lease_was_taken_over_leaves_the_new_holder_s_lease_and_attempt_alone(lazy, error):
+    """Click A's Stripe call outlives its lease; click B (another process) takes the attempt over and is still
+    calling Stripe when A's call fails. A must neither free B's lease nor void the attempt B is replaying."""
+    emu, flow, order, token, wall = lazy
+    other = LazyMint(flow.store, flow.client, flow.lazy.binding, emu.now, flow.lazy.config,
+                     wall_clock=flow.lazy.wall_clock)
+
+    def b_dies(step):
+        raise Killed(step)
+
+    def a_claimed(step):
+        if step != "claimed":
+            return
+        flow.lazy.step_hook = None
+        wall[0] += flow.lazy.config.mint_lease + 1
+        other.step_hook = b_dies  # B holds the lease from here on, as if its Stripe call were in flight
+        with pytest.raises(Killed):
+            other.open(token)
+        emu.set_faults(route="POST /v1/checkout/sessions", error=error, count=1)
+
+    flow.lazy.step_hook = a_claimed
+    assert flow.lazy.open(token).page == "try_again"
+    (attempt,) = _attempts(flow)
+    assert attempt["state"] == "minting" and attempt["lease_owner"] is not None  # still B's
+    assert attempt["lease_until"] == wall[0] + flow.lazy.config.mint_lease
+    wall[0] += flow.lazy.config.mint_lease + 1  # B died: its lease lapses and the next click replays its key
+    assert flow.lazy.open(token).page == "redirect"
+    assert [(a["attempt"], a["state"]) for a in _attempts(flow)] == [(1, "recorded")]
+
+
+# -- the database fails part-way -------------------------------------------------------------------
+
+DB_DOWN = OperationalError("SELECT", {}, ConnectionResetError("server closed the connection unexpectedly"))
+
+
+@pytest.mark.parametrize(("fragment", "step"), [("FROM pay_tokens", "claim"),
+                                                 ("INSERT INTO stripe_objects", "record")])
+def test_a_database_failure_names_the_step_and_the_driver_error(lazy, fragment, step):
+    emu, flow, order, token, wall = lazy
+    _fail_statement(flow, fragment, DB_DOWN)
+    assert flow.lazy.open(token) == PayOutcome("try_again", detail=f"database ({step}): ConnectionResetError")
+
+
+def test_a_database_failure_while_voiding_a_refused_attempt_names_the_void(lazy):
+    emu, flow, order, token, wall = lazy
+    emu.set_faults(route="POST /v1/checkout/sessions", error="500", count=1)
+    _fail_statement(flow, "UPDATE checkout_attempts", DB_DOWN)
+    assert flow.lazy.open(token) == PayOutcome("try_again", detail="database (void): ConnectionResetError")
+
+
+def test_an_integrity_error_while_claiming_is_logged_and_answered_try_again(lazy, caplog):
+    emu, flow, order, token, wall = lazy
+    _fail_statement(flow, "INSERT INTO checkout_attempts", IntegrityError("INSERT", {}, sqlite3.IntegrityError(
+        "UNIQUE constraint failed: checkout_attempts.idempotency_key")))
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("try_again", detail="database integrity error (logged)")
+    assert _errors(caplog) == ["lazy-mint: integrity error while claiming a mint: "
+                               "UNIQUE constraint failed: checkout_attempts.idempotency_key"]
+    assert _attempts(flow) == [] and flow.lazy.open(token).page == "redirect"
+
+
+# -- a click that finds another click minting ------------------------------------------------------
+
+
+@pytest.fixture
+def held(lazy):
+    """A click in another process claimed the order's attempt and died before calling Stripe: its lease
+    still runs. ``polls`` counts the waiting click's reads of the attempt."""
+    emu, flow, order, token, wall = lazy
+    other = LazyMint(flow.store, flow.client, flow.lazy.binding, emu.now, flow.lazy.config,
+                     wall_clock=flow.lazy.wall_clock)
+
+    def dies(step):
+        raise Killed(step)
+
+    other.step_hook = dies
+    with pytest.raises(Killed):
+        other.open(token)
+    flow.lazy.config = LazyMintConfig(**{**flow.lazy.config.__dict__, "mint_wait": 0.3})
+    polls = []
+
+    @event.listens_for(flow.store.engine, "before_cursor_execute")
+    def count(conn, cursor, sql, params, context, executemany):
+        if "FROM checkout_attempts" in sql and "checkout_attempts.id =" in sql:
+            polls.append(wall[0])
+
+    return emu, flow, order, token, wall, polls
+
+
+def test_a_click_waits_for_the_holder_s_lease_and_then_says_another_click_is_minting(held):
+    emu, flow, order, token, wall, polls = held
+    outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("try_again", detail="another click is still minting this order's session")
+    # it read the attempt every 20-100 ms while it waited, and wrote nothing
+    assert 3 <= len(polls) <= 15
+    (attempt,) = _attempts(flow)
+    assert attempt["state"] == "minting" and attempt["lease_until"] == wall[0] + flow.lazy.config.mint_lease
+
+
+def test_a_waiting_click_takes_the_attempt_over_as_soon_as_the_holder_s_lease_lapses(held):
+    emu, flow, order, token, wall, polls = held
+    lease_until = _attempts(flow)[0]["lease_until"]
+
+    @event.listens_for(flow.store.engine, "before_cursor_execute")
+    def lapse(conn, cursor, sql, params, context, executemany):
+        if len(polls) == 2:
+            wall[0] = lease_until  # the wall clock reaches the end of the lease during the second wait
+    outcome = flow.lazy.open(token)
+    assert outcome.page == "redirect" and outcome.minted
+    assert len(polls) == 2  # no read after the one that saw the lease lapse
+    assert [(a["attempt"], a["state"]) for a in _attempts(flow)] == [(1, "recorded")]
+
+
+def test_a_database_failure_while_waiting_names_the_wait(held):
+    emu, flow, order, token, wall, polls = held
+    _fail_statement(flow, "checkout_attempts.id =", DB_DOWN)
+    assert flow.lazy.open(token) == PayOutcome("try_again", detail="database (wait): ConnectionResetError")
+
+
+def test_a_click_that_outlived_its_lease_is_sent_to_the_session_the_click_that_took_over_recorded(lazy):
+    """Click A's Stripe call outlives its lease; click B (another process) takes the attempt over, replays the key
+    and records the session. A's own call then returns that same session: A sends its parent there too, and
+    neither records it twice nor expires it."""
+    emu, flow, order, token, wall = lazy
+    other = LazyMint(flow.store, flow.client, flow.lazy.binding, emu.now, flow.lazy.config,
+                     wall_clock=flow.lazy.wall_clock)
+    taken_over = []
+
+    def a_claimed(step):
+        if step == "claimed":
+            flow.lazy.step_hook = None
+            wall[0] += flow.lazy.config.mint_lease + 1
+            taken_over.append(other.open(token))
+
+    flow.lazy.step_hook = a_claimed
+    outcome = flow.lazy.open(token)
+    (b,) = taken_over
+    assert b.page == "redirect" and b.minted
+    assert (outcome.page, outcome.url, outcome.minted) == ("redirect", b.url, False)
+    sid = b.url.rsplit("/", 1)[1]
+    assert [(a["attempt"], a["state"], a["stripe_id"]) for a in _attempts(flow)] == [(1, "recorded", sid)]
+    assert [(s.id, s.status) for s in flow.stripe_sessions(order.id)] == [(sid, "open")]
+    assert len(flow.store.stripe_objects(order_id=order.id)) == 1
+
+
+# -- how long a session must still live to be handed out ---------------------------------------------
+
+
+@pytest.mark.parametrize(("left", "handed_out"), [(REUSE_MARGIN, True), (REUSE_MARGIN - 1, False)],
+                         ids=["exactly-the-margin", "one-second-less"])
+def test_an_orphaned_session_is_handed_out_only_with_the_reuse_margin_left(lazy, left, handed_out):
+    """A click died after Stripe created the session; the parent comes back when it has ``left`` seconds to live."""
+    emu, flow, order, token, wall = lazy
+
+    def dies(step):
+        if step == "created":
+            flow.lazy.step_hook = None
+            raise Killed(step)
+
+    flow.lazy.step_hook = dies
+    with pytest.raises(Killed):
+        flow.lazy.open(token)
+    (orphan,) = flow.stripe_sessions(order.id)
+    emu.advance(orphan.expires_at - emu.now() - left)
+    wall[0] += flow.lazy.config.mint_lease + 1
+    outcome = flow.lazy.open(token)
+    assert outcome.page == "redirect" and outcome.minted
+    assert (outcome.url == orphan.url) is handed_out
+    states = [(a["attempt"], a["state"]) for a in _attempts(flow)]
+    assert states == ([(1, "recorded")] if handed_out else [(1, "recorded"), (2, "recorded")])
+    tasks = [(t.action, t.stripe_id, t.order_id) for t in flow.store.pending_tasks()]
+    assert tasks == ([] if handed_out else [("expire_session", orphan.id, order.id)])
+
+
+def test_sessions_made_with_less_than_the_reuse_margin_to_live_are_never_handed_out(lazy):
+    """A club that sets the session lifetime below the reuse margin gets "try again" and every session it made
+    retired with its expiry queued, never a checkout page that expires under the parent; a failed click's reason
+    stays on the order."""
+    emu, flow, order, token, wall = lazy
+    flow.lazy.config = LazyMintConfig(**{**flow.lazy.config.__dict__, "session_ttl": 3600, "reuse_margin": 2 * 3600})
+    emu.set_faults(route="POST /v1/checkout/sessions", error="429", count=1)
+    assert flow.lazy.open(token).page == "try_again"
+    reason = flow.store.get_order(order.id).pending_reason
+    outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("try_again", order_id=order.id, detail="no usable session after retries")
+    made = flow.stripe_sessions(order.id)
+    assert len(made) == 3 and all(s.expires_at == emu.now() + 3600 for s in made)
+    assert sorted(_sessions(flow, order.id).values()) == [RETIRED] * 3
+    assert sorted((t.action, t.stripe_id, t.order_id) for t in flow.store.pending_tasks()) == sorted(
+        ("expire_session", s.id, order.id) for s in made)
+    assert flow.store.get_order(order.id).pending_reason == reason
