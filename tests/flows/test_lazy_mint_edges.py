@@ -3,6 +3,7 @@ log, what the store keeps for the next click, and which lease or key a failing c
 
 import logging
 import sqlite3
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -281,10 +282,16 @@ def held(lazy):
 
 def test_a_click_waits_for_the_holder_s_lease_and_then_says_another_click_is_minting(held):
     emu, flow, order, token, wall, polls = held
+    claims = []
+
+    @event.listens_for(flow.store.engine, "before_cursor_execute")
+    def claim(conn, cursor, sql, params, context, executemany):
+        if "FROM checkout_attempts" in sql and "checkout_attempts.order_id =" in sql:
+            claims.append(1)
     outcome = flow.lazy.open(token)
     assert outcome == PayOutcome("try_again", detail="another click is still minting this order's session")
-    # it read the attempt every 20-100 ms while it waited, and wrote nothing
-    assert 3 <= len(polls) <= 15
+    # it claimed once, then read the attempt every 20-100 ms while it waited, and wrote nothing
+    assert len(claims) == 1 and 3 <= len(polls) <= 15
     (attempt,) = _attempts(flow)
     assert attempt["state"] == "minting" and attempt["lease_until"] == wall[0] + flow.lazy.config.mint_lease
 
@@ -327,7 +334,7 @@ def test_a_click_that_outlived_its_lease_is_sent_to_the_session_the_click_that_t
     flow.lazy.step_hook = a_claimed
     outcome = flow.lazy.open(token)
     (b,) = taken_over
-    assert b.page == "redirect" and b.minted
+    assert b == PayOutcome("redirect", url=b.url, order_id=order.id, minted=True)
     assert (outcome.page, outcome.url, outcome.minted) == ("redirect", b.url, False)
     sid = b.url.rsplit("/", 1)[1]
     assert [(a["attempt"], a["state"], a["stripe_id"]) for a in _attempts(flow)] == [(1, "recorded", sid)]
@@ -381,3 +388,93 @@ def test_sessions_made_with_less_than_the_reuse_margin_to_live_are_never_handed_
     assert sorted((t.action, t.stripe_id, t.order_id) for t in flow.store.pending_tasks()) == sorted(
         ("expire_session", s.id, order.id) for s in made)
     assert flow.store.get_order(order.id).pending_reason == reason
+
+
+def test_a_create_answered_with_a_paid_session_sends_the_parent_there_and_mints_nothing_more(lazy):
+    """Stripe answers the attempt's key with a session already paid (its webhook still on the way): the parent is
+    shown that session, which is recorded as complete; nothing is minted or retired."""
+    emu, flow, order, token, wall = lazy
+    made = []
+
+    def create(params, options):
+        made.append(options["idempotency_key"])
+        return SimpleNamespace(id="cs_paid_1", status="complete", url="https://checkout.example/c/pay/cs_paid_1",
+                               expires_at=params["expires_at"])
+
+    flow.lazy.client = _sessions_api(create=create, real=flow.client.v1.checkout.sessions)
+    outcome = flow.lazy.open(token)
+    assert outcome == PayOutcome("redirect", url="https://checkout.example/c/pay/cs_paid_1", order_id=order.id)
+    assert len(made) == 1 and _sessions(flow, order.id) == {"cs_paid_1": "complete"}
+    assert [(a["attempt"], a["state"], a["stripe_id"]) for a in _attempts(flow)] == [(1, "recorded", "cs_paid_1")]
+    assert flow.store.pending_tasks() == []
+
+
+# -- a click waiting on a holder in another thread --------------------------------------------------
+
+
+@pytest.fixture
+def threaded(make_flow, tmp_path):
+    """A flow over a SQLite file (clicks in two threads), a hand-moved lease clock, and ``first_poll``: set when
+    a waiting click first reads the attempt it waits for."""
+    emu, flow = make_flow("lazy_mint_hmac", database_url=f"sqlite:///{tmp_path / 'orders.db'}")
+    (order,) = flow.create_orders([spec()])
+    token = flow.blast([order])[order.id].url.rsplit("/", 1)[1]
+    wall = [1_800_000_000.0]
+    flow.lazy.wall_clock = lambda: wall[0]
+    flow.lazy.config = LazyMintConfig(**{**flow.lazy.config.__dict__, "mint_wait": 0.5})
+    first_poll = threading.Event()
+
+    @event.listens_for(flow.store.engine, "before_cursor_execute")
+    def polled(conn, cursor, sql, params, context, executemany):
+        if "FROM checkout_attempts" in sql and "checkout_attempts.id =" in sql:
+            first_poll.set()
+
+    return emu, flow, order, token, wall, first_poll
+
+
+def _click_in_thread(mint, token):
+    answer = {}
+    thread = threading.Thread(target=lambda: answer.update(outcome=mint.open(token)))
+    thread.start()
+    return thread, answer
+
+
+@pytest.mark.parametrize("holder_fate", ["records", "dies", "rate_limited_elsewhere"])
+def test_a_waiting_click_follows_the_holder(threaded, holder_fate):
+    """The holder records its session (the waiter is sent to it), dies in this process (the waiter keeps waiting
+    on the lease and then says "try again") or, in another process, meets a 429 and gives the lease back (the
+    waiter takes the attempt over at once and replays its key)."""
+    emu, flow, order, token, wall, first_poll = threaded
+    holder = flow.lazy if holder_fate != "rate_limited_elsewhere" else LazyMint(
+        flow.store, flow.client, flow.lazy.binding, emu.now, flow.lazy.config, wall_clock=flow.lazy.wall_clock)
+    waiting = {}
+
+    def claimed(step):
+        if step != "claimed":
+            return
+        holder.step_hook = None
+        waiting["thread"], waiting["answer"] = _click_in_thread(flow.lazy, token)
+        assert first_poll.wait(5)
+        if holder_fate == "dies":
+            raise Killed(step)
+        if holder_fate == "rate_limited_elsewhere":
+            emu.set_faults(route="POST /v1/checkout/sessions", error="429", count=1)
+
+    holder.step_hook = claimed
+    if holder_fate == "dies":
+        with pytest.raises(Killed):
+            holder.open(token)
+    else:
+        held = holder.open(token)
+    waiting["thread"].join(10)
+    waiter = waiting["answer"]["outcome"]
+    (session,) = flow.stripe_sessions(order.id) or [None]
+    if holder_fate == "records":
+        assert held.minted and waiter == PayOutcome("redirect", url=held.url, order_id=order.id)
+    elif holder_fate == "dies":
+        assert waiter == PayOutcome("try_again", detail="another click is still minting this order's session")
+        assert session is None
+    else:
+        assert held.page == "try_again" and waiter.minted and waiter.url == session.url
+    states = [(a["attempt"], a["state"]) for a in _attempts(flow)]
+    assert states == ([(1, "minting")] if holder_fate == "dies" else [(1, "recorded")])
