@@ -64,6 +64,7 @@ def test_a_click_gives_up_after_three_tries_when_stripe_keeps_handing_back_dead_
 
     def create(params, options):
         made.append(options["idempotency_key"])
+        assert len(made) <= MAX_ROUNDS, "one click called Stripe more times than it may try"
         return SimpleNamespace(id=f"cs_dead_{len(made)}", status="expired", url=None, expires_at=emu.now())
 
     flow.lazy.client = SimpleNamespace(v1=SimpleNamespace(checkout=SimpleNamespace(

@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from blastpay.flows.email_link import stripe_error_text
-from blastpay.flows.lazy_mint import REUSE_MARGIN, LazyMint, LazyMintConfig, PayOutcome
+from blastpay.flows.lazy_mint import MAX_ROUNDS, REUSE_MARGIN, LazyMint, LazyMintConfig, PayOutcome
 from blastpay.flows.order_models import CHECKOUT_SESSION, PAYMENT_LINK, RETIRED, CheckoutAttempt
 from blastpay.flows.orders import add_stripe_object
 
@@ -291,7 +291,7 @@ def test_a_click_waits_for_the_holder_s_lease_and_then_says_another_click_is_min
     outcome = flow.lazy.open(token)
     assert outcome == PayOutcome("try_again", detail="another click is still minting this order's session")
     # it claimed once, then read the attempt every 20-100 ms while it waited, and wrote nothing
-    assert len(claims) == 1 and 3 <= len(polls) <= 15
+    assert len(claims) == 1 and 2 <= len(polls) <= 15
     (attempt,) = _attempts(flow)
     assert attempt["state"] == "minting" and attempt["lease_until"] == wall[0] + flow.lazy.config.mint_lease
 
@@ -380,6 +380,14 @@ def test_sessions_made_with_less_than_the_reuse_margin_to_live_are_never_handed_
     emu.set_faults(route="POST /v1/checkout/sessions", error="429", count=1)
     assert flow.lazy.open(token).page == "try_again"
     reason = flow.store.get_order(order.id).pending_reason
+    real, calls = flow.client.v1.checkout.sessions, []
+
+    def create(params, options):
+        calls.append(options["idempotency_key"])
+        assert len(calls) <= MAX_ROUNDS, "one click called Stripe more times than it may try"
+        return real.create(params, options)
+
+    flow.lazy.client = _sessions_api(create=create, real=real)
     outcome = flow.lazy.open(token)
     assert outcome == PayOutcome("try_again", order_id=order.id, detail="no usable session after retries")
     made = flow.stripe_sessions(order.id)
@@ -421,7 +429,8 @@ def threaded(make_flow, tmp_path):
     token = flow.blast([order])[order.id].url.rsplit("/", 1)[1]
     wall = [1_800_000_000.0]
     flow.lazy.wall_clock = lambda: wall[0]
-    flow.lazy.config = LazyMintConfig(**{**flow.lazy.config.__dict__, "mint_wait": 0.5})
+    # long enough for the holder's Stripe call and record on a busy machine; a waiter on a dead holder waits it out
+    flow.lazy.config = LazyMintConfig(**{**flow.lazy.config.__dict__, "mint_wait": 2.0})
     first_poll = threading.Event()
 
     @event.listens_for(flow.store.engine, "before_cursor_execute")
