@@ -2,6 +2,7 @@
 log, what the store keeps for the next click, and which lease or key a failing click may touch."""
 
 import logging
+import re
 import sqlite3
 import threading
 from types import SimpleNamespace
@@ -487,3 +488,60 @@ def test_a_waiting_click_follows_the_holder(threaded, holder_fate):
         assert held.page == "try_again" and waiter.minted and waiter.url == session.url
     states = [(a["attempt"], a["state"]) for a in _attempts(flow)]
     assert states == ([(1, "minting")] if holder_fate == "dies" else [(1, "recorded")])
+
+
+@pytest.mark.parametrize("stale_by", ["expiry", "amount"])
+def test_a_stale_orphan_whose_replay_stripe_refuses_is_dropped_and_the_parent_gets_a_fresh_session_at_once(
+        lazy, stale_by):
+    """A click died after Stripe created the session; the parent comes back when that attempt is stale (ten
+    minutes of life left, or the order's amount changed). Its replay meets a 500: nothing of it can be handed
+    out, so the same click mints under a new key, and no failure is left on the order."""
+    emu, flow, order, token, wall = lazy
+
+    def dies(step):
+        if step == "created":
+            flow.lazy.step_hook = None
+            raise Killed(step)
+
+    flow.lazy.step_hook = dies
+    with pytest.raises(Killed):
+        flow.lazy.open(token)
+    (orphan,) = flow.stripe_sessions(order.id)
+    if stale_by == "expiry":
+        emu.advance(orphan.expires_at - emu.now() - 10 * 60)
+    else:
+        flow.store.change_amount(order.id, 9900, now=emu.now())
+    wall[0] += flow.lazy.config.mint_lease + 1
+    emu.set_faults(route="POST /v1/checkout/sessions", error="500", count=1)
+    outcome = flow.lazy.open(token)
+    assert outcome.page == "redirect" and outcome.minted and outcome.url != orphan.url
+    assert [(a["attempt"], a["state"]) for a in _attempts(flow)] == [(1, "void"), (2, "recorded")]
+    assert flow.store.get_order(order.id).pending_reason is None
+
+
+def test_the_session_sends_the_parent_back_to_the_club_s_pages_under_a_key_naming_order_and_attempt(lazy):
+    emu, flow, order, token, wall = lazy
+    outcome = flow.lazy.open(token)
+    session = flow.observer.v1.checkout.sessions.retrieve(outcome.url.rsplit("/", 1)[1])
+    assert (session.success_url, session.cancel_url) == (flow.lazy.config.success_url, flow.lazy.config.cancel_url)
+    with flow.store.transaction() as db:
+        (key,) = db.scalars(select(CheckoutAttempt.idempotency_key)).all()
+    assert re.fullmatch(rf"blastpay-pay-{order.id}-1-[0-9a-f]{{16}}", key)
+
+
+def test_an_unrecordable_session_of_a_taken_over_attempt_is_logged_with_its_attempt_number(colliding, caplog):
+    emu, flow, order, token, made = colliding
+
+    def dies(step):
+        flow.lazy.step_hook = None
+        raise Killed(step)
+
+    flow.lazy.step_hook = dies  # the first click dies before calling Stripe; the next takes its attempt over
+    with pytest.raises(Killed):
+        flow.lazy.open(token)
+    flow.lazy.wall_clock = lambda: 1_800_000_000.0 + flow.lazy.config.mint_lease + 1
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        assert flow.lazy.open(token).page == "try_again"
+    (sid,) = made
+    assert _errors(caplog)[0].startswith(f"lazy-mint: cannot record Checkout Session {sid} for order {order.id} "
+                                         "(attempt 1): ")
