@@ -6,7 +6,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import freezegun
 import pytest
+
+# freezegun patches time for every thread: a test that freezes the clock would also freeze the event loop of a
+# server another thread runs (the session's loopback emulator), whose timers then fall due only in the frozen
+# future, so it never exits. Event loops and the servers on them keep real time.
+freezegun.configure(extend_ignore_list=["asyncio", "uvicorn", "h11"])
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -132,8 +132,10 @@ class ServerHandle:
         self.base_url = f"http://{shown}:{bound_port}"
         self.port = bound_port
         self._app = _App(wire)
+        # on close, a connection a client still holds open (an idle keep-alive, a stalled body) gets a second to
+        # finish, then is cut: a graceful shutdown would otherwise wait for the client to let go
         config = uvicorn_config(self._app, LIMITS, stripe_refusal, access_log=False, server_header=False,
-                                date_header=False)
+                                date_header=False, timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="stripe-emulator", daemon=True)
