@@ -216,7 +216,7 @@ def lever(name: str) -> str:
     if kind == "likelihood":
         return f"how often: {display('fault', ident)}"
     if kind == "effort":
-        return f"engineer-days for {display('step_kind', ident)}"
+        return f"engineer-days per step of {display('step_kind', ident)}"
     if kind == "old_email":
         return f"parents who click the old email's link after: {display('fault', ident)}"
     return display("lever", name)

@@ -223,6 +223,7 @@ def schedule(build_days: float, as_of: "date", engineers: int = 1, days_off: Any
     weekdays = [d for d in days if d.weekday() < 5]
     left = sum(1 for d in weekdays if d not in off)
     return {"quarter_ends": end.isoformat(), "working_days_left": left, "weekdays_off": len(weekdays) - left,
+            "days_off": sorted(d.isoformat() for d in weekdays if d in off),
             "engineers": engineers, "build_days": build_days, "calendar_working_days": build_days / engineers,
             "spare_working_days": left - build_days / engineers, "fits_this_quarter": build_days / engineers <= left}
 
