@@ -343,15 +343,8 @@ def test_a_click_that_outlived_its_lease_is_sent_to_the_session_the_click_that_t
     assert len(flow.store.stripe_objects(order_id=order.id)) == 1
 
 
-# -- how long a session must still live to be handed out ---------------------------------------------
-
-
-@pytest.mark.parametrize(("left", "handed_out"), [(REUSE_MARGIN, True), (REUSE_MARGIN - 1, False)],
-                         ids=["exactly-the-margin", "one-second-less"])
-def test_an_orphaned_session_is_handed_out_only_with_the_reuse_margin_left(lazy, left, handed_out):
-    """A click died after Stripe created the session; the parent comes back when it has ``left`` seconds to live."""
-    emu, flow, order, token, wall = lazy
-
+def _orphan_a_session(flow, order, token):
+    """A click that dies right after Stripe created its session: that session, which nobody handed out."""
     def dies(step):
         if step == "created":
             flow.lazy.step_hook = None
@@ -361,6 +354,19 @@ def test_an_orphaned_session_is_handed_out_only_with_the_reuse_margin_left(lazy,
     with pytest.raises(Killed):
         flow.lazy.open(token)
     (orphan,) = flow.stripe_sessions(order.id)
+    return orphan
+
+
+# -- how long a session must still live to be handed out ---------------------------------------------
+
+
+@pytest.mark.parametrize(("left", "handed_out"), [(REUSE_MARGIN, True), (REUSE_MARGIN - 1, False)],
+                         ids=["exactly-the-margin", "one-second-less"])
+def test_an_orphaned_session_is_handed_out_only_with_the_reuse_margin_left(lazy, left, handed_out):
+    """A click died after Stripe created the session; the parent comes back when it has ``left`` seconds to live."""
+    emu, flow, order, token, wall = lazy
+
+    orphan = _orphan_a_session(flow, order, token)
     emu.advance(orphan.expires_at - emu.now() - left)
     wall[0] += flow.lazy.config.mint_lease + 1
     outcome = flow.lazy.open(token)
@@ -498,15 +504,7 @@ def test_a_stale_orphan_whose_replay_stripe_refuses_is_dropped_and_the_parent_ge
     out, so the same click mints under a new key, and no failure is left on the order."""
     emu, flow, order, token, wall = lazy
 
-    def dies(step):
-        if step == "created":
-            flow.lazy.step_hook = None
-            raise Killed(step)
-
-    flow.lazy.step_hook = dies
-    with pytest.raises(Killed):
-        flow.lazy.open(token)
-    (orphan,) = flow.stripe_sessions(order.id)
+    orphan = _orphan_a_session(flow, order, token)
     if stale_by == "expiry":
         emu.advance(orphan.expires_at - emu.now() - 10 * 60)
     else:
