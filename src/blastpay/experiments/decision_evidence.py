@@ -146,8 +146,7 @@ def decision_record(model: DecisionModel, harms: dict[str, YearlyHarm], d: Decis
         "provenance": PROVENANCE, "mitigation_policy": policy,
         "schedule": schedule(d.costed[rec].build_days, as_of, model.club.schedule.engineers,
                              model.club.schedule.days_off),
-        "stopgap": {**stopgap(model), "decision_build_days_after_it":
-                    d.costed[rec].build_days - model.unit_days["job_added"]},
+        "stopgap": stopgap(model, d.costed[rec].build_days),
         "without_removed_parts": without_removed_parts(model, d),
         "two_way": two_way(model),
         # the click rate a blast can bring, at most: every parent of one blast clicking within the same minute
@@ -194,7 +193,7 @@ def two_way(model: DecisionModel) -> dict[str, Any]:
     return {"availability": list(sweeps.availability), "reprice_share": list(sweeps.reprice_share), "cells": rows}
 
 
-def stopgap(model: DecisionModel) -> dict[str, Any]:
+def stopgap(model: DecisionModel, decision_build_days: float) -> dict[str, Any]:
     """The stop-gap in the club's units: today's 24-hour sessions without and with our own reminder (a fresh session
     72 hours after the blast), parents who never pay a year and what they cost, and the reminder job's build."""
     from blastpay.experiments.decision_inputs import SCENARIO, TODAY, _read_json
@@ -207,7 +206,9 @@ def stopgap(model: DecisionModel) -> dict[str, Any]:
     days = model.unit_days["job_added"]
     return {"stranded_without_reminder": without, "stranded_with_reminder": with_reminder,
             "parents_a_year": without - with_reminder, "usd_a_year": (without - with_reminder) * a.fee_usd,
-            "build_days": days, "build_usd": days * model.club.prices.engineer_day_usd}
+            "build_days": days, "build_usd": days * model.club.prices.engineer_day_usd,
+            # the decision's build counts the reminder job among its steps: what is left once the stop-gap ships
+            "decision_build_days_after_it": decision_build_days - days}
 
 
 def schedule(build_days: float, as_of: "date", engineers: int = 1, days_off: Any = ()) -> dict[str, Any]:
@@ -221,9 +222,10 @@ def schedule(build_days: float, as_of: "date", engineers: int = 1, days_off: Any
     off = set(days_off)
     days = [as_of + timedelta(days=n) for n in range(1, (end - as_of).days + 1)]
     weekdays = [d for d in days if d.weekday() < 5]
-    left = sum(1 for d in weekdays if d not in off)
-    return {"quarter_ends": end.isoformat(), "working_days_left": left, "weekdays_off": len(weekdays) - left,
-            "days_off": sorted(d.isoformat() for d in weekdays if d in off),
+    taken_off = sorted(d.isoformat() for d in weekdays if d in off)
+    left = len(weekdays) - len(taken_off)
+    return {"quarter_ends": end.isoformat(), "working_days_left": left, "weekdays_off": len(taken_off),
+            "days_off": taken_off,
             "engineers": engineers, "build_days": build_days, "calendar_working_days": build_days / engineers,
             "spare_working_days": left - build_days / engineers, "fits_this_quarter": build_days / engineers <= left}
 
